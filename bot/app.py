@@ -1,0 +1,180 @@
+"""The composition root: the one place that builds every adapter from the settings and wires them.
+
+`FeedwatchApp` is used as an async context manager by every command: `run` serves forever, `poll`,
+`digest` and `demo` do one round and leave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, TextIO
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from telegram import Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.chat.commands import AnyApplication, ChatCommands, menu
+from bot.chat.sender import TelegramSink
+from bot.config import Settings
+from bot.console import ConsoleSink
+from bot.domain import PollOutcome
+from bot.fetch import Fetcher
+from bot.pipeline.deliver import Deliverer, DeliveryOutcome, DigestSink
+from bot.pipeline.poll import Poller
+from bot.storage.repository import Repository
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_application(settings: Settings) -> AnyApplication:
+    """python-telegram-bot's Application, pointed at `api_url` when one is set (tests, local servers)."""
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = Application.builder()
+    builder = builder.token(settings.telegram.token.reveal())
+    if settings.telegram.api_url:
+        base = settings.telegram.api_url.rstrip("/")
+        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    # The overall and per-group limits; 429s reach our sender, which keeps the outbox rows.
+    return builder.rate_limiter(AIORateLimiter(max_retries=0)).build()
+
+
+class FeedwatchApp:
+    """Every adapter of one feedwatch process, built from settings."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        stdout: TextIO | None = None,
+        fetch_transport: httpx.AsyncBaseTransport | None = None,
+        db_connect_args: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._stdout = stdout
+        self._fetch_transport = fetch_transport
+        self._db_connect_args = db_connect_args
+        self.application: AnyApplication | None = None
+        self._started = False
+
+    async def __aenter__(self) -> FeedwatchApp:
+        settings = self.settings
+        self.repo = await asyncio.to_thread(
+            Repository.open, settings.database.url, connect_args=self._db_connect_args
+        )
+        now = self.clock()
+        await asyncio.to_thread(self.repo.sync_config, settings.feeds, settings.watchlists, now)
+        self.fetcher = Fetcher(
+            timeout=settings.polling.timeout.total_seconds(), transport=self._fetch_transport
+        )
+        self.poller = Poller(
+            self.repo,
+            self.fetcher,
+            clock=self.clock,
+            default_interval=settings.polling.interval,
+            concurrency=settings.polling.concurrency,
+        )
+        sink: DigestSink
+        if settings.telegram.token:
+            self.application = build_application(settings)
+            await self.application.initialize()
+            sink = TelegramSink(self.application.bot)
+        else:
+            sink = ConsoleSink(self._stdout)
+            await asyncio.to_thread(self.repo.subscribe_console_to_all, now)
+        self.deliverer = Deliverer(
+            self.repo, sink, clock=self.clock, default_interval=settings.digest.interval
+        )
+        if self.application is not None:
+            ChatCommands(self.repo, self.deliverer, clock=self.clock).install(self.application)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.fetcher.aclose()
+        if self.application is not None:
+            await self.application.shutdown()
+        await asyncio.to_thread(self.repo.close)
+
+    async def poll_once(self, *, all_feeds: bool = False) -> list[PollOutcome]:
+        return await self.poller.poll(all_feeds=all_feeds)
+
+    async def digest_once(self) -> list[DeliveryOutcome]:
+        return await self.deliverer.deliver_due()
+
+    async def _poll_tick(self) -> None:
+        try:
+            await self.poller.poll()
+        except Exception:  # one bad round must not stop the schedule
+            log.exception("poll round failed")
+
+    async def _digest_tick(self) -> None:
+        try:
+            await self.deliverer.deliver_due()
+        except Exception:
+            log.exception("digest round failed")
+
+    async def start(self, *, schedule: bool = True) -> None:
+        """Start the schedule (unless told not to: tests drive the rounds themselves) and, with a
+        token, the Telegram updates; returns at once."""
+        polling, digest = self.settings.polling, self.settings.digest
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        # One repeating tick asks storage what is due, instead of one job per feed.
+        self.scheduler.add_job(
+            self._poll_tick,
+            "interval",
+            seconds=polling.tick.total_seconds(),
+            next_run_time=self.clock(),
+            max_instances=1,
+            coalesce=True,
+            id="poll",
+        )
+        self.scheduler.add_job(
+            self._digest_tick,
+            "interval",
+            seconds=digest.tick.total_seconds(),
+            next_run_time=self.clock(),
+            max_instances=1,
+            coalesce=True,
+            id="digest",
+        )
+        if schedule:
+            self.scheduler.start()
+        if self.application is not None:
+            await self.application.bot.set_my_commands(menu())
+            await self.application.start()
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        self._started = True
+
+    async def stop(self) -> None:
+        if not self._started:
+            return
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.application is not None:
+            assert self.application.updater is not None
+            await self.application.updater.stop()
+            await self.application.stop()
+        self._started = False
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set."""
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()

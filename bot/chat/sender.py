@@ -1,0 +1,67 @@
+"""Post digest messages to Telegram, translating its refusals into feedwatch's delivery errors."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.digest import Format
+from bot.domain import Chat, DigestMessage
+from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater
+
+_GONE = ("chat not found", "bot was kicked", "user is deactivated", "bot is not a member")
+
+
+class TelegramSink:
+    """Sends digests as HTML messages without link previews (a digest of ten links would be noisy)."""
+
+    format: Format = "html"
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, chat: Chat, message: DigestMessage) -> int | None:
+        try:
+            sent = await self.bot.send_message(
+                chat_id=chat.id,
+                text=message.text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        except RetryAfter as error:
+            wait = retry_after_seconds(error)
+            raise RetryLater(f"Telegram asked to wait {wait:g} s", wait) from error
+        except ChatMigrated as error:
+            raise ChatMoved(error.new_chat_id) from error
+        except Forbidden as error:
+            raise ChatUnreachable(error.message) from error
+        except BadRequest as error:
+            if any(reason in error.message.lower() for reason in _GONE):
+                raise ChatUnreachable(error.message) from error
+            raise DeliveryError(f"Telegram refused the message: {error.message}") from error
+        except NetworkError as error:
+            raise RetryLater(f"Telegram could not be reached: {error.message}") from error
+        except TelegramError as error:
+            raise DeliveryError(f"Telegram error: {error.message}") from error
+        return sent.message_id
+
+
+def retry_after_seconds(error: RetryAfter) -> float:
+    """Seconds to wait, whichever type this python-telegram-bot release gives `retry_after` in."""
+    with warnings.catch_warnings():
+        # 22.x warns that the int form will become a timedelta; both are handled here.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

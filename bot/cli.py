@@ -1,0 +1,248 @@
+"""The `feedwatch` command: run, demo, poll, digest, match, parse and check-config.
+
+Each subcommand turns feedwatch's errors into one line on stderr and an exit status; no traceback
+reaches a user for a problem with their input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot import __version__
+from bot.config import Settings, check_config, load_settings, load_watchlists, summary
+from bot.errors import ConfigError, FeedwatchError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="feedwatch",
+        description="Watch news feeds for names and deliver digests of the mentions to Telegram.",
+    )
+    parser.add_argument("--version", action="version", version=f"feedwatch {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def with_config(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument(
+            "--config",
+            type=Path,
+            help="config file (default: $FEEDWATCH_CONFIG or config/feedwatch.toml)",
+        )
+        return sub
+
+    with_config(
+        commands.add_parser("run", help="run the bot: poll feeds, send digests, answer chats")
+    )
+    commands.add_parser(
+        "demo", help="run the pipeline once on the bundled demo feeds and print the digest"
+    )
+    poll = with_config(commands.add_parser("poll", help="poll the feeds that are due, once"))
+    poll.add_argument("--once", action="store_true", help="one round, then exit (required)")
+    poll.add_argument("--all", action="store_true", help="poll every feed, not only the due ones")
+    digest = with_config(commands.add_parser("digest", help="send the digests that are due, once"))
+    digest.add_argument("--once", action="store_true", help="one round, then exit (required)")
+    match = commands.add_parser(
+        "match", help="match JSON lines {id, title, summary} against watchlists"
+    )
+    match.add_argument(
+        "--watchlists", type=Path, required=True, help="TOML file with [[watchlist]] tables"
+    )
+    match.add_argument("--explain", action="store_true", help="add which term matched which words")
+    match.add_argument("file", nargs="?", type=Path, help="JSON lines to read (default: stdin)")
+    parse = commands.add_parser("parse", help="parse a feed file or URL into JSON lines")
+    parse.add_argument("source", help="a file path or an http(s) URL")
+    check = commands.add_parser("check-config", help="check a config file and report every problem")
+    check.add_argument("path", nargs="?", type=Path, help="config file (default as for run)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"feedwatch: {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    except FeedwatchError as error:
+        print(f"feedwatch: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    command: str = args.command
+    if command == "check-config":
+        return _check_config(args.path)
+    if command == "match":
+        return _match(args.watchlists, args.file, explain=args.explain)
+    if command == "parse":
+        return _parse(args.source)
+    if command == "demo":
+        from bot.demo import run_demo
+
+        _logging(args.verbose, quiet=True)
+        return run_demo(sys.stdout)
+    if command in ("poll", "digest") and not args.once:
+        print(
+            f"feedwatch: {command} does one round and needs --once; `feedwatch run` keeps going",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    settings = load_settings(args.config)
+    _logging(args.verbose, secrets=[settings.telegram.token.reveal()], quiet=command != "run")
+    if command == "run":
+        return asyncio.run(_run(settings))
+    if command == "poll":
+        return asyncio.run(_poll(settings, all_feeds=args.all))
+    return asyncio.run(_digest(settings))
+
+
+def _logging(verbose: bool, *, secrets: Sequence[str] = (), quiet: bool = False) -> None:
+    from bot.logs import setup_logging
+
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    setup_logging(level, secrets=secrets)
+
+
+def _check_config(path: Path | None) -> int:
+    settings, problems = check_config(path)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if settings is None or problems:
+        return EXIT_ERROR
+    print(summary(settings))
+    return EXIT_OK
+
+
+async def _run(settings: Settings) -> int:
+    from bot.app import FeedwatchApp
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    logging.getLogger("feedwatch").info("starting: %s", summary(settings))
+    async with FeedwatchApp(settings) as app:
+        await app.serve(stop)
+    return EXIT_OK
+
+
+async def _poll(settings: Settings, *, all_feeds: bool) -> int:
+    from bot.app import FeedwatchApp
+    from bot.pipeline.poll import summarise
+
+    async with FeedwatchApp(settings) as app:
+        outcomes = await app.poll_once(all_feeds=all_feeds)
+    for outcome in outcomes:
+        if outcome.error:
+            print(f"failed     {outcome.feed_url}: {outcome.error}")
+        elif outcome.not_modified:
+            print(f"unchanged  {outcome.feed_url}")
+        else:
+            print(
+                f"ok         {outcome.feed_url}: {outcome.new_items} new items, {outcome.new_hits} hits"
+            )
+    print(summarise(outcomes) if outcomes else "no feed is due")
+    return EXIT_OK
+
+
+async def _digest(settings: Settings) -> int:
+    from bot.app import FeedwatchApp
+
+    async with FeedwatchApp(settings) as app:
+        outcomes = await app.digest_once()
+    failed = [o for o in outcomes if o.error]
+    for outcome in failed:
+        print(f"chat {outcome.chat_id}: {outcome.error}", file=sys.stderr)
+    sent = sum(o.messages for o in outcomes)
+    items = sum(o.items for o in outcomes)
+    print(f"digests: {sent} messages with {items} items to {len(outcomes) - len(failed)} chats")
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def _match(watchlists_path: Path, file: Path | None, *, explain: bool) -> int:
+    from bot.matching import Matcher
+    from bot.parsing import html_to_text
+
+    matcher = Matcher(load_watchlists(watchlists_path))
+    status = EXIT_OK
+    source: TextIO
+    with file.open(encoding="utf-8") if file else _stdin() as source:
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict):
+                    raise ValueError("a line must be a JSON object")
+            except ValueError as error:
+                print(
+                    f"feedwatch: line {number}: not a valid JSON object ({error})", file=sys.stderr
+                )
+                status = EXIT_ERROR
+                continue
+            title = html_to_text(str(record.get("title") or ""))
+            summary_text = html_to_text(str(record.get("summary") or ""))
+            found = matcher.match(title, summary_text)
+            out: dict[str, Any] = {"id": record.get("id"), "watchlists": sorted(found)}
+            if explain:
+                out["matched"] = [
+                    {"watchlist": m.watchlist, "term": m.term, "text": m.text}
+                    for name in sorted(found)
+                    for m in found[name]
+                ]
+            print(json.dumps(out, ensure_ascii=False))
+    return status
+
+
+def _stdin() -> TextIO:
+    # A wrapper that closes without closing the real stdin.
+    return open(sys.stdin.fileno(), encoding="utf-8", closefd=False)
+
+
+def _parse(source: str) -> int:
+    from bot.parsing import parse_feed
+
+    headers: dict[str, str] = {}
+    if source.startswith(("http://", "https://")):
+        content, headers = asyncio.run(_download(source))
+    else:
+        path = Path(source)
+        try:
+            content = path.read_bytes()
+        except OSError as error:
+            print(f"feedwatch: {source}: cannot read the file ({error.strerror})", file=sys.stderr)
+            return EXIT_ERROR
+    feed = parse_feed(content, source=source, headers=headers)
+    for item in feed.items:
+        record = {
+            "id": item.key,
+            "link": item.link,
+            "title": item.title,
+            "published": item.published.isoformat().replace("+00:00", "Z")
+            if item.published
+            else None,
+            "summary": item.summary,
+        }
+        print(json.dumps(record, ensure_ascii=False))
+    return EXIT_OK
+
+
+async def _download(url: str) -> tuple[bytes, dict[str, str]]:
+    from bot.fetch import Fetcher
+
+    async with Fetcher() as fetcher:
+        fetched = await fetcher.fetch(url)
+    return fetched.content, dict(fetched.headers)

@@ -1,0 +1,176 @@
+"""Render a chat's pending hits as digest messages: Telegram HTML, or plain text for the terminal.
+
+Pure: every piece of feed text is escaped, messages are split between items (never inside a tag or an
+entity) so each stays within Telegram's 4096 characters, and no item is ever dropped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Literal
+
+from bot.domain import DigestMessage, Match, PendingDelivery, Watchlist
+
+TELEGRAM_TEXT_LIMIT = 4096
+Format = Literal["html", "text"]
+
+# Caps that keep one item's block far below the message limit, so splitting between items always works.
+_TITLE_CAP = 300
+_FEED_NAME_CAP = 80
+_MATCH_TEXT_CAP = 60
+_MATCHES_SHOWN = 5
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def visible_length(text: str, fmt: Format = "html") -> int:
+    """Length as Telegram counts it after entity parsing, in UTF-16 code units (never less than
+    the number of characters, so a message within this length is within the limit)."""
+    plain = html.unescape(_TAG.sub("", text)) if fmt == "html" else text
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def _cap(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _when(moment: datetime, tz: tzinfo, now: datetime) -> str:
+    local = moment.astimezone(tz)
+    label = "UTC" if tz is UTC else (local.tzname() or "")
+    pattern = "%d %b %H:%M" if local.year == now.astimezone(tz).year else "%d %b %Y %H:%M"
+    return f"{local.strftime(pattern)} {label}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    body: str
+    delivery_id: int | None = None
+
+
+class _Writer:
+    """Knows how to spell the few pieces of a digest in one output format."""
+
+    def __init__(self, fmt: Format) -> None:
+        self.fmt = fmt
+
+    def esc(self, text: str) -> str:
+        return html.escape(text, quote=False) if self.fmt == "html" else text
+
+    def bold(self, text: str) -> str:
+        return f"<b>{self.esc(text)}</b>" if self.fmt == "html" else text
+
+    def heading(self, text: str) -> str:
+        return self.bold(text) if self.fmt == "html" else f"== {text} =="
+
+    def matched(self, texts: Sequence[str]) -> str:
+        if self.fmt == "html":
+            return ", ".join(f"<i>{self.esc(t)}</i>" for t in texts)
+        return "matched: " + ", ".join(texts)
+
+    def title_line(self, title: str, link: str | None) -> str:
+        safe_link = link if link and link.startswith(("http://", "https://")) else None
+        if self.fmt == "html":
+            if safe_link:
+                return f'• <a href="{html.escape(safe_link, quote=True)}">{self.esc(title)}</a>'
+            return f"• {self.esc(title)}"
+        return f"• {title}" + (f"\n  {safe_link}" if safe_link else "")
+
+
+def _item_block(
+    writer: _Writer,
+    delivery: PendingDelivery,
+    group: str,
+    titles: Mapping[str, str],
+    tz: tzinfo,
+    now: datetime,
+) -> _Block:
+    item = delivery.item
+    title = _cap(item.title or item.summary or item.link or "(untitled)", _TITLE_CAP)
+    texts: list[str] = []
+    # The group's own words first: they are why the item stands under this heading.
+    for match in sorted(delivery.matches, key=lambda m: m.watchlist != group):
+        shown = _cap(match.text, _MATCH_TEXT_CAP)
+        if shown not in texts:
+            texts.append(shown)
+    facts = [
+        writer.esc(_cap(item.feed_name, _FEED_NAME_CAP)),
+        writer.esc(_when(item.published or item.seen_at, tz, now)),
+        writer.matched(texts[:_MATCHES_SHOWN] + (["…"] if len(texts) > _MATCHES_SHOWN else [])),
+    ]
+    others = sorted({m.watchlist for m in delivery.matches} - {group})
+    if others:
+        facts.append(writer.esc("also " + ", ".join(titles.get(o, o) for o in others)))
+    body = writer.title_line(title, item.link) + "\n  " + " · ".join(facts)
+    return _Block(body, delivery.id)
+
+
+def _group_of(matches: Sequence[Match], order: Sequence[str]) -> str:
+    names = {m.watchlist for m in matches}
+    return next(name for name in order if name in names)
+
+
+def render_digest(
+    deliveries: Sequence[PendingDelivery],
+    watchlists: Mapping[str, Watchlist],
+    *,
+    now: datetime,
+    fmt: Format = "html",
+    tz: tzinfo = UTC,
+    limit: int = TELEGRAM_TEXT_LIMIT,
+) -> list[DigestMessage]:
+    """Group the deliveries by watchlist (an item that hits several stands once, under the first) and
+    cut the result into messages of at most `limit` visible characters."""
+    deliveries = [d for d in deliveries if d.matches]
+    if not deliveries:
+        return []
+    writer = _Writer(fmt)
+    titles: dict[str, str] = {name: w.display_title for name, w in watchlists.items()}
+    order = sorted(
+        {m.watchlist for d in deliveries for m in d.matches},
+        key=lambda n: ((titles.get(n) or n).casefold(), n),
+    )
+    groups: dict[str, list[PendingDelivery]] = {name: [] for name in order}
+    for delivery in sorted(deliveries, key=lambda d: (d.item.published or d.item.seen_at, d.id)):
+        groups[_group_of(delivery.matches, order)].append(delivery)
+
+    count = len(deliveries)
+    header = writer.bold(f"feedwatch · {count} new mention{'s' if count != 1 else ''}")
+    messages: list[DigestMessage] = []
+    parts: list[str] = [header]
+    ids: list[int] = []
+    dangling_heading = False  # a group heading with no item after it yet
+
+    def flush() -> None:
+        messages.append(DigestMessage("\n".join(parts).strip("\n"), tuple(ids)))
+        parts.clear()
+        ids.clear()
+
+    def add(text: str, delivery_id: int | None, continued: str) -> None:
+        nonlocal dangling_heading
+        if ids and visible_length("\n".join([*parts, text]), fmt) > limit:
+            # A heading never ends a message: it moves to the next one with its first item.
+            moved = parts.pop() if dangling_heading else continued
+            flush()
+            if moved and delivery_id is not None:
+                parts.append(moved.lstrip("\n"))
+            else:
+                text = text.lstrip("\n")
+        parts.append(text)
+        dangling_heading = delivery_id is None
+        if delivery_id is not None:
+            ids.append(delivery_id)
+
+    for name, members in ((n, m) for n, m in groups.items() if m):
+        title = titles.get(name, name)
+        continued = writer.heading(f"{title} (continued)")
+        add("\n" + writer.heading(f"{title} ({len(members)})"), None, "")
+        for delivery in members:
+            block = _item_block(writer, delivery, name, titles, tz, now)
+            add(block.body, block.delivery_id, continued)
+    flush()
+    return messages

@@ -1,0 +1,74 @@
+"""The one exception tree of feedwatch.
+
+Every adapter wraps its library's errors into one of these at its edge, so that a user sees a sentence
+that says what went wrong and where, never a raw traceback from httpx, SQLAlchemy or feedparser.
+"""
+
+
+class FeedwatchError(Exception):
+    """Base of every error feedwatch raises on purpose; `str()` is a sentence fit for a user."""
+
+
+class ConfigError(FeedwatchError):
+    """The configuration cannot be used; `problems` lists every problem found, one sentence each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems) if self.problems else "invalid configuration")
+
+
+class FetchError(FeedwatchError):
+    """A feed could not be fetched: network, HTTP status, size or address guard."""
+
+    def __init__(self, url: str, reason: str, *, status: int | None = None) -> None:
+        self.url = url
+        self.reason = reason
+        self.status = status
+        super().__init__(f"{url}: {reason}")
+
+
+class ParseError(FeedwatchError):
+    """A document could not be read as a feed."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source}: {reason}")
+
+
+class StorageError(FeedwatchError):
+    """The database refused or could not be reached."""
+
+
+class TermError(FeedwatchError):
+    """A watchlist term cannot be used (empty, too long, only punctuation)."""
+
+    def __init__(self, watchlist: str, term: str, reason: str) -> None:
+        self.watchlist = watchlist
+        self.term = term
+        self.reason = reason
+        super().__init__(f"watchlist {watchlist!r}: term {term!r} {reason}")
+
+
+class DeliveryError(FeedwatchError):
+    """A message could not be delivered to a chat."""
+
+
+class RetryLater(DeliveryError):
+    """Telegram asked us to slow down, or could not be reached; the messages stay in the outbox."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(reason)
+
+
+class ChatUnreachable(DeliveryError):
+    """The bot was blocked, kicked, or the chat is gone: stop delivering there."""
+
+
+class ChatMoved(DeliveryError):
+    """A group became a supergroup; its messages must go to `new_chat_id`."""
+
+    def __init__(self, new_chat_id: int) -> None:
+        self.new_chat_id = new_chat_id
+        super().__init__(f"the chat moved to {new_chat_id}")

@@ -1,0 +1,149 @@
+"""Fetch feeds over HTTP: conditional GET, a cap on time, size and redirects; bytes out, never items.
+
+Every failure becomes a `FetchError` with a reason in plain words; nothing of httpx leaks past here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+
+import httpx
+
+from bot import __version__
+from bot.domain import FetchedFeed
+from bot.errors import FetchError
+
+USER_AGENT = f"feedwatch/{__version__} (+https://github.com/feedwatch/feedwatch)"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_REDIRECTS = 5
+PERMANENT_REDIRECTS = {301, 308}
+
+
+class Fetcher:
+    """One shared HTTP client for all feeds; use it as an async context manager."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        max_bytes: int = MAX_BODY_BYTES,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self._client = httpx.AsyncClient(
+            headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
+            timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
+            follow_redirects=True,
+            max_redirects=MAX_REDIRECTS,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchedFeed:
+        """GET `url`, conditionally when cache facts are known. A 304 comes back with no content."""
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        try:
+            # httpx's timeouts are per read; this bounds the whole exchange, so a server that
+            # drips one byte at a time is cut off too.
+            async with asyncio.timeout(self.timeout):
+                return await self._get(url, headers)
+        except TimeoutError as error:
+            raise FetchError(url, f"timed out after {self.timeout:g} s") from error
+        except httpx.TooManyRedirects as error:
+            raise FetchError(url, f"more than {MAX_REDIRECTS} redirects") from error
+        except httpx.TimeoutException as error:
+            raise FetchError(url, f"timed out after {self.timeout:g} s") from error
+        except httpx.ConnectError as error:
+            raise FetchError(url, f"cannot connect: {_first_line(error)}") from error
+        except httpx.InvalidURL as error:
+            raise FetchError(url, f"not a valid URL: {_first_line(error)}") from error
+        except httpx.UnsupportedProtocol as error:
+            raise FetchError(url, "only http and https URLs can be fetched") from error
+        except httpx.HTTPError as error:
+            raise FetchError(url, f"HTTP error: {_first_line(error)}") from error
+
+    async def _get(self, url: str, headers: dict[str, str]) -> FetchedFeed:
+        async with self._client.stream("GET", url, headers=headers) as response:
+            moved = bool(response.history) and all(
+                r.status_code in PERMANENT_REDIRECTS for r in response.history
+            )
+            final_url = str(response.url)
+            if response.status_code == 304:
+                return FetchedFeed(
+                    url=url,
+                    final_url=final_url,
+                    status=304,
+                    headers=_headers(response),
+                    etag=response.headers.get("ETag") or None,
+                    last_modified=response.headers.get("Last-Modified") or None,
+                    moved_permanently=moved,
+                )
+            if response.status_code >= 400:
+                phrase = response.reason_phrase or ""
+                raise FetchError(
+                    url,
+                    f"HTTP {response.status_code} {phrase}".strip(),
+                    status=response.status_code,
+                )
+            if response.status_code != 200:
+                raise FetchError(
+                    url,
+                    f"unexpected HTTP status {response.status_code}",
+                    status=response.status_code,
+                )
+            declared = response.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > self.max_bytes:
+                raise FetchError(
+                    url, f"the feed is larger than {self.max_bytes // 1024 // 1024} MiB"
+                )
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body.extend(chunk)
+                if len(body) > self.max_bytes:
+                    raise FetchError(
+                        url, f"the feed is larger than {self.max_bytes // 1024 // 1024} MiB"
+                    )
+            return FetchedFeed(
+                url=url,
+                final_url=final_url,
+                status=200,
+                content=bytes(body),
+                headers=_headers(response),
+                etag=response.headers.get("ETag") or None,
+                last_modified=response.headers.get("Last-Modified") or None,
+                moved_permanently=moved,
+            )
+
+
+def _headers(response: httpx.Response) -> dict[str, str]:
+    return {key.lower(): value for key, value in response.headers.items()}
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

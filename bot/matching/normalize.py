@@ -1,0 +1,76 @@
+"""Text normalisation and tokenising for matching: the same rules for item text and for terms.
+
+Item text is read as plain text (HTML is dropped before it gets here); each word keeps its place in that
+text so that a hit can show the words as they stand.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Characters that hide inside words without changing them: soft hyphen, zero-width space/joiners,
+# word joiner, byte-order mark. Feeds carry them from typesetting; they must not split or break words.
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+_APOSTROPHES = "'\u2019\u02bc\u2018`\u00b4\u2032"
+
+_INVISIBLE_TABLE = {ord(ch): None for ch in _INVISIBLE}
+_FOLD_TABLE = {
+    **_INVISIBLE_TABLE,
+    **{ord(ch): "'" for ch in _APOSTROPHES},
+    ord("ё"): "е",
+}
+
+# A word: letters and digits, invisible characters allowed inside, and apostrophes between letters
+# (Ukrainian п'ять, English Kursk's). No nested ambiguity, so it runs in linear time on any input.
+_WORD_CHAR = rf"(?:[^\W_]|[{_INVISIBLE}])"
+_WORD = re.compile(rf"{_WORD_CHAR}+(?:[{_APOSTROPHES}]{_WORD_CHAR}+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word of a text: its normalised form and where it stands in that text."""
+
+    norm: str
+    start: int
+    end: int
+
+
+def prepare_text(text: str) -> str:
+    """Compose characters (NFC) so that a letter typed with a combining mark is one letter."""
+    return unicodedata.normalize("NFC", text)
+
+
+def strip_invisible(text: str) -> str:
+    """Drop soft hyphens and zero-width characters, for showing matched words as a reader sees them."""
+    return text.translate(_INVISIBLE_TABLE)
+
+
+def normalise_word(word: str) -> str:
+    """Casefold a word and fold the variants that must not matter: ё/е, apostrophes, invisibles."""
+    folded = word.casefold().translate(_FOLD_TABLE)
+    # English possessive: Kursk's is Kursk. Ukrainian apostrophes sit inside words and stay.
+    if folded.endswith("'s"):
+        folded = folded[:-2]
+    return folded
+
+
+def tokenise(text: str) -> list[Token]:
+    """Split prepared text into words; punctuation, quotes, dashes and spaces are separators."""
+    tokens = []
+    for found in _WORD.finditer(text):
+        norm = normalise_word(found.group())
+        if norm:
+            tokens.append(Token(norm, found.start(), found.end()))
+    return tokens
+
+
+def term_words(term: str) -> tuple[tuple[str, ...], bool]:
+    """The normalised words of a term and whether its last word is a prefix (`Белгород*`)."""
+    stripped = term.strip()
+    is_prefix = stripped.endswith("*")
+    if is_prefix:
+        stripped = stripped.rstrip("*")
+    words = tuple(token.norm for token in tokenise(prepare_text(stripped)))
+    return words, is_prefix and bool(words)

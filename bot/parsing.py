@@ -1,0 +1,534 @@
+"""Turn the bytes of a fetched feed (plus its HTTP headers) into a `ParsedFeed` of plain-text items.
+
+Pure: no network, no storage. feedparser does the format work; this module guards it against hostile
+documents, says in plain words why a document is not a feed, and makes keys, links and plain text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from bot.domain import ParsedFeed, ParsedItem
+from bot.errors import ParseError
+
+__all__ = [
+    "MAX_ENTITY_EXPANSION",
+    "MAX_KEY_LENGTH",
+    "MAX_SUMMARY_LENGTH",
+    "MAX_TITLE_LENGTH",
+    "html_to_text",
+    "parse_feed",
+]
+
+MAX_KEY_LENGTH = 512
+MAX_SUMMARY_LENGTH = 2000
+# Titles have no limit in the brief, but a pathological one would bloat storage and every digest.
+MAX_TITLE_LENGTH = 1000
+# A gzip body that arrives without Content-Encoding is decompressed, up to this size (gzip bombs).
+MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
+ELLIPSIS = "…"
+HASH_PREFIX = "sha256:"
+
+
+# ---------------------------------------------------------------------------------------------
+# Plain text
+# ---------------------------------------------------------------------------------------------
+
+# Tags whose boundaries separate words: without a space "<p>Kursk</p><p>region" would read
+# "Kurskregion". Inline tags (b, i, a, span …) join, so "<b>Ku</b>rsk" stays one word.
+_BLOCK_TAGS = frozenset(
+    {
+        *("address", "article", "aside", "blockquote", "br", "caption", "dd", "div", "dl", "dt"),
+        *("figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header"),
+        *("hr", "img", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td"),
+        *("tfoot", "th", "thead", "tr", "ul", "option", "select", "button", "label", "legend"),
+        *("fieldset", "details", "summary", "iframe", "video", "audio"),
+    }
+)
+_DROPPED_CONTENT_TAGS = frozenset({"script", "style", "template", "noscript"})
+
+# C0/C1 control characters and lone surrogates: junk from binary or mis-decoded input that
+# PostgreSQL (NUL) and Telegram refuse. Whitespace controls (\t \n \r \v \f) become spaces instead.
+_JUNK = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# Last-resort tag stripper for input HTMLParser chokes on; `[^<>]*` cannot backtrack.
+_CRUDE_TAG = re.compile(r"<[^<>]*>")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _DROPPED_CONTENT_TAGS:
+            self._skip_depth += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # <script/> opens nothing, so it must not start skipping.
+        if tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _DROPPED_CONTENT_TAGS:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip_depth:
+            self.parts.append(data)
+
+    def unknown_decl(self, data: str) -> None:
+        # <![CDATA[…]]> inside HTML is text a browser would show.
+        if data.startswith("CDATA[") and not self._skip_depth:
+            self.parts.append(data[6:])
+
+
+def _collapse(text: str) -> str:
+    return " ".join(_JUNK.sub("", text).split())
+
+
+def html_to_text(s: str) -> str:
+    """The visible text of an HTML fragment on one line: tags dropped (block tags become spaces),
+    script/style content dropped, entities decoded, whitespace collapsed. Never raises."""
+    if "<" not in s and "&" not in s:
+        return _collapse(s)
+    extractor = _TextExtractor()
+    try:
+        extractor.feed(s)
+        extractor.close()
+    except Exception:
+        # html.parser has raised on odd markup in some Python versions; text beats a crash.
+        return _collapse(html.unescape(_CRUDE_TAG.sub(" ", s)))
+    return _collapse("".join(extractor.parts))
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    head = text[: limit - len(ELLIPSIS) + 1]
+    space = head.rfind(" ")
+    # Cut at a word boundary unless that loses more than half (scripts written without spaces).
+    head = head[:space] if space > limit // 2 else head[: limit - len(ELLIPSIS)]
+    return head.rstrip() + ELLIPSIS
+
+
+# ---------------------------------------------------------------------------------------------
+# Guarding the document before feedparser sees it
+# ---------------------------------------------------------------------------------------------
+
+_WHITESPACE = re.compile(r"[ \t\r\n]*")
+_NAME = re.compile(r"[^\s/>\[\"'<]+")
+_DOCTYPE_STOP = re.compile(r"[\"'\[>]")
+_SUBSET_STOP = re.compile(r"[\"'\]]|<!--")
+_ENTITY_DECL = re.compile(r"<!ENTITY\s", re.IGNORECASE)
+# An entity we may keep: general (no %), internal (no SYSTEM/PUBLIC), its value one character
+# reference or text without references (no nesting, so no "billion laughs").
+_SIMPLE_ENTITY = re.compile(
+    r"<!ENTITY\s+([A-Za-z_][\w.\-]*)\s+"
+    r"""(?:"(&\#(?:[0-9]+|x[0-9A-Fa-f]+);|[^"&%<]*)"|'(&\#(?:[0-9]+|x[0-9A-Fa-f]+);|[^'&%<]*)')"""
+    r"\s*>"
+)
+# How much text the entities of one document may add when expanded. feedparser's fallback parser
+# expands any simple entity however often it is used: the "quadratic blow-up" (one 50 KB entity
+# referenced 5,000 times is 250 MB; an 80 KB feed cost over a gigabyte). Real feeds that declare
+# entities use them for a character or a short phrase.
+MAX_ENTITY_EXPANSION = 1_000_000
+_MAX_ENTITY_DECLARATIONS = 64  # each costs a scan of the document to count its references
+
+
+@dataclass(frozen=True, slots=True)
+class _Prolog:
+    """What a cheap walk over the document's prolog found."""
+
+    text: str  # the document, possibly with its DOCTYPE internal subset rewritten
+    changed: bool
+    doctype: str | None  # the name after <!DOCTYPE, as written
+    root: str | None  # the name of the first element, as written
+
+
+def _wide_codec(data: bytes) -> str | None:
+    """The codec of a document whose markup is not ASCII-compatible (UTF-16/32, EBCDIC), by its
+    first bytes (XML 1.0 appendix F), or None for the ASCII-compatible rest."""
+    head = data[:4]
+    if head in (b"\x00\x00\xfe\xff", b"\x00\x00\x00<"):
+        return "utf-32-be"
+    if head in (b"\xff\xfe\x00\x00", b"<\x00\x00\x00"):
+        return "utf-32-le"
+    if head[:2] == b"\xfe\xff" or (len(head) >= 2 and head[0] == 0 and head[1] != 0):
+        return "utf-16-be"
+    if head[:2] == b"\xff\xfe" or (len(head) >= 2 and head[1] == 0 and head[0] != 0):
+        return "utf-16-le"
+    if head == b"\x4c\x6f\xa7\x94":  # "<?xm" in EBCDIC, the one EBCDIC start feedparser knows
+        return "cp037"
+    return None
+
+
+def _skip_quoted(text: str, pos: int) -> int:
+    """Position after the quoted literal starting at `pos`, or -1 when it never closes."""
+    end = text.find(text[pos], pos + 1)
+    return -1 if end < 0 else end + 1
+
+
+def _walk_prolog(text: str, source: str) -> _Prolog:
+    """Find the DOCTYPE and the root element, and drop dangerous entity declarations.
+
+    Each step is a C-level find, so a long comment or a 50 KB entity value costs little; walking
+    the real prolog (not a fixed window) means padding cannot hide a DOCTYPE from us."""
+    pos = 1 if text.startswith("\ufeff") else 3 if text.startswith("\xef\xbb\xbf") else 0
+    doctype: str | None = None
+    changed = False
+    while True:
+        pos = _skip_blanks(text, pos)
+        if text.startswith("<?", pos):
+            end = text.find("?>", pos + 2)
+            if end < 0:
+                break
+            pos = end + 2
+        elif text.startswith("<!--", pos):
+            end = text.find("-->", pos + 4)
+            if end < 0:
+                break
+            pos = end + 3
+        elif doctype is None and text[pos : pos + 9].upper() == "<!DOCTYPE":
+            name = _NAME.match(text, _skip_blanks(text, pos + 9))
+            doctype = name.group() if name else ""
+            parts = _doctype_parts(text, pos)
+            if parts is None:
+                # An unterminated DOCTYPE that declares entities could still hand them to
+                # feedparser's loose parser; a real feed never looks like this.
+                if _ENTITY_DECL.search(text, pos):
+                    raise ParseError(source, "malformed XML: the DOCTYPE declaration never ends")
+                break
+            rewritten = _rewrite_doctype(text, pos, parts)
+            if rewritten is None:
+                pos = parts[2]
+            else:
+                text, pos = rewritten
+                changed = True
+        else:
+            break
+    root = None
+    if text.startswith("<", pos) and not text.startswith("<!", pos):
+        name = _NAME.match(text, pos + 1)
+        root = name.group() if name else None
+    return _Prolog(text, changed, doctype, root)
+
+
+def _skip_blanks(text: str, pos: int) -> int:
+    match = _WHITESPACE.match(text, pos)
+    return match.end() if match else pos
+
+
+def _subset_end(text: str, pos: int) -> int:
+    """Given `pos` just after the `[` of an internal subset, the position of its closing `]`."""
+    while True:
+        stop = _SUBSET_STOP.search(text, pos)
+        if stop is None:
+            return -1
+        found = stop.group()
+        if found == "]":
+            return stop.start()
+        if found == "<!--":
+            end = text.find("-->", stop.end())
+            if end < 0:
+                return -1
+            pos = end + 3
+        else:
+            pos = _skip_quoted(text, stop.start())
+            if pos < 0:
+                return -1
+
+
+def _doctype_parts(text: str, start: int) -> tuple[int, int, int] | None:
+    """For the DOCTYPE at `start`: (position of `[` or -1, position of subset `]` or -1, end)."""
+    pos = start + 9
+    while True:
+        stop = _DOCTYPE_STOP.search(text, pos)
+        if stop is None:
+            return None
+        found = stop.group()
+        if found == ">":
+            return -1, -1, stop.end()
+        if found == "[":
+            close = _subset_end(text, stop.end())
+            if close < 0:
+                return None
+            gt = _WHITESPACE.match(text, close + 1)
+            after = gt.end() if gt else close + 1
+            if not text.startswith(">", after):
+                return None
+            return stop.start(), close, after + 1
+        pos = _skip_quoted(text, stop.start())
+        if pos < 0:
+            return None
+
+
+def _rewrite_doctype(text: str, start: int, parts: tuple[int, int, int]) -> tuple[str, int] | None:
+    """Drop the internal subset of a DOCTYPE whose entities could expand into too much text.
+
+    Returns the new text and the position after the DOCTYPE, or None when nothing needs doing.
+    It is all or nothing: keeping some entities would leave references to the dropped ones
+    undefined, and feedparser's fallback parser then garbles the kept ones ("&&#160;;")."""
+    open_bracket, close_bracket, end = parts
+    if open_bracket < 0:
+        return None
+    subset = text[open_bracket + 1 : close_bracket]
+    declared = len(_ENTITY_DECL.findall(subset))
+    if not declared:
+        return None
+    simple = list(_SIMPLE_ENTITY.finditer(subset))
+    if len(simple) == declared <= _MAX_ENTITY_DECLARATIONS:
+        expansion = 0
+        for match in simple:
+            value = match.group(2) if match.group(2) is not None else match.group(3) or ""
+            expansion += len(value) * text.count(f"&{match.group(1)};", end)
+        if expansion <= MAX_ENTITY_EXPANSION:
+            return None
+    # The name and external id stay: feedparser tells RSS 0.91 (Netscape) by them. Expat never
+    # fetches an external DTD, and feedparser turns external general entities off.
+    replacement = text[start:open_bracket].rstrip() + ">"
+    return text[:start] + replacement + text[end:], start + len(replacement)
+
+
+def _neutralise(data: bytes, source: str) -> tuple[bytes, _Prolog]:
+    codec = _wide_codec(data)
+    # latin-1 maps bytes 1:1, so positions and the re-encoding are exact for any ASCII-compatible
+    # encoding; markup is all we look at.
+    text = data.decode("latin-1") if codec is None else data.decode(codec, "replace")
+    prolog = _walk_prolog(text, source)
+    if not prolog.changed:
+        return data, prolog
+    return prolog.text.encode(codec or "latin-1", "replace" if codec else "strict"), prolog
+
+
+def _gunzip(data: bytes, source: str) -> bytes:
+    decompressor = zlib.decompressobj(wbits=31)
+    try:
+        out = decompressor.decompress(data, MAX_DECOMPRESSED_BYTES + 1)
+    except zlib.error:
+        out, damaged = b"", True
+    else:
+        damaged = not decompressor.eof and len(out) <= MAX_DECOMPRESSED_BYTES
+    if damaged:
+        raise ParseError(source, "not a feed: a damaged or truncated gzip-compressed body")
+    if len(out) > MAX_DECOMPRESSED_BYTES:
+        raise ParseError(
+            source,
+            f"the gzip-compressed body is larger than {MAX_DECOMPRESSED_BYTES // 2**20} MB "
+            "uncompressed",
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Explaining failures
+# ---------------------------------------------------------------------------------------------
+
+
+def _failure_reason(data: bytes, prolog: _Prolog, raw: Mapping[str, Any], content_type: str) -> str:
+    """Why feedparser found neither a feed version nor entries, in plain words."""
+    root = (prolog.root or "").lower()
+    doctype = (prolog.doctype or "").lower()
+    if root == "html" or doctype == "html" or root.endswith(":html"):
+        return "not a feed: looks like an HTML page"
+    stripped = prolog.text.lstrip("\ufeff\xef\xbb\xbf \t\r\n")
+    if stripped[:1] in ("{", "["):
+        return "not a feed: looks like JSON, not RSS or Atom"
+    if prolog.root and not _is_xml_error(raw):
+        return f"not a feed: an XML document whose root element is <{prolog.root}>, not RSS or Atom"
+    if not stripped.startswith("<"):
+        if "html" in content_type:
+            return "not a feed: looks like an HTML page"
+        if b"\x00" in data[:1024] or _mostly_binary(data[:1024]):
+            return "not a feed: binary data, not an XML document"
+        return "not a feed: plain text, not an XML document"
+    if "html" in content_type and not prolog.root:
+        return "not a feed: looks like an HTML page"
+    exc = raw.get("bozo_exception")
+    if exc is not None:
+        return _explain_exception(exc)
+    return "not a feed: no RSS or Atom content found"
+
+
+def _is_xml_error(raw: Mapping[str, Any]) -> bool:
+    exc = raw.get("bozo_exception")
+    return exc is not None and hasattr(exc, "getLineNumber")
+
+
+def _mostly_binary(head: bytes) -> bool:
+    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return controls * 10 > len(head)
+
+
+def _explain_exception(exc: object) -> str:
+    get_message = getattr(exc, "getMessage", None)
+    get_line = getattr(exc, "getLineNumber", None)
+    if callable(get_message) and callable(get_line):
+        message = str(get_message())
+        if message == "no element found":
+            return "not a feed: the document has no XML elements"
+        where = f" at line {get_line()}"
+        get_column = getattr(exc, "getColumnNumber", None)
+        if callable(get_column):
+            where += f", column {get_column()}"
+        return f"malformed XML{where}: {message}"
+    text = str(exc).strip()
+    return f"not a feed: {text}" if text else "not a feed: the document could not be read"
+
+
+# ---------------------------------------------------------------------------------------------
+# Items
+# ---------------------------------------------------------------------------------------------
+
+
+def _clean_ref(value: object) -> str | None:
+    """An id or URL as given, without control characters or surrounding blanks; None if empty."""
+    if not isinstance(value, str):
+        return None
+    cleaned = _JUNK.sub("", value).strip().replace("\n", "").replace("\r", "").replace("\t", "")
+    return cleaned or None
+
+
+def _plain(value: object, detail: object) -> str:
+    """Plain text of a feedparser text construct, according to its declared type."""
+    if not isinstance(value, str) or not value:
+        return ""
+    content_type = detail.get("type") if isinstance(detail, Mapping) else None
+    if content_type == "text/plain":
+        # Already free of markup: "AT&T <rocks>" in a plain title is text, not a tag.
+        return _collapse(value)
+    return html_to_text(value)
+
+
+def _first_link(node: Mapping[str, Any]) -> str | None:
+    links = node.get("links")
+    if isinstance(links, Sequence):
+        for link in links:
+            if isinstance(link, Mapping) and link.get("rel", "alternate") == "alternate":
+                href = _clean_ref(link.get("href"))
+                if href:
+                    return href
+    return _clean_ref(node.get("link"))
+
+
+def _absolute(link: str | None, base: str | None) -> str | None:
+    if link is None or base is None or urlsplit(link).scheme:
+        return link
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return link
+
+
+def _published(entry: Mapping[str, Any]) -> datetime | None:
+    for field in ("published_parsed", "updated_parsed"):
+        parsed = entry.get(field)
+        if parsed is None:
+            continue
+        try:
+            # feedparser's tuples are already UTC; a leap second (60) is kept as :59.
+            year, month, day, hour, minute, second = (int(part) for part in parsed[:6])
+            return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+        except (TypeError, ValueError, OverflowError):
+            continue
+    return None
+
+
+def _hash_key(text: str) -> str:
+    return HASH_PREFIX + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
+    title = _cut(_plain(entry.get("title"), entry.get("title_detail")), MAX_TITLE_LENGTH)
+    summary = _plain(entry.get("summary"), entry.get("summary_detail"))
+    if not summary:
+        content = entry.get("content")
+        if isinstance(content, Sequence) and content and isinstance(content[0], Mapping):
+            summary = _plain(content[0].get("value"), content[0])
+    summary = _cut(summary, MAX_SUMMARY_LENGTH)
+    raw_link = _first_link(entry)
+    if not (title or summary or raw_link):
+        return None
+    # The key uses the link as the document wrote it, so a feed that moves keeps its keys.
+    key = _clean_ref(entry.get("id")) or raw_link or _hash_key(title + "\n" + summary)
+    if len(key) > MAX_KEY_LENGTH:
+        key = _hash_key(key)
+    return ParsedItem(
+        key=key,
+        title=title,
+        link=_absolute(raw_link, base),
+        summary=summary,
+        published=_published(entry),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def _base_url(source: str, headers: Mapping[str, str]) -> str | None:
+    for candidate in (headers.get("content-location"), source):
+        if candidate and urlsplit(candidate).scheme in ("http", "https"):
+            return candidate
+    return None
+
+
+def parse_feed(
+    content: bytes, *, source: str, headers: Mapping[str, str] | None = None
+) -> ParsedFeed:
+    """Parse an RSS/Atom/RDF document into plain-text items.
+
+    `source` names the document in errors (a URL also resolves relative links); `headers` are the
+    HTTP response headers, of which Content-Type guides encoding detection (and Content-Location
+    resolves relative links). Raises ParseError when the document is not a feed."""
+    lowered = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+    data = _gunzip(content, source) if content[:2] == b"\x1f\x8b" else content
+    if not data.strip():
+        raise ParseError(source, "the document is empty")
+    data, prolog = _neutralise(data, source)
+    content_type = lowered.get("content-type", "")
+    # Only Content-Type goes in: feedparser would resolve Atom ids against Content-Location,
+    # and keys must not change with the headers of one fetch.
+    response_headers = {"content-type": content_type} if content_type else {}
+    raw: Any = feedparser.parse(
+        data,
+        response_headers=response_headers,
+        sanitize_html=False,
+        resolve_relative_uris=False,
+    )
+    entries: list[Any] = list(raw.get("entries") or [])
+    if not raw.get("version") and not entries:
+        raise ParseError(source, _failure_reason(data, prolog, raw, content_type.lower()))
+
+    feed: Mapping[str, Any] = raw.get("feed") or {}
+    feed_link = _first_link(feed)
+    # Relative links resolve against the document's URL, else against the site the feed names.
+    base = _base_url(source, lowered) or _base_url(feed_link or "", {})
+    items: list[ParsedItem] = []
+    for entry in entries:
+        if isinstance(entry, Mapping):
+            item = _item(entry, base)
+            if item is not None:
+                items.append(item)
+    title = _cut(_plain(feed.get("title"), feed.get("title_detail")), MAX_TITLE_LENGTH)
+    return ParsedFeed(
+        title=title or None,
+        link=_absolute(feed_link, base),
+        items=tuple(items),
+    )

@@ -1,0 +1,156 @@
+"""Poll feeds: fetch, skip what did not change, parse, match new items, store them with their hits.
+
+One feed's failure is recorded in its health and never stops the others; a failure before the store
+leaves the feed due again, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from bot.domain import FeedState, Match, ParsedItem, PollOutcome
+from bot.errors import FeedwatchError, FetchError, ParseError
+from bot.fetch import Fetcher
+from bot.matching import Matcher
+from bot.parsing import parse_feed
+from bot.schedule import next_poll_at
+from bot.storage.repository import Repository
+
+log = logging.getLogger(__name__)
+
+
+class Poller:
+    """Polls due feeds concurrently, within a global limit."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        fetcher: Fetcher,
+        *,
+        clock: Callable[[], datetime],
+        default_interval: timedelta,
+        concurrency: int = 16,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.repo = repo
+        self.fetcher = fetcher
+        self.clock = clock
+        self.default_interval = default_interval
+        self._slots = asyncio.Semaphore(concurrency)
+        # Storage writes go one at a time: SQLite has one writer, and it keeps PostgreSQL calm too.
+        self._store_lock = asyncio.Lock()
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+
+    async def poll(self, *, all_feeds: bool = False) -> list[PollOutcome]:
+        """Poll the feeds that are due (or every feed, still with conditional GET)."""
+        now = self.clock()
+        feeds = await asyncio.to_thread(
+            self.repo.feeds if all_feeds else lambda: self.repo.due_feeds(now)
+        )
+        if not feeds:
+            return []
+        watchlists = await asyncio.to_thread(self.repo.watchlists)
+        matcher = Matcher(watchlists)
+        return list(await asyncio.gather(*(self._poll_guarded(feed, matcher) for feed in feeds)))
+
+    async def _poll_guarded(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
+        async with self._slots:
+            try:
+                return await self.poll_feed(feed, matcher)
+            except FeedwatchError as error:
+                # Storage trouble: the feed keeps its old state and stays due, so it is retried.
+                log.error("polling %s failed: %s", feed.url, error)
+                return PollOutcome(feed.url, error=str(error))
+
+    async def poll_feed(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
+        now = self.clock()
+        try:
+            fetched = await self.fetcher.fetch(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified
+            )
+        except FetchError as error:
+            return await self._failed(feed, now, error.reason)
+
+        interval = feed.interval or self.default_interval
+        healthy = replace(
+            feed,
+            url=fetched.final_url if fetched.moved_permanently else feed.url,
+            etag=fetched.etag or feed.etag,
+            last_modified=fetched.last_modified or feed.last_modified,
+            last_polled_at=now,
+            last_success_at=now,
+            last_error=None,
+            consecutive_failures=0,
+            next_poll_at=next_poll_at(now, interval, jitter=self._rng.random()),
+        )
+        body_hash = (
+            hashlib.sha256(fetched.content).hexdigest() if not fetched.not_modified else None
+        )
+        if fetched.not_modified or body_hash == feed.body_hash:
+            # Many servers ignore conditional GET; an unchanged body needs no parse either.
+            await asyncio.to_thread(self.repo.save_feed_state, healthy)
+            return PollOutcome(feed.url, not_modified=True)
+
+        try:
+            parsed = await asyncio.to_thread(
+                parse_feed, fetched.content, source=feed.url, headers=fetched.headers
+            )
+        except ParseError as error:
+            return await self._failed(feed, now, error.reason)
+
+        async with self._store_lock:
+            unseen = await asyncio.to_thread(
+                self.repo.unseen_keys, feed.id, [item.key for item in parsed.items]
+            )
+            fresh: list[tuple[ParsedItem, dict[str, tuple[Match, ...]]]] = []
+            seen_now: set[str] = set()
+            for item in parsed.items:
+                # A feed that lists the same key twice yields one item.
+                if item.key in unseen and item.key not in seen_now:
+                    seen_now.add(item.key)
+                    fresh.append((item, matcher.match(item.title, item.summary)))
+            stored = await asyncio.to_thread(self.repo.store_items, feed.id, fresh, now)
+            await asyncio.to_thread(
+                self.repo.save_feed_state, replace(healthy, body_hash=body_hash)
+            )
+        if stored.new_items:
+            log.info(
+                "%s: %d new items, %d hits", feed.display_name, stored.new_items, stored.new_hits
+            )
+        return PollOutcome(feed.url, new_items=stored.new_items, new_hits=stored.new_hits)
+
+    async def _failed(self, feed: FeedState, now: datetime, reason: str) -> PollOutcome:
+        failures = feed.consecutive_failures + 1
+        log.warning("%s: %s (failure %d in a row)", feed.url, reason, failures)
+        state = replace(
+            feed,
+            last_polled_at=now,
+            last_error=reason,
+            consecutive_failures=failures,
+            next_poll_at=next_poll_at(
+                now,
+                feed.interval or self.default_interval,
+                consecutive_failures=failures,
+                jitter=self._rng.random(),
+            ),
+        )
+        await asyncio.to_thread(self.repo.save_feed_state, state)
+        return PollOutcome(feed.url, error=reason)
+
+
+def summarise(outcomes: Sequence[PollOutcome]) -> str:
+    """One line for logs and `feedwatch poll --once`."""
+    failed = sum(1 for o in outcomes if o.error)
+    unchanged = sum(1 for o in outcomes if o.not_modified)
+    items = sum(o.new_items for o in outcomes)
+    hits = sum(o.new_hits for o in outcomes)
+    return (
+        f"polled {len(outcomes)} feeds: {items} new items, {hits} hits, "
+        f"{unchanged} unchanged, {failed} failed"
+    )

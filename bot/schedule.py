@@ -1,0 +1,43 @@
+"""Scheduling decisions: when a feed is polled next and whether a chat's digest is due.
+
+Pure: `now` and the random jitter are passed in, so tests need neither sleeping nor patched clocks.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+MAX_BACKOFF = timedelta(days=1)
+JITTER_FRACTION = 0.1
+"""Each interval is stretched or shrunk by up to this share, so feeds added together drift apart."""
+
+
+def next_poll_at(
+    now: datetime,
+    interval: timedelta,
+    *,
+    consecutive_failures: int = 0,
+    jitter: float = 0.5,
+) -> datetime:
+    """When to poll a feed next: its interval after a success, exponential backoff after failures.
+
+    `jitter` is a number in [0, 1) (from a random source the caller owns); 0.5 means no jitter.
+    """
+    if consecutive_failures > 0:
+        # Doubling per failure, capped, so a dead feed costs one request a day, not one per tick.
+        exponent = min(consecutive_failures, 20)
+        delay = min(interval * (2**exponent), MAX_BACKOFF)
+    else:
+        delay = interval
+    spread = 1 + JITTER_FRACTION * (2 * jitter - 1)
+    moment: datetime = now + delay * spread
+    return moment
+
+
+def digest_due(
+    now: datetime,
+    last_digest_at: datetime | None,
+    interval: timedelta,
+) -> bool:
+    """Whether a chat with pending hits should get its digest now."""
+    return last_digest_at is None or now >= last_digest_at + interval

@@ -1,0 +1,142 @@
+"""SQLModel tables of feedwatch; only the repository and the migrations import them.
+
+Every schema change comes with an Alembic migration in `migrations/versions/`; a test compares the
+migrated schema with these tables on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.storage.types import UtcDateTime
+
+# Rows that grow with every poll get 64-bit ids; SQLite only autoincrements a plain INTEGER key.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class FeedRow(SQLModel, table=True):
+    __tablename__ = "feed"
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(sa_type=Text, unique=True)
+    name: str | None = Field(default=None, sa_type=Text)
+    source: str = Field(default="config", max_length=16)
+    enabled: bool = True
+    interval_seconds: int | None = None
+    etag: str | None = Field(default=None, sa_type=Text)
+    last_modified: str | None = Field(default=None, sa_type=Text)
+    body_hash: str | None = Field(default=None, max_length=64)
+    next_poll_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    last_polled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_success_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    consecutive_failures: int = 0
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class ItemRow(SQLModel, table=True):
+    __tablename__ = "item"
+    __table_args__ = (UniqueConstraint("feed_id", "key", name="uq_item_feed_key"),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    feed_id: int = Field(
+        sa_column=Column(ForeignKey("feed.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    key: str = Field(max_length=512)
+    title: str = Field(sa_type=Text)
+    link: str | None = Field(default=None, sa_type=Text)
+    summary: str = Field(sa_type=Text)
+    published_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    seen_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class WatchlistRow(SQLModel, table=True):
+    __tablename__ = "watchlist"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64, unique=True)
+    title: str | None = Field(default=None, sa_type=Text)
+    terms: list[str] = Field(sa_type=JSON)
+    require: list[str] = Field(sa_type=JSON)
+    exclude: list[str] = Field(sa_type=JSON)
+    source: str = Field(default="config", max_length=16)
+    retired: bool = False
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class ChatRow(SQLModel, table=True):
+    __tablename__ = "chat"
+
+    id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    type: str = Field(max_length=16)
+    title: str | None = Field(default=None, sa_type=Text)
+    active: bool = True
+    inactive_reason: str | None = Field(default=None, sa_type=Text)
+    digest_interval_seconds: int | None = None
+    last_digest_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class SubscriptionRow(SQLModel, table=True):
+    __tablename__ = "subscription"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "watchlist_id", name="uq_subscription_chat_watchlist"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), nullable=False)
+    )
+    watchlist_id: int = Field(
+        sa_column=Column(ForeignKey("watchlist.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class HitRow(SQLModel, table=True):
+    __tablename__ = "hit"
+    __table_args__ = (UniqueConstraint("item_id", "watchlist_id", name="uq_hit_item_watchlist"),)
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    item_id: int = Field(
+        sa_column=Column(BigId, ForeignKey("item.id", ondelete="CASCADE"), nullable=False)
+    )
+    watchlist_id: int = Field(
+        sa_column=Column(ForeignKey("watchlist.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    # [{"term": …, "text": …}]: which term matched and the words as they stand in the item.
+    matches: list[dict[str, Any]] = Field(sa_type=JSON)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class DeliveryRow(SQLModel, table=True):
+    """The outbox: one row per chat and item; `sent_at` is set only when Telegram confirmed."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "item_id", name="uq_delivery_chat_item"),
+        Index("ix_delivery_pending", "chat_id", "sent_at"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
+    )
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), nullable=False)
+    )
+    item_id: int = Field(
+        sa_column=Column(BigId, ForeignKey("item.id", ondelete="CASCADE"), nullable=False)
+    )
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # "sent", or "dropped" when the chat no longer follows any watchlist the item hit.
+    outcome: str | None = Field(default=None, max_length=16)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
