@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
@@ -37,6 +38,8 @@ def utcnow() -> datetime:
 
 def build_application(settings: Settings) -> AnyApplication:
     """python-telegram-bot's Application, pointed at `api_url` when one is set (tests, local servers)."""
+    # Opt in to PTB 23's time periods as timedelta: 22.x otherwise warns on every RetryAfter it makes.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = Application.builder()
     builder = builder.token(settings.telegram.token.reveal())
     if settings.telegram.api_url:

@@ -105,12 +105,33 @@ def _collapse(text: str) -> str:
 def html_to_text(s: str) -> str:
     """The visible text of an HTML fragment on one line: tags dropped (block tags become spaces),
     script/style content dropped, entities decoded, whitespace collapsed. Never raises."""
+    return _extract_text(s, None)
+
+
+_CHUNK = 8192
+
+
+def _extract_text(s: str, enough: int | None) -> str:
+    """`html_to_text`, except that with `enough` it may stop once the text is longer than that.
+
+    The early result is then a prefix of the full one (a collapsed prefix of the parts is a prefix
+    of the collapsed whole), so cutting it to `enough` gives what cutting the full text would:
+    the summary of a 200 KB article costs a few KB of parsing."""
     if "<" not in s and "&" not in s:
         return _collapse(s)
     extractor = _TextExtractor()
     try:
-        extractor.feed(s)
-        extractor.close()
+        if enough is None or len(s) <= _CHUNK:
+            extractor.feed(s)
+            extractor.close()
+        else:
+            for start in range(0, len(s), _CHUNK):
+                extractor.feed(s[start : start + _CHUNK])
+                if sum(map(len, extractor.parts)) > enough:
+                    text = _collapse("".join(extractor.parts))
+                    if len(text) > enough:
+                        return text
+            extractor.close()
     except Exception:
         # html.parser has raised on odd markup in some Python versions; text beats a crash.
         return _collapse(html.unescape(_CRUDE_TAG.sub(" ", s)))
@@ -305,15 +326,36 @@ def _rewrite_doctype(text: str, start: int, parts: tuple[int, int, int]) -> tupl
     return text[:start] + replacement + text[end:], start + len(replacement)
 
 
-def _neutralise(data: bytes, source: str) -> tuple[bytes, _Prolog]:
+# A declaration or charset naming a 16- or 32-bit encoding. On bytes that start like ASCII it is a
+# lie (real UTF-16/32 starts with a BOM or a NUL byte next to "<"), and feedparser believes it
+# whenever the byte count happens to be even: the whole feed then decodes to CJK-looking garbage.
+_WIDE_NAME = (
+    r"(?:utf[-_]?(?:16|32)|u16|u32|ucs-?[24]|iso-10646-ucs-[24]|csunicode|csucs4)[^\"';\s]*"
+)
+_WIDE_DECLARATION = re.compile(
+    r"(?:\xef\xbb\xbf)?<\?xml\s[^>]*?encoding\s*=\s*[\"']?(" + _WIDE_NAME + ")", re.IGNORECASE
+)
+_WIDE_CHARSET = re.compile(r";?\s*charset\s*=\s*[\"']?" + _WIDE_NAME + r"[\"']?", re.IGNORECASE)
+
+
+def _neutralise(data: bytes, source: str) -> tuple[bytes, _Prolog, bool]:
+    """Defuse entity declarations and false UTF-16/32 declarations before feedparser runs.
+
+    Returns the bytes to parse, what the prolog walk found, and whether the document really is in
+    a 16- or 32-bit encoding."""
     codec = _wide_codec(data)
     # latin-1 maps bytes 1:1, so positions and the re-encoding are exact for any ASCII-compatible
     # encoding; markup is all we look at.
     text = data.decode("latin-1") if codec is None else data.decode(codec, "replace")
+    changed = False
+    if codec is None and (false_claim := _WIDE_DECLARATION.match(text)):
+        text = text[: false_claim.start(1)] + "utf-8" + text[false_claim.end(1) :]
+        changed = True
     prolog = _walk_prolog(text, source)
-    if not prolog.changed:
-        return data, prolog
-    return prolog.text.encode(codec or "latin-1", "replace" if codec else "strict"), prolog
+    if not (changed or prolog.changed):
+        return data, prolog, codec is not None
+    encoded = prolog.text.encode(codec or "latin-1", "replace" if codec else "strict")
+    return encoded, prolog, codec is not None
 
 
 def _gunzip(data: bytes, source: str) -> bytes:
@@ -404,15 +446,15 @@ def _clean_ref(value: object) -> str | None:
     return cleaned or None
 
 
-def _plain(value: object, detail: object) -> str:
-    """Plain text of a feedparser text construct, according to its declared type."""
+def _plain(value: object, detail: object, limit: int) -> str:
+    """Plain text of a feedparser text construct, according to its declared type, cut to `limit`."""
     if not isinstance(value, str) or not value:
         return ""
     content_type = detail.get("type") if isinstance(detail, Mapping) else None
     if content_type == "text/plain":
         # Already free of markup: "AT&T <rocks>" in a plain title is text, not a tag.
-        return _collapse(value)
-    return html_to_text(value)
+        return _cut(_collapse(value), limit)
+    return _cut(_extract_text(value, limit), limit)
 
 
 def _first_link(node: Mapping[str, Any]) -> str | None:
@@ -454,13 +496,12 @@ def _hash_key(text: str) -> str:
 
 
 def _item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
-    title = _cut(_plain(entry.get("title"), entry.get("title_detail")), MAX_TITLE_LENGTH)
-    summary = _plain(entry.get("summary"), entry.get("summary_detail"))
+    title = _plain(entry.get("title"), entry.get("title_detail"), MAX_TITLE_LENGTH)
+    summary = _plain(entry.get("summary"), entry.get("summary_detail"), MAX_SUMMARY_LENGTH)
     if not summary:
         content = entry.get("content")
         if isinstance(content, Sequence) and content and isinstance(content[0], Mapping):
-            summary = _plain(content[0].get("value"), content[0])
-    summary = _cut(summary, MAX_SUMMARY_LENGTH)
+            summary = _plain(content[0].get("value"), content[0], MAX_SUMMARY_LENGTH)
     raw_link = _first_link(entry)
     if not (title or summary or raw_link):
         return None
@@ -501,8 +542,10 @@ def parse_feed(
     data = _gunzip(content, source) if content[:2] == b"\x1f\x8b" else content
     if not data.strip():
         raise ParseError(source, "the document is empty")
-    data, prolog = _neutralise(data, source)
+    data, prolog, wide = _neutralise(data, source)
     content_type = lowered.get("content-type", "")
+    if not wide:
+        content_type = _WIDE_CHARSET.sub("", content_type)
     # Only Content-Type goes in: feedparser would resolve Atom ids against Content-Location,
     # and keys must not change with the headers of one fetch.
     response_headers = {"content-type": content_type} if content_type else {}
@@ -526,7 +569,7 @@ def parse_feed(
             item = _item(entry, base)
             if item is not None:
                 items.append(item)
-    title = _cut(_plain(feed.get("title"), feed.get("title_detail")), MAX_TITLE_LENGTH)
+    title = _plain(feed.get("title"), feed.get("title_detail"), MAX_TITLE_LENGTH)
     return ParsedFeed(
         title=title or None,
         link=_absolute(feed_link, base),

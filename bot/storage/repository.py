@@ -168,7 +168,7 @@ class Repository:
         retired (kept for their history, no longer polled or matched)."""
         with self._session() as session:
             stored_feeds = {
-                row.url: row
+                row.origin_url: row
                 for row in session.exec(select(FeedRow).where(FeedRow.source == CONFIG_SOURCE))
             }
             for spec in feeds:
@@ -177,6 +177,7 @@ class Repository:
                 if feed_row is None:
                     session.add(
                         FeedRow(
+                            origin_url=spec.url,
                             url=spec.url,
                             name=spec.name,
                             interval_seconds=interval,
@@ -253,18 +254,13 @@ class Repository:
             return [_state(row) for row in session.exec(query)]
 
     def save_feed_state(self, state: FeedState) -> FeedState:
-        """Store a feed's cache facts, schedule and health after a poll. A changed URL (the feed
-        moved permanently) is kept unless another feed already has it."""
+        """Store a feed's cache facts, schedule and health after a poll, and its new URL when it
+        moved permanently (it keeps the URL it was configured with as its identity)."""
         with self._session() as session:
             row = session.get(FeedRow, state.id)
             if row is None:
                 raise StorageError(f"feed #{state.id} does not exist")
-            if state.url != row.url:
-                clash = session.exec(select(FeedRow.id).where(FeedRow.url == state.url)).first()
-                if clash is None:
-                    row.url = state.url
-                else:
-                    log.warning("feed %s moved to %s, which is already stored", row.url, state.url)
+            row.url = state.url
             row.etag = state.etag
             row.last_modified = state.last_modified
             row.body_hash = state.body_hash

@@ -22,7 +22,9 @@ class FeedRow(SQLModel, table=True):
     __tablename__ = "feed"
 
     id: int | None = Field(default=None, primary_key=True)
-    url: str = Field(sa_type=Text, unique=True)
+    # The URL as configured identifies the feed; `url` is where it is fetched now (a 301/308 moves it).
+    origin_url: str = Field(sa_type=Text, unique=True)
+    url: str = Field(sa_type=Text)
     name: str | None = Field(default=None, sa_type=Text)
     source: str = Field(default="config", max_length=16)
     enabled: bool = True

@@ -1,0 +1,89 @@
+"""Builders for test inputs: config files, feed documents and a clock that tests move by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from html import escape
+from pathlib import Path
+
+from bot.config import Settings, load_settings
+
+WATCHLISTS_TOML = """
+[[watchlist]]
+name = "rvc"
+title = "Russian Volunteer Corps"
+terms = ["Russian Volunteer Corps", "RVC", "РДК"]
+
+[[watchlist]]
+name = "kursk"
+title = "Kursk region"
+terms = ["Kursk", "Курск*"]
+"""
+
+
+@dataclass
+class Clock:
+    """A clock that stands still until a test moves it."""
+
+    now: datetime = field(default_factory=lambda: datetime(2024, 3, 12, 6, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+def write_settings(
+    tmp_path: Path,
+    feeds: list[str],
+    *,
+    database_url: str | None = None,
+    token: str = "",
+    api_url: str = "",
+    watchlists: str = WATCHLISTS_TOML,
+) -> Settings:
+    """A real config file on disk, loaded by the real loader."""
+    feed_tables = "\n".join(
+        f'[[feed]]\nurl = "{url}"\nname = "Feed {i}"\n' for i, url in enumerate(feeds, 1)
+    )
+    (tmp_path / "watchlists.toml").write_text(watchlists, encoding="utf-8")
+    config = tmp_path / "feedwatch.toml"
+    config.write_text(
+        f"""watchlist_files = ["watchlists.toml"]
+
+[database]
+url = "{database_url or f"sqlite:///{tmp_path / 'feedwatch.db'}"}"
+
+[telegram]
+token = "{token}"
+api_url = "{api_url}"
+
+[polling]
+interval = "10m"
+timeout = "5s"
+
+[digest]
+interval = "1h"
+
+{feed_tables}""",
+        encoding="utf-8",
+    )
+    return load_settings(config, env={})
+
+
+def rss(*items: tuple[str, str, str], title: str = "Test outlet") -> bytes:
+    """An RSS 2.0 document of (guid, title, description) items; text is escaped as XML needs."""
+    entries = "".join(
+        f"<item><guid>{escape(guid)}</guid><title>{escape(item_title)}</title>"
+        f"<link>https://news.example/{escape(guid)}</link>"
+        f"<description>{escape(description)}</description>"
+        "<pubDate>Tue, 12 Mar 2024 05:40:00 GMT</pubDate></item>"
+        for guid, item_title, description in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>{escape(title)}</title><link>https://news.example/</link>"
+        f"<description>test</description>{entries}</channel></rss>"
+    ).encode()

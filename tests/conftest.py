@@ -1,0 +1,116 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL, each test in a schema of its own), the loopback
+guard that fails any test reaching past 127.0.0.1, and the fake servers."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from bot.storage.repository import Repository
+from tests.fakes.feed_server import feed_server
+from tests.fakes.telegram_api import fake_bot_api
+
+__all__ = ["fake_bot_api", "feed_server"]
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "FEEDWATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+# --- no network but loopback -------------------------------------------------------------------
+
+_real_connect = socket.socket.connect
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _is_loopback(host: Any) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode()
+    if host in ("localhost", "", None):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> None:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+        raise AssertionError(f"test tried to reach {address[0]}: tests use loopback only")
+    return _real_connect(self, address)
+
+
+def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+    if not _is_loopback(host):
+        raise AssertionError(f"test tried to resolve {host!r}: tests use loopback only")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+
+
+# --- databases ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Database:
+    """Where one test's database lives: a URL and the connect arguments that pin its schema."""
+
+    kind: str
+    url: str
+    connect_args: dict[str, Any] = field(default_factory=dict)
+
+    def open(self) -> Repository:
+        return Repository.open(self.url, connect_args=self.connect_args)
+
+
+def _postgres_schema() -> Iterator[Database]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    schema = f"fw_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError as error:
+        admin.dispose()
+        message = f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {error.orig}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: PostgreSQL tests must run)")
+        pytest.skip(message)
+    try:
+        yield Database("postgresql", POSTGRES_ADMIN_URL, {"options": f"-c search_path={schema}"})
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Database]:
+    """Each storage test runs once on a fresh SQLite file and once in a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield Database("sqlite", f"sqlite:///{tmp_path / 'feedwatch.db'}")
+    else:
+        yield from _postgres_schema()
+
+
+@pytest.fixture
+def repo(database: Database) -> Iterator[Repository]:
+    repository = database.open()
+    try:
+        yield repository
+    finally:
+        repository.close()
