@@ -61,6 +61,7 @@ _DROPPED_CONTENT_TAGS = frozenset({"script", "style", "template", "noscript"})
 # C0/C1 control characters and lone surrogates: junk from binary or mis-decoded input that
 # PostgreSQL (NUL) and Telegram refuse. Whitespace controls (\t \n \r \v \f) become spaces instead.
 _JUNK = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # Last-resort tag stripper for input HTMLParser chokes on; `[^<>]*` cannot backtrack.
 _CRUDE_TAG = re.compile(r"<[^<>]*>")
 
@@ -438,6 +439,12 @@ def _explain_exception(exc: object) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+def _get(node: Mapping[str, Any], key: str) -> Any:
+    # dict.get skips FeedParserDict's aliases: asking it for "updated_parsed" when only
+    # "published_parsed" exists warns (DeprecationWarning), and pytest runs with -W error.
+    return dict.get(node, key) if isinstance(node, dict) else node.get(key)
+
+
 def _clean_ref(value: object) -> str | None:
     """An id or URL as given, without control characters or surrounding blanks; None if empty."""
     if not isinstance(value, str):
@@ -450,22 +457,26 @@ def _plain(value: object, detail: object, limit: int) -> str:
     """Plain text of a feedparser text construct, according to its declared type, cut to `limit`."""
     if not isinstance(value, str) or not value:
         return ""
-    content_type = detail.get("type") if isinstance(detail, Mapping) else None
+    content_type = _get(detail, "type") if isinstance(detail, Mapping) else None
     if content_type == "text/plain":
-        # Already free of markup: "AT&T <rocks>" in a plain title is text, not a tag.
+        # Free of markup: "AT&T <rocks>" in a plain title is text, not a tag. Entities in it are
+        # double escaping ("Re&amp;colon;") that feedparser did not recognise as HTML; only
+        # complete ones are decoded, so "&nothing" stays as written.
+        if "&" in value:
+            value = _ENTITY.sub(lambda m: html.unescape(m.group()), value)
         return _cut(_collapse(value), limit)
     return _cut(_extract_text(value, limit), limit)
 
 
 def _first_link(node: Mapping[str, Any]) -> str | None:
-    links = node.get("links")
+    links = _get(node, "links")
     if isinstance(links, Sequence):
         for link in links:
-            if isinstance(link, Mapping) and link.get("rel", "alternate") == "alternate":
-                href = _clean_ref(link.get("href"))
+            if isinstance(link, Mapping) and (_get(link, "rel") or "alternate") == "alternate":
+                href = _clean_ref(_get(link, "href"))
                 if href:
                     return href
-    return _clean_ref(node.get("link"))
+    return _clean_ref(_get(node, "link"))
 
 
 def _absolute(link: str | None, base: str | None) -> str | None:
@@ -479,7 +490,7 @@ def _absolute(link: str | None, base: str | None) -> str | None:
 
 def _published(entry: Mapping[str, Any]) -> datetime | None:
     for field in ("published_parsed", "updated_parsed"):
-        parsed = entry.get(field)
+        parsed = _get(entry, field)
         if parsed is None:
             continue
         try:
@@ -496,17 +507,17 @@ def _hash_key(text: str) -> str:
 
 
 def _item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
-    title = _plain(entry.get("title"), entry.get("title_detail"), MAX_TITLE_LENGTH)
-    summary = _plain(entry.get("summary"), entry.get("summary_detail"), MAX_SUMMARY_LENGTH)
+    title = _plain(_get(entry, "title"), _get(entry, "title_detail"), MAX_TITLE_LENGTH)
+    summary = _plain(_get(entry, "summary"), _get(entry, "summary_detail"), MAX_SUMMARY_LENGTH)
     if not summary:
-        content = entry.get("content")
+        content = _get(entry, "content")
         if isinstance(content, Sequence) and content and isinstance(content[0], Mapping):
-            summary = _plain(content[0].get("value"), content[0], MAX_SUMMARY_LENGTH)
+            summary = _plain(_get(content[0], "value"), content[0], MAX_SUMMARY_LENGTH)
     raw_link = _first_link(entry)
     if not (title or summary or raw_link):
         return None
     # The key uses the link as the document wrote it, so a feed that moves keeps its keys.
-    key = _clean_ref(entry.get("id")) or raw_link or _hash_key(title + "\n" + summary)
+    key = _clean_ref(_get(entry, "id")) or raw_link or _hash_key(title + "\n" + summary)
     if len(key) > MAX_KEY_LENGTH:
         key = _hash_key(key)
     return ParsedItem(
@@ -569,7 +580,7 @@ def parse_feed(
             item = _item(entry, base)
             if item is not None:
                 items.append(item)
-    title = _plain(feed.get("title"), feed.get("title_detail"), MAX_TITLE_LENGTH)
+    title = _plain(_get(feed, "title"), _get(feed, "title_detail"), MAX_TITLE_LENGTH)
     return ParsedFeed(
         title=title or None,
         link=_absolute(feed_link, base),

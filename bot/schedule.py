@@ -26,7 +26,8 @@ def next_poll_at(
     if consecutive_failures > 0:
         # Doubling per failure, capped, so a dead feed costs one request a day, not one per tick.
         exponent = min(consecutive_failures, 20)
-        delay = min(interval * (2**exponent), MAX_BACKOFF)
+        # Never sooner than the feed's own interval, even when that is longer than the cap.
+        delay = max(interval, min(interval * (2**exponent), MAX_BACKOFF))
     else:
         delay = interval
     spread = 1 + JITTER_FRACTION * (2 * jitter - 1)

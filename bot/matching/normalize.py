@@ -15,16 +15,24 @@ from dataclasses import dataclass
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _APOSTROPHES = "'\u2019\u02bc\u2018`\u00b4\u2032"
 
+# Combining marks left after NFC have no composed letter (a Russian stress mark over у in Ку́рск):
+# they belong to the word but must not change what it matches.
+_COMBINING = "\u0300-\u036f\u0483-\u0489"
+_COMBINING_TABLE = {
+    code: None for low, high in ((0x0300, 0x036F), (0x0483, 0x0489)) for code in range(low, high + 1)
+}
+
 _INVISIBLE_TABLE = {ord(ch): None for ch in _INVISIBLE}
 _FOLD_TABLE = {
     **_INVISIBLE_TABLE,
+    **_COMBINING_TABLE,
     **{ord(ch): "'" for ch in _APOSTROPHES},
     ord("ё"): "е",
 }
 
 # A word: letters and digits, invisible characters allowed inside, and apostrophes between letters
 # (Ukrainian п'ять, English Kursk's). No nested ambiguity, so it runs in linear time on any input.
-_WORD_CHAR = rf"(?:[^\W_]|[{_INVISIBLE}])"
+_WORD_CHAR = rf"(?:[^\W_]|[{_INVISIBLE}{_COMBINING}])"
 _WORD = re.compile(rf"{_WORD_CHAR}+(?:[{_APOSTROPHES}]{_WORD_CHAR}+)*")
 
 
@@ -51,7 +59,7 @@ def normalise_word(word: str) -> str:
     """Casefold a word and fold the variants that must not matter: ё/е, apostrophes, invisibles."""
     folded = word.casefold().translate(_FOLD_TABLE)
     # English possessive: Kursk's is Kursk. Ukrainian apostrophes sit inside words and stay.
-    if folded.endswith("'s"):
+    while folded.endswith("'s"):
         folded = folded[:-2]
     return folded
 

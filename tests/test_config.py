@@ -1,0 +1,912 @@
+"""Tests of bot.config: exact settings from TOML and environment; every problem in one sentence."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.config import (
+    DEFAULT_CONFIG_PATH,
+    DatabaseSettings,
+    DigestSettings,
+    PollingSettings,
+    Secret,
+    Settings,
+    TelegramSettings,
+    check_config,
+    config_path,
+    format_duration,
+    load_settings,
+    load_watchlists,
+    parse_duration,
+    summary,
+)
+from bot.domain import FeedSpec, Watchlist
+from bot.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+TOKEN = "123456789:AAE-very-secret-token_value"
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dedent(text), encoding="utf-8")
+    return path
+
+
+def problems_for(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> list[str]:
+    settings, problems = check_config(write(tmp_path / "feedwatch.toml", text), env or {})
+    assert (settings is None) == bool(problems)
+    return problems
+
+
+# --- a valid file -----------------------------------------------------------------------------
+
+FULL = """\
+    watchlist_files = ["lists/watchlists.toml"]
+
+    [database]
+    url = "postgresql+psycopg://feedwatch@db:5432/feedwatch"
+
+    [telegram]
+    token = "  123456789:AAE-very-secret-token_value  "
+    api_url = "http://localhost:8081/bot"
+
+    [polling]
+    interval = "15m"
+    timeout = "20s"
+    concurrency = 4
+    tick = "10s"
+
+    [digest]
+    interval = "2h30m"
+    tick = "30s"
+
+    [[feed]]
+    url = "https://example.org/rss"
+    name = "Example"
+    interval = "1h"
+
+    [[feed]]
+    url = "http://example.com/atom.xml"
+
+    [[watchlist]]
+    name = "rvc"
+    title = "Russian Volunteer Corps"
+    terms = ["Russian Volunteer Corps", " RVC ", "Русский добровольческий корпус", "РДК"]
+    require = ["Belgorod"]
+    exclude = ["film*"]
+"""
+
+WATCHLISTS = """\
+    [[watchlist]]
+    name = "kursk-2"
+    terms = ["Kursk", "Курськ"]
+
+    [[watchlist]]
+    name = "fleet_ua"
+    title = ""
+    terms = ["Black Sea Fleet"]
+"""
+
+
+def test_a_full_file_gives_exact_settings(tmp_path: Path) -> None:
+    config = write(tmp_path / "feedwatch.toml", FULL)
+    write(tmp_path / "lists" / "watchlists.toml", WATCHLISTS)
+
+    assert load_settings(config, env={}) == Settings(
+        source=config,
+        database=DatabaseSettings(url="postgresql+psycopg://feedwatch@db:5432/feedwatch"),
+        telegram=TelegramSettings(token=Secret(TOKEN), api_url="http://localhost:8081/bot"),
+        polling=PollingSettings(
+            interval=timedelta(minutes=15),
+            timeout=timedelta(seconds=20),
+            concurrency=4,
+            tick=timedelta(seconds=10),
+        ),
+        digest=DigestSettings(interval=timedelta(hours=2, minutes=30), tick=timedelta(seconds=30)),
+        feeds=(
+            FeedSpec("https://example.org/rss", "Example", timedelta(hours=1)),
+            FeedSpec("http://example.com/atom.xml"),
+        ),
+        watchlists=(
+            Watchlist(
+                name="rvc",
+                title="Russian Volunteer Corps",
+                terms=("Russian Volunteer Corps", "RVC", "Русский добровольческий корпус", "РДК"),
+                require=("Belgorod",),
+                exclude=("film*",),
+            ),
+            Watchlist(name="kursk-2", terms=("Kursk", "Курськ")),
+            Watchlist(name="fleet_ua", terms=("Black Sea Fleet",), title=None),
+        ),
+    )
+
+
+def test_an_empty_file_gives_the_defaults(tmp_path: Path) -> None:
+    config = write(tmp_path / "feedwatch.toml", "")
+    settings = load_settings(config, env={})
+    assert settings == Settings(source=config)
+    assert settings.database.url == "sqlite:///feedwatch.db"
+    assert settings.telegram == TelegramSettings(token=Secret(""), api_url="")
+    assert settings.polling == PollingSettings(
+        timedelta(minutes=10), timedelta(seconds=30), 16, timedelta(seconds=30)
+    )
+    assert settings.digest == DigestSettings(timedelta(hours=1), timedelta(minutes=1))
+    assert (settings.feeds, settings.watchlists) == ((), ())
+
+
+def test_terms_are_stripped_but_otherwise_kept_as_written(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "feedwatch.toml",
+        """\
+        [[watchlist]]
+        name = "Mixed_Case-1"
+        terms = ["  ЗСУ\\t", "Zelensky*", "St. Petersburg "]
+        exclude = ["  Film "]
+        """,
+    )
+    (watchlist,) = load_settings(config, env={}).watchlists
+    assert watchlist == Watchlist(
+        name="Mixed_Case-1", terms=("ЗСУ", "Zelensky*", "St. Petersburg"), exclude=("Film",)
+    )
+
+
+def test_watchlist_files_are_relative_to_the_config_file_not_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write(
+        tmp_path / "conf" / "feedwatch.toml", 'watchlist_files = ["lists.toml", "../more.toml"]\n'
+    )
+    write(tmp_path / "conf" / "lists.toml", '[[watchlist]]\nname = "a"\nterms = ["A"]\n')
+    write(tmp_path / "more.toml", '[[watchlist]]\nname = "b"\nterms = ["B"]\n')
+    # Decoys where a cwd-relative lookup would find them.
+    elsewhere = tmp_path / "elsewhere"
+    write(elsewhere / "lists.toml", '[[watchlist]]\nname = "decoy"\nterms = ["D"]\n')
+    monkeypatch.chdir(elsewhere)
+
+    settings = load_settings(config, env={})
+    assert [w.name for w in settings.watchlists] == ["a", "b"]
+
+
+# --- problems, one at a time ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            '[polling]\ninterval = "10x"\n',
+            "[polling] interval: '10x' is not a duration; write it as 90s, 10m, 1h or 1d",
+            id="bad-duration",
+        ),
+        pytest.param(
+            "[polling]\ninterval = 600\n",
+            '[polling] interval: must be a duration string such as "10m", not an integer',
+            id="duration-as-integer",
+        ),
+        pytest.param(
+            '[polling]\ninterval = "30s"\n',
+            "[polling] interval: '30s' is too short; the minimum is 1m",
+            id="polling-interval-too-short",
+        ),
+        pytest.param(
+            '[polling]\ntimeout = "0s"\n',
+            "[polling] timeout: '0s' is too short; the minimum is 1s",
+            id="timeout-too-short",
+        ),
+        pytest.param(
+            '[polling]\ntick = "400d"\n',
+            "[polling] tick: '400d' is too long; the maximum is 365d",
+            id="tick-too-long",
+        ),
+        pytest.param(
+            '[polling]\nconcurrency = "16"\n',
+            "[polling] concurrency: must be an integer, not a string",
+            id="concurrency-string",
+        ),
+        pytest.param(
+            "[polling]\nconcurrency = true\n",
+            "[polling] concurrency: must be an integer, not a boolean",
+            id="concurrency-boolean",
+        ),
+        pytest.param(
+            "[polling]\nconcurrency = 257\n",
+            "[polling] concurrency: 257 is out of range; use 1 to 256",
+            id="concurrency-too-high",
+        ),
+        pytest.param(
+            "[polling]\nconcurrency = 0\n",
+            "[polling] concurrency: 0 is out of range; use 1 to 256",
+            id="concurrency-zero",
+        ),
+        pytest.param(
+            '[digest]\ninterval = "4m"\n',
+            "[digest] interval: '4m' is too short; the minimum is 5m",
+            id="digest-too-short",
+        ),
+        pytest.param(
+            '[digest]\ninterval = "7d1s"\n',
+            "[digest] interval: '7d1s' is too long; the maximum is 7d",
+            id="digest-too-long",
+        ),
+        pytest.param(
+            '[digest]\ntick = "1m"\nintervall = "1h"\n',
+            "[digest]: unknown key 'intervall'; did you mean 'interval'?",
+            id="unknown-key-in-table",
+        ),
+        pytest.param(
+            "[pollling]\n",
+            "unknown table [pollling]; did you mean [polling]?",
+            id="unknown-table",
+        ),
+        pytest.param(
+            '[[feeds]]\nurl = "https://x.org/"\n',
+            "unknown table [[feeds]]; did you mean [[feed]]?",
+            id="unknown-array-of-tables",
+        ),
+        pytest.param(
+            "zzz = 1\n",
+            "unknown key 'zzz'",
+            id="unknown-top-level-key",
+        ),
+        pytest.param(
+            'polling = "10m"\n',
+            "polling must be written as a [polling] table, not a string",
+            id="section-not-a-table",
+        ),
+        pytest.param(
+            '[feed]\nurl = "https://x.org/"\n',
+            "feed must be written as [[feed]] tables, not a table",
+            id="feed-single-table",
+        ),
+        pytest.param(
+            '[[feed]]\nurl = "ftp://x"\n',
+            "[[feed]] #1 url: 'ftp://x' is not an http(s) URL",
+            id="feed-url-scheme",
+        ),
+        pytest.param(
+            '[[feed]]\nurl = "https://"\n',
+            "[[feed]] #1 url: 'https://' is not an http(s) URL",
+            id="feed-url-no-host",
+        ),
+        pytest.param(
+            '[[feed]]\nname = "Nameless"\n',
+            "[[feed]] #1 (Nameless): missing key 'url'",
+            id="feed-without-url",
+        ),
+        pytest.param(
+            '[[feed]]\nurl = "https://x.org/"\ninterval = "59s"\n',
+            "[[feed]] #1 interval: '59s' is too short; the minimum is 1m",
+            id="feed-interval-too-short",
+        ),
+        pytest.param(
+            '[[feed]]\nurl = "https://x.org/"\nname = 3\n',
+            "[[feed]] #1 name: must be a string, not an integer",
+            id="feed-name-type",
+        ),
+        pytest.param(
+            '[telegram]\napi_url = "localhost:8081"\n',
+            "[telegram] api_url: 'localhost:8081' is not an http(s) URL",
+            id="api-url",
+        ),
+        pytest.param(
+            '[database]\nurl = "mysql://root:hunter2@db/feeds"\n',
+            "[database] url: database 'mysql' is not supported;"
+            " write sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB",
+            id="database-dialect",
+        ),
+        pytest.param(
+            '[database]\nurl = "feedwatch.db"\n',
+            "[database] url: is not a database URL;"
+            " write sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB",
+            id="database-not-a-url",
+        ),
+        pytest.param(
+            '[[watchlist]]\nname = "rvc"\nterms = []\n',
+            "[[watchlist]] #1 (rvc) terms: the list is empty",
+            id="empty-terms",
+        ),
+        pytest.param(
+            '[[watchlist]]\nname = "rvc"\nterms = "RVC"\n',
+            "[[watchlist]] #1 (rvc) terms: must be an array of strings, not a string",
+            id="terms-not-a-list",
+        ),
+        pytest.param(
+            '[[watchlist]]\nname = "rvc"\nterms = ["RVC", "РДК", "x", "!!!"]\n',
+            "[[watchlist]] #1 (rvc) terms[4]: term '!!!' has no letters or digits",
+            id="bad-term",
+        ),
+        pytest.param(
+            '[[watchlist]]\nname = "rvc"\nterms = ["RVC", 7]\n',
+            "[[watchlist]] #1 (rvc) terms[2]: must be a string, not an integer",
+            id="term-not-a-string",
+        ),
+        pytest.param(
+            '[[watchlist]]\nname = "rvc"\nterms = ["RVC"]\nrequire = ["  "]\n',
+            "[[watchlist]] #1 (rvc) require[1]: term '  ' is empty",
+            id="bad-require",
+        ),
+        pytest.param(
+            f'[[watchlist]]\nname = "rvc"\nterms = ["RVC"]\nexclude = ["{"a" * 201}"]\n',
+            f"[[watchlist]] #1 (rvc) exclude[1]: term '{'a' * 201}' is longer than 200 characters",
+            id="bad-exclude",
+        ),
+        pytest.param(
+            '[[watchlist]]\nname = "no spaces"\nterms = ["x"]\n',
+            "[[watchlist]] #1 (no spaces) name: 'no spaces' is not a valid name;"
+            " use 1 to 64 letters, digits, - and _",
+            id="bad-name",
+        ),
+        pytest.param(
+            f'[[watchlist]]\nname = "{"n" * 65}"\nterms = ["x"]\n',
+            f"[[watchlist]] #1 ({'n' * 65}) name: '{'n' * 65}' is not a valid name;"
+            " use 1 to 64 letters, digits, - and _",
+            id="name-too-long",
+        ),
+        pytest.param(
+            '[[watchlist]]\nterms = ["x"]\n',
+            "[[watchlist]] #1: missing key 'name'",
+            id="missing-name",
+        ),
+        pytest.param(
+            '[[watchlist]]\nname = "rvc"\n',
+            "[[watchlist]] #1 (rvc): missing key 'terms'",
+            id="missing-terms",
+        ),
+        pytest.param(
+            '[[watchlist]]\nname = "rvc"\nterms = ["x"]\ntems = ["y"]\n',
+            "[[watchlist]] #1 (rvc): unknown key 'tems'; did you mean 'terms'?",
+            id="unknown-watchlist-key",
+        ),
+        pytest.param(
+            'watchlist_files = "lists.toml"\n',
+            "watchlist_files: must be an array of strings, not a string",
+            id="watchlist-files-type",
+        ),
+        pytest.param(
+            "watchlist_files = [1]\n",
+            "watchlist_files[1]: must be a string, not an integer",
+            id="watchlist-files-item-type",
+        ),
+    ],
+)
+def test_each_problem_names_file_table_and_key(tmp_path: Path, text: str, expected: str) -> None:
+    assert problems_for(tmp_path, text) == [f"{tmp_path / 'feedwatch.toml'}: {expected}"]
+
+
+def test_a_duplicate_feed_url_names_the_first(tmp_path: Path) -> None:
+    problems = problems_for(
+        tmp_path,
+        """\
+        [[feed]]
+        url = "https://a.org/rss"
+        name = "A"
+        [[feed]]
+        url = "https://b.org/rss"
+        [[feed]]
+        url = "https://a.org/rss"
+        name = "A again"
+        """,
+    )
+    config = tmp_path / "feedwatch.toml"
+    assert problems == [
+        f"{config}: [[feed]] #3 (A again) url: duplicate URL; also in [[feed]] #1 (A)"
+    ]
+
+
+def test_a_duplicate_watchlist_name_across_files_names_both_places(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "feedwatch.toml",
+        """\
+        watchlist_files = ["watchlists.toml"]
+        [[watchlist]]
+        name = "kursk"
+        terms = ["Kursk"]
+        """,
+    )
+    lists = write(
+        tmp_path / "watchlists.toml",
+        """\
+        [[watchlist]]
+        name = "a"
+        terms = ["A"]
+        [[watchlist]]
+        name = "b"
+        terms = ["B"]
+        [[watchlist]]
+        name = "KURSK"
+        terms = ["Курск"]
+        [[watchlist]]
+        name = "b"
+        terms = ["B"]
+        """,
+    )
+    _, problems = check_config(config, {})
+    assert problems == [
+        f"{lists}: [[watchlist]] #3 (KURSK): duplicate name;"
+        f" also defined in {config} [[watchlist]] #1",
+        f"{lists}: [[watchlist]] #4 (b): duplicate name; also defined in {lists} [[watchlist]] #2",
+    ]
+
+
+def test_a_missing_watchlist_file_is_named_as_written_and_as_resolved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "conf" / "feedwatch.toml", 'watchlist_files = ["../lists/missing.toml"]\n')
+    _, problems = check_config(Path("conf/feedwatch.toml"), {})
+    resolved = tmp_path / "lists" / "missing.toml"
+    assert problems == [
+        "conf/feedwatch.toml: watchlist_files[1]: file '../lists/missing.toml' not found"
+        f" (looked for {resolved})"
+    ]
+
+
+def test_a_watchlist_file_listed_twice_is_a_problem(tmp_path: Path) -> None:
+    write(tmp_path / "lists.toml", '[[watchlist]]\nname = "a"\nterms = ["A"]\n')
+    problems = problems_for(tmp_path, 'watchlist_files = ["lists.toml", "./lists.toml"]\n')
+    assert problems == [
+        f"{tmp_path / 'feedwatch.toml'}: watchlist_files[2]: './lists.toml' is listed twice"
+    ]
+
+
+def test_a_watchlist_file_holds_only_watchlists(tmp_path: Path) -> None:
+    lists = write(
+        tmp_path / "lists.toml",
+        '[polling]\ninterval = "1m"\n\n[[watchlist]]\nname = "a"\nterms = ["A"]\n',
+    )
+    problems = problems_for(tmp_path, 'watchlist_files = ["lists.toml"]\n')
+    assert problems == [
+        f"{lists}: unknown table [polling]; a watchlist file holds only [[watchlist]] tables"
+    ]
+
+
+def test_a_toml_syntax_error_gives_line_and_column(tmp_path: Path) -> None:
+    problems = problems_for(tmp_path, '[polling]\ninterval = "10m"\nconcurrency = = 4\n')
+    assert problems == [
+        f"{tmp_path / 'feedwatch.toml'}: not valid TOML: Invalid value (at line 3, column 15)"
+    ]
+
+
+def test_a_syntax_error_in_a_watchlist_file_names_that_file(tmp_path: Path) -> None:
+    lists = write(tmp_path / "lists.toml", "[[watchlist]\n")
+    problems = problems_for(tmp_path, 'watchlist_files = ["lists.toml"]\n')
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{lists}: not valid TOML: ")
+    assert "(at line 1, column" in problems[0]
+
+
+def test_a_file_that_is_not_utf8_is_a_problem(tmp_path: Path) -> None:
+    config = tmp_path / "feedwatch.toml"
+    config.write_bytes(b'[[feed]]\nname = "\xff"\n')
+    assert check_config(config, {}) == (
+        None,
+        [f"{config}: not valid TOML: the file is not UTF-8 text"],
+    )
+
+
+def test_a_missing_config_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    assert check_config(missing, {}) == (
+        None,
+        [f"config file not found: {missing}; copy config/feedwatch.toml or set FEEDWATCH_CONFIG"],
+    )
+
+
+def test_several_problems_are_reported_together(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "feedwatch.toml",
+        """\
+        watchlist_files = ["lists.toml", "gone.toml"]
+        [polling]
+        interval = "10x"
+        concurrency = 0
+        [[feed]]
+        url = "ftp://x"
+        intervl = "1m"
+        [[watchlist]]
+        name = "rvc"
+        terms = []
+        """,
+    )
+    lists = write(tmp_path / "lists.toml", '[[watchlist]]\nname = "a"\nterms = ["!!!", "ok"]\n')
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, env={"FEEDWATCH_DATABASE_URL": "oracle://x"})
+    assert raised.value.problems == [
+        f"{config}: [polling] interval: '10x' is not a duration; write it as 90s, 10m, 1h or 1d",
+        f"{config}: [polling] concurrency: 0 is out of range; use 1 to 256",
+        f"{config}: [[feed]] #1 url: 'ftp://x' is not an http(s) URL",
+        f"{config}: [[feed]] #1: unknown key 'intervl'; did you mean 'interval'?",
+        f"{config}: [[watchlist]] #1 (rvc) terms: the list is empty",
+        f"{lists}: [[watchlist]] #1 (a) terms[1]: term '!!!' has no letters or digits",
+        f"{config}: watchlist_files[2]: file 'gone.toml' not found"
+        f" (looked for {(tmp_path / 'gone.toml').resolve()})",
+        "environment variable FEEDWATCH_DATABASE_URL: database 'oracle' is not supported;"
+        " write sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB",
+    ]
+    assert str(raised.value) == "; ".join(raised.value.problems)
+
+
+def test_load_settings_and_check_config_agree(tmp_path: Path) -> None:
+    config = write(tmp_path / "feedwatch.toml", '[polling]\ninterval = "1s"\n')
+    settings, problems = check_config(config, {})
+    assert settings is None
+    assert len(problems) == 1
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, {})
+    assert raised.value.problems == problems
+
+
+# --- environment ------------------------------------------------------------------------------
+
+
+def test_config_path_prefers_explicit_then_environment_then_default() -> None:
+    env = {"FEEDWATCH_CONFIG": "/etc/feedwatch.toml"}
+    assert config_path(Path("mine.toml"), env) == Path("mine.toml")
+    assert config_path(None, env) == Path("/etc/feedwatch.toml")
+    assert config_path(None, {}) == DEFAULT_CONFIG_PATH == Path("config/feedwatch.toml")
+    assert config_path(None, {"FEEDWATCH_CONFIG": ""}) == DEFAULT_CONFIG_PATH
+
+
+def test_feedwatch_config_chooses_the_file(tmp_path: Path) -> None:
+    config = write(tmp_path / "elsewhere.toml", "[polling]\nconcurrency = 3\n")
+    settings = load_settings(env={"FEEDWATCH_CONFIG": str(config)})
+    assert settings.source == config
+    assert settings.polling.concurrency == 3
+
+
+def test_the_default_path_is_relative_to_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "config" / "feedwatch.toml", "[polling]\nconcurrency = 5\n")
+    settings = load_settings(env={})
+    assert settings.source == DEFAULT_CONFIG_PATH
+    assert settings.polling.concurrency == 5
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "feedwatch.toml",
+        '[database]\nurl = "sqlite:///a.db"\n[telegram]\ntoken = "file-token"\napi_url = "https://a.org"\n',
+    )
+    env = {
+        "FEEDWATCH_DATABASE_URL": "postgresql+psycopg://bot@db:5432/feedwatch",
+        "FEEDWATCH_TELEGRAM_TOKEN": f" {TOKEN}\n",
+        "FEEDWATCH_TELEGRAM_API_URL": "http://127.0.0.1:8081/bot",
+    }
+    settings = load_settings(config, env)
+    assert settings.database == DatabaseSettings("postgresql+psycopg://bot@db:5432/feedwatch")
+    assert settings.telegram == TelegramSettings(Secret(TOKEN), "http://127.0.0.1:8081/bot")
+
+
+def test_empty_environment_variables_count_as_unset(tmp_path: Path) -> None:
+    config = write(tmp_path / "feedwatch.toml", '[telegram]\ntoken = "file-token"\n')
+    env = {
+        "FEEDWATCH_DATABASE_URL": "",
+        "FEEDWATCH_TELEGRAM_TOKEN": " ",
+        "FEEDWATCH_TELEGRAM_TOKEN_FILE": "",
+        "FEEDWATCH_TELEGRAM_API_URL": "",
+    }
+    settings = load_settings(config, env)
+    assert settings.telegram.token.reveal() == "file-token"
+    assert settings.database == DatabaseSettings()
+
+
+def test_the_token_file_is_read_and_stripped(tmp_path: Path) -> None:
+    config = write(tmp_path / "feedwatch.toml", "")
+    token_file = tmp_path / "token"
+    token_file.write_text(f"\n  {TOKEN}  \n", encoding="utf-8")
+    settings = load_settings(config, {"FEEDWATCH_TELEGRAM_TOKEN_FILE": str(token_file)})
+    assert settings.telegram.token == Secret(TOKEN)
+
+
+def test_a_missing_token_file_names_the_variable_and_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "secrets" / "token"
+    problems = problems_for(tmp_path, "", {"FEEDWATCH_TELEGRAM_TOKEN_FILE": str(missing)})
+    assert problems == [
+        f"environment variable FEEDWATCH_TELEGRAM_TOKEN_FILE: file not found: {missing}"
+    ]
+
+
+def test_an_empty_token_file_is_a_problem(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(" \n", encoding="utf-8")
+    problems = problems_for(tmp_path, "", {"FEEDWATCH_TELEGRAM_TOKEN_FILE": str(token_file)})
+    assert problems == [
+        f"environment variable FEEDWATCH_TELEGRAM_TOKEN_FILE: the file {token_file} is empty"
+    ]
+
+
+def test_token_and_token_file_together_is_a_problem(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN, encoding="utf-8")
+    env = {"FEEDWATCH_TELEGRAM_TOKEN": TOKEN, "FEEDWATCH_TELEGRAM_TOKEN_FILE": str(token_file)}
+    assert problems_for(tmp_path, "", env) == [
+        "environment variables FEEDWATCH_TELEGRAM_TOKEN and FEEDWATCH_TELEGRAM_TOKEN_FILE"
+        " are both set; set only one"
+    ]
+
+
+def test_a_bad_environment_value_is_a_problem_naming_the_variable(tmp_path: Path) -> None:
+    problems = problems_for(tmp_path, "", {"FEEDWATCH_TELEGRAM_API_URL": "api.example.org"})
+    assert problems == [
+        "environment variable FEEDWATCH_TELEGRAM_API_URL: 'api.example.org' is not an http(s) URL"
+    ]
+
+
+def test_environment_problems_are_reported_even_without_a_config_file(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    _, problems = check_config(missing, {"FEEDWATCH_DATABASE_URL": "nonsense"})
+    assert len(problems) == 2
+    assert problems[0].startswith("config file not found: ")
+    assert problems[1].startswith("environment variable FEEDWATCH_DATABASE_URL: ")
+
+
+# --- the token never leaks --------------------------------------------------------------------
+
+
+def test_secret_hides_its_value() -> None:
+    secret = Secret(TOKEN)
+    assert secret.reveal() == TOKEN
+    assert repr(secret) == "Secret('********')"
+    assert str(secret) == f"{secret}" == "********"
+    assert repr(Secret("")) == "Secret('')"
+    assert str(Secret("")) == ""
+    assert secret
+    assert not Secret("")
+    assert secret == Secret(TOKEN)
+    assert secret != Secret(TOKEN + "x")
+    assert secret != TOKEN
+    assert hash(secret) == hash(Secret(TOKEN))
+
+
+def test_settings_never_show_the_token(tmp_path: Path) -> None:
+    config = write(tmp_path / "feedwatch.toml", FULL)
+    write(tmp_path / "lists" / "watchlists.toml", WATCHLISTS)
+    settings = load_settings(config, env={})
+    assert settings.telegram.token.reveal() == TOKEN
+    for text in (str(settings), repr(settings), repr(settings.telegram), str(settings.telegram)):
+        assert TOKEN not in text
+        assert "Secret('********')" in text
+    assert TOKEN not in summary(settings)
+
+
+@pytest.mark.parametrize(
+    ("text", "env"),
+    [
+        pytest.param(
+            f'[telegram]\ntoken = "{TOKEN}"\napi_url = "ftp://api.org/bot{TOKEN}"\n',
+            {},
+            id="file-token-in-bad-api-url",
+        ),
+        pytest.param(
+            f'[telegram]\ntoken = ["{TOKEN}"]\n',
+            {},
+            id="token-of-the-wrong-type",
+        ),
+        pytest.param(
+            f'[telegram]\ntoken = "{TOKEN}"\n[[feed]]\nurl = "{TOKEN}"\n',
+            {},
+            id="token-pasted-as-a-feed-url",
+        ),
+        pytest.param(
+            "",
+            {"FEEDWATCH_TELEGRAM_TOKEN": TOKEN, "FEEDWATCH_TELEGRAM_API_URL": f"x/bot{TOKEN}"},
+            id="env-token-in-bad-env-api-url",
+        ),
+        pytest.param(
+            f'[telegram]\napi_url = "localhost/bot{TOKEN}"\n',
+            {"FEEDWATCH_TELEGRAM_TOKEN": TOKEN},
+            id="env-token-in-bad-file-api-url",
+        ),
+        pytest.param(
+            f'[telegram]\ntoken = "{TOKEN}"\n[database]\nurl = "{TOKEN}"\n',
+            {},
+            id="token-pasted-as-database-url",
+        ),
+    ],
+)
+def test_problems_never_show_the_token(tmp_path: Path, text: str, env: dict[str, str]) -> None:
+    problems = problems_for(tmp_path, text, env)
+    assert problems
+    for problem in problems:
+        assert TOKEN not in problem
+        assert "AAE-very-secret" not in problem
+
+
+def test_problems_never_show_a_token_read_from_a_file(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n", encoding="utf-8")
+    env = {"FEEDWATCH_TELEGRAM_TOKEN_FILE": str(token_file)}
+    problems = problems_for(tmp_path, f'[[feed]]\nurl = "ftp://x.org/{TOKEN}"\n', env)
+    assert problems == [
+        f"{tmp_path / 'feedwatch.toml'}: [[feed]] #1 url:"
+        " 'ftp://x.org/********' is not an http(s) URL"
+    ]
+
+
+def test_database_passwords_stay_out_of_repr() -> None:
+    database = DatabaseSettings("postgresql+psycopg://bot:hunter2@db:5432/feedwatch")
+    assert (
+        repr(database) == "DatabaseSettings(url='postgresql+psycopg://bot:***@db:5432/feedwatch')"
+    )
+    assert "hunter2" not in repr(Settings(database=database))
+    assert database.url.endswith("bot:hunter2@db:5432/feedwatch")
+
+
+# --- durations --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90s", timedelta(seconds=90)),
+        ("10m", timedelta(minutes=10)),
+        ("1h", timedelta(hours=1)),
+        ("1d", timedelta(days=1)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        ("2d3h4m5s", timedelta(days=2, hours=3, minutes=4, seconds=5)),
+        (" 0s ", timedelta(0)),
+        ("007m", timedelta(minutes=7)),
+    ],
+)
+def test_parse_duration(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["10x", "", "  ", "10", "m", "1.5h", "-1m", "1m1h", "1h1h", "10 m", "1H", "٣m", "1h 30m"],
+)
+def test_parse_duration_refuses(text: str) -> None:
+    with pytest.raises(ValueError, match="is not a duration; write it as 90s, 10m, 1h or 1d") as e:
+        parse_duration(text)
+    assert str(e.value) == f"{text!r} is not a duration; write it as 90s, 10m, 1h or 1d"
+
+
+def test_parse_duration_refuses_what_timedelta_cannot_hold() -> None:
+    with pytest.raises(ValueError, match="too long for a duration"):
+        parse_duration("999999999999d")
+
+
+@pytest.mark.parametrize(
+    ("td", "expected"),
+    [
+        (timedelta(hours=1), "1h"),
+        (timedelta(hours=1, minutes=30), "1h30m"),
+        (timedelta(seconds=90), "1m30s"),
+        (timedelta(days=8, seconds=1), "8d1s"),
+        (timedelta(0), "0s"),
+        (timedelta(seconds=59, microseconds=999_999), "59s"),
+    ],
+)
+def test_format_duration(td: timedelta, expected: str) -> None:
+    assert format_duration(td) == expected
+
+
+def test_format_duration_refuses_negative() -> None:
+    with pytest.raises(ValueError, match="negative"):
+        format_duration(timedelta(seconds=-1))
+
+
+@given(st.integers(min_value=0, max_value=10**12))
+def test_durations_round_trip(seconds: int) -> None:
+    td = timedelta(seconds=seconds)
+    assert parse_duration(format_duration(td)) == td
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=10**6), min_size=4, max_size=4),
+    st.lists(st.booleans(), min_size=4, max_size=4).filter(any),
+)
+def test_written_durations_normalise(counts: list[int], present: list[bool]) -> None:
+    text = "".join(
+        f"{n}{unit}" for n, unit, keep in zip(counts, "dhms", present, strict=True) if keep
+    )
+    td = parse_duration(text)
+    assert td == timedelta(
+        days=counts[0] * present[0],
+        hours=counts[1] * present[1],
+        minutes=counts[2] * present[2],
+        seconds=counts[3] * present[3],
+    )
+    assert parse_duration(format_duration(td)) == td
+
+
+# --- load_watchlists --------------------------------------------------------------------------
+
+
+def test_load_watchlists_reads_a_watchlist_file(tmp_path: Path) -> None:
+    lists = write(tmp_path / "lists.toml", WATCHLISTS)
+    assert load_watchlists(lists) == (
+        Watchlist(name="kursk-2", terms=("Kursk", "Курськ")),
+        Watchlist(name="fleet_ua", terms=("Black Sea Fleet",)),
+    )
+
+
+def test_load_watchlists_reads_a_config_file_and_its_watchlist_files(tmp_path: Path) -> None:
+    config = write(tmp_path / "feedwatch.toml", FULL)
+    write(tmp_path / "lists" / "watchlists.toml", WATCHLISTS)
+    assert [w.name for w in load_watchlists(config)] == ["rvc", "kursk-2", "fleet_ua"]
+
+
+def test_load_watchlists_reports_every_problem(tmp_path: Path) -> None:
+    lists = write(
+        tmp_path / "lists.toml",
+        '[[watchlist]]\nname = "a"\nterms = []\n[[watchlst]]\nname = "b"\n',
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_watchlists(lists)
+    assert raised.value.problems == [
+        f"{lists}: unknown table [[watchlst]]; did you mean [[watchlist]]?",
+        f"{lists}: [[watchlist]] #1 (a) terms: the list is empty",
+    ]
+
+
+def test_load_watchlists_wants_at_least_one(tmp_path: Path) -> None:
+    lists = write(tmp_path / "lists.toml", "# nothing yet\n")
+    with pytest.raises(ConfigError) as raised:
+        load_watchlists(lists)
+    assert raised.value.problems == [f"{lists}: no [[watchlist]] tables found"]
+
+
+def test_load_watchlists_of_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_watchlists(tmp_path / "nope.toml")
+    assert raised.value.problems == [f"watchlist file not found: {tmp_path / 'nope.toml'}"]
+
+
+# --- summary ----------------------------------------------------------------------------------
+
+
+def test_summary_of_a_full_config(tmp_path: Path) -> None:
+    config = write(tmp_path / "feedwatch.toml", FULL)
+    write(tmp_path / "lists" / "watchlists.toml", WATCHLISTS)
+    assert summary(load_settings(config, env={})) == (
+        f"{config}: 2 feeds, 3 watchlists (7 terms), database postgresql, telegram token set"
+    )
+
+
+def test_summary_in_the_singular_and_without_a_token() -> None:
+    settings = Settings(
+        source=Path("config/feedwatch.toml"),
+        feeds=(FeedSpec("https://x.org/rss"),),
+        watchlists=(Watchlist(name="a", terms=("A",)),),
+    )
+    assert summary(settings) == (
+        "config/feedwatch.toml: 1 feed, 1 watchlist (1 term), database sqlite,"
+        " no telegram token (digests print to the terminal)"
+    )
+
+
+# --- the files the repository ships -----------------------------------------------------------
+
+
+def test_the_shipped_config_file_loads() -> None:
+    settings, problems = check_config(REPO / "config" / "feedwatch.toml", env={})
+    assert problems == []
+    assert settings is not None
+    assert settings.feeds
+    assert settings.watchlists
+
+
+def test_the_shipped_demo_config_loads_once_its_server_url_is_filled_in(tmp_path: Path) -> None:
+    # The demo replaces {demo} with its local server's base URL before it loads the file.
+    text = (REPO / "config" / "demo.toml").read_text(encoding="utf-8")
+    demo = write(tmp_path / "demo.toml", text.replace("{demo}", "http://127.0.0.1:8765"))
+    write(tmp_path / "watchlists.toml", (REPO / "config" / "watchlists.toml").read_text("utf-8"))
+    settings, problems = check_config(demo, env={})
+    assert problems == []
+    assert settings is not None
+    assert settings.feeds
+
+
+def test_the_shipped_watchlists_load() -> None:
+    assert load_watchlists(REPO / "config" / "watchlists.toml")
