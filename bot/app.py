@@ -9,14 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, TextIO
 
-import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot.chat.commands import AnyApplication, ChatCommands, menu
@@ -24,6 +25,7 @@ from bot.chat.sender import TelegramSink
 from bot.config import Settings
 from bot.console import ConsoleSink
 from bot.domain import PollOutcome
+from bot.errors import FeedwatchError
 from bot.fetch import Fetcher
 from bot.pipeline.deliver import Deliverer, DeliveryOutcome, DigestSink
 from bot.pipeline.poll import Poller
@@ -49,6 +51,26 @@ def build_application(settings: Settings) -> AnyApplication:
     return builder.rate_limiter(AIORateLimiter(max_retries=0)).build()
 
 
+async def _initialize(application: AnyApplication, api_url: str) -> None:
+    """Say in plain words why the bot cannot start, and never with the token in the sentence."""
+    where = api_url or "api.telegram.org"
+    try:
+        try:
+            await application.initialize()
+        except BaseException:
+            # The HTTP clients were opened before getMe failed; close them with the bot.
+            await application.bot.shutdown()
+            raise
+    except InvalidToken as error:
+        raise FeedwatchError(
+            "Telegram refused the bot token; check FEEDWATCH_TELEGRAM_TOKEN or [telegram] token"
+        ) from error
+    except NetworkError as error:
+        raise FeedwatchError(f"cannot reach the Telegram Bot API at {where}") from error
+    except TelegramError as error:
+        raise FeedwatchError(f"the Telegram Bot API at {where} refused to start the bot") from error
+
+
 class FeedwatchApp:
     """Every adapter of one feedwatch process, built from settings."""
 
@@ -58,27 +80,31 @@ class FeedwatchApp:
         *,
         clock: Callable[[], datetime] = utcnow,
         stdout: TextIO | None = None,
-        fetch_transport: httpx.AsyncBaseTransport | None = None,
-        db_connect_args: Mapping[str, Any] | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
         self._stdout = stdout
-        self._fetch_transport = fetch_transport
-        self._db_connect_args = db_connect_args
         self.application: AnyApplication | None = None
         self._started = False
 
     async def __aenter__(self) -> FeedwatchApp:
+        # Whatever was opened is closed again, in reverse order, if a later step fails.
+        self._resources = AsyncExitStack()
+        try:
+            await self._open(self._resources)
+        except BaseException:
+            await self._resources.aclose()
+            raise
+        return self
+
+    async def _open(self, resources: AsyncExitStack) -> None:
         settings = self.settings
-        self.repo = await asyncio.to_thread(
-            Repository.open, settings.database.url, connect_args=self._db_connect_args
-        )
+        self.repo = await asyncio.to_thread(Repository.open, settings.database.url)
+        resources.push_async_callback(asyncio.to_thread, self.repo.close)
         now = self.clock()
         await asyncio.to_thread(self.repo.sync_config, settings.feeds, settings.watchlists, now)
-        self.fetcher = Fetcher(
-            timeout=settings.polling.timeout.total_seconds(), transport=self._fetch_transport
-        )
+        self.fetcher = Fetcher(timeout=settings.polling.timeout.total_seconds())
+        resources.push_async_callback(self.fetcher.aclose)
         self.poller = Poller(
             self.repo,
             self.fetcher,
@@ -89,7 +115,8 @@ class FeedwatchApp:
         sink: DigestSink
         if settings.telegram.token:
             self.application = build_application(settings)
-            await self.application.initialize()
+            await _initialize(self.application, settings.telegram.api_url)
+            resources.push_async_callback(self.application.shutdown)
             sink = TelegramSink(self.application.bot)
         else:
             sink = ConsoleSink(self._stdout)
@@ -99,7 +126,6 @@ class FeedwatchApp:
         )
         if self.application is not None:
             ChatCommands(self.repo, self.deliverer, clock=self.clock).install(self.application)
-        return self
 
     async def __aexit__(
         self,
@@ -107,10 +133,8 @@ class FeedwatchApp:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self.fetcher.aclose()
-        if self.application is not None:
-            await self.application.shutdown()
-        await asyncio.to_thread(self.repo.close)
+        await self.stop()
+        await self._resources.aclose()
 
     async def poll_once(self, *, all_feeds: bool = False) -> list[PollOutcome]:
         return await self.poller.poll(all_feeds=all_feeds)

@@ -90,7 +90,9 @@ def _item_block(
     now: datetime,
 ) -> _Block:
     item = delivery.item
-    title = _cap(item.title or item.summary or item.link or "(untitled)", _TITLE_CAP)
+    # A blank title reads like a missing one: fall back to the summary, then the link.
+    candidates = (_cap(text, _TITLE_CAP) for text in (item.title, item.summary, item.link or ""))
+    title = next((text for text in candidates if text), "(untitled)")
     texts: list[str] = []
     # The group's own words first: they are why the item stands under this heading.
     for match in sorted(delivery.matches, key=lambda m: m.watchlist != group):

@@ -560,12 +560,17 @@ def parse_feed(
     # Only Content-Type goes in: feedparser would resolve Atom ids against Content-Location,
     # and keys must not change with the headers of one fetch.
     response_headers = {"content-type": content_type} if content_type else {}
-    raw: Any = feedparser.parse(
-        data,
-        response_headers=response_headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    try:
+        raw: Any = feedparser.parse(
+            data,
+            response_headers=response_headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as error:
+        # feedparser reports problems in `bozo`; should it raise anyway (a bug, a recursion
+        # limit), the poller still gets a ParseError that names the feed.
+        raise ParseError(source, "the document could not be read as a feed") from error
     entries: list[Any] = list(raw.get("entries") or [])
     if not raw.get("version") and not entries:
         raise ParseError(source, _failure_reason(data, prolog, raw, content_type.lower()))

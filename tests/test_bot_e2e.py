@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import FeedwatchApp
+from bot.errors import FeedwatchError
 from tests.builders import Clock, rss, write_settings
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotApi
@@ -153,3 +154,29 @@ async def test_a_group_that_became_a_supergroup_gets_its_digest_at_the_new_id(
     await app.digest_once()
     [message] = fake_bot_api.sent_messages(supergroup)
     assert "RVC &amp; Legion" in message.params["text"]
+
+
+async def test_a_refused_token_is_a_clear_error_that_never_shows_the_token(
+    tmp_path: Path, fake_bot_api: FakeBotApi
+) -> None:
+    wrong = "999999:WRONG-SECRET-TOKEN"
+    settings = write_settings(tmp_path, [], token=wrong, api_url=fake_bot_api.url)
+    with pytest.raises(FeedwatchError) as caught:
+        async with FeedwatchApp(settings):
+            pass
+    assert "Telegram refused the bot token" in str(caught.value)
+    assert wrong not in str(caught.value)
+    fake_bot_api.take_errors()  # the fake counts a wrong token as a client error; here it is the point
+
+
+async def test_an_unreachable_bot_api_is_a_clear_error(
+    tmp_path: Path, fake_bot_api: FakeBotApi
+) -> None:
+    url = fake_bot_api.url
+    fake_bot_api.stop()
+    settings = write_settings(tmp_path, [], token=fake_bot_api.token, api_url=url)
+    with pytest.raises(
+        FeedwatchError, match=r"cannot reach the Telegram Bot API at http://127\.0\.0\.1"
+    ):
+        async with FeedwatchApp(settings):
+            pass

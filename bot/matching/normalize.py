@@ -19,7 +19,9 @@ _APOSTROPHES = "'\u2019\u02bc\u2018`\u00b4\u2032"
 # they belong to the word but must not change what it matches.
 _COMBINING = "\u0300-\u036f\u0483-\u0489"
 _COMBINING_TABLE = {
-    code: None for low, high in ((0x0300, 0x036F), (0x0483, 0x0489)) for code in range(low, high + 1)
+    code: None
+    for low, high in ((0x0300, 0x036F), (0x0483, 0x0489))
+    for code in range(low, high + 1)
 }
 
 _INVISIBLE_TABLE = {ord(ch): None for ch in _INVISIBLE}
