@@ -62,6 +62,7 @@ _DROPPED_CONTENT_TAGS = frozenset({"script", "style", "template", "noscript"})
 # PostgreSQL (NUL) and Telegram refuse. Whitespace controls (\t \n \r \v \f) become spaces instead.
 _JUNK = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+_TRUNCATED_TAG = re.compile(r"<[A-Za-z/!?]")
 # Last-resort tag stripper for input HTMLParser chokes on; `[^<>]*` cannot backtrack.
 _CRUDE_TAG = re.compile(r"<[^<>]*>")
 
@@ -124,7 +125,6 @@ def _extract_text(s: str, enough: int | None) -> str:
     try:
         if enough is None or len(s) <= _CHUNK:
             extractor.feed(s)
-            extractor.close()
         else:
             for start in range(0, len(s), _CHUNK):
                 extractor.feed(s[start : start + _CHUNK])
@@ -132,7 +132,11 @@ def _extract_text(s: str, enough: int | None) -> str:
                     text = _collapse("".join(extractor.parts))
                     if len(text) > enough:
                         return text
-            extractor.close()
+        # A tag cut off at the end ('… read more <a href="https://ex') is markup, not text;
+        # html.parser would hand it over as data on close().
+        if _TRUNCATED_TAG.match(extractor.rawdata):
+            extractor.rawdata = ""
+        extractor.close()
     except Exception:
         # html.parser has raised on odd markup in some Python versions; text beats a crash.
         return _collapse(html.unescape(_CRUDE_TAG.sub(" ", s)))

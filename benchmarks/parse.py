@@ -1,0 +1,132 @@
+"""Throughput of bot.parsing.parse_feed against feedparser with its default options, on the 200 real
+feeds of shared/corpus/bench, measured in the same run; the last line printed is the ratio.
+
+    python benchmarks/parse.py [--feeds N] [--rounds R] [--corpus DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a plain script from a checkout
+    sys.path.insert(0, str(REPO))
+
+import feedparser  # noqa: E402
+
+from bot.errors import ParseError  # noqa: E402
+from bot.parsing import parse_feed  # noqa: E402
+
+
+def default_corpus() -> Path:
+    shared = os.environ.get("FEEDWATCH_SHARED_DIR")
+    return (Path(shared) if shared else REPO.parent / "shared") / "corpus" / "bench"
+
+
+@dataclass
+class Tally:
+    name: str
+    seconds: float = 0.0
+    feeds: int = 0
+    bytes: int = 0
+    items: int = 0
+    errors: int = 0
+
+    def line(self) -> str:
+        rate = self.feeds / self.seconds
+        mb = self.bytes / self.seconds / 1e6
+        return (
+            f"{self.name:<34} {rate:7.1f} feeds/s {mb:6.2f} MB/s "
+            f"({self.feeds} feeds, {self.items} items, {self.errors} not feeds, {self.seconds:.2f} s)"
+        )
+
+
+def _baseline(data: bytes) -> tuple[int, bool]:
+    result = feedparser.parse(data)
+    return len(result.entries), not result.get("version") and not result.entries
+
+
+def _feedparser_fast(data: bytes) -> tuple[int, bool]:
+    result = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
+    return len(result.entries), not result.get("version") and not result.entries
+
+
+def _feedwatch(data: bytes) -> tuple[int, bool]:
+    try:
+        return len(parse_feed(data, source="bench").items), False
+    except ParseError:
+        return 0, True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--feeds", type=int, default=None, help="parse only the first N feeds")
+    parser.add_argument("--rounds", type=int, default=1, help="parse every feed R times")
+    parser.add_argument("--corpus", type=Path, default=None, help="folder of feed documents")
+    parser.add_argument(
+        "--no-fast", action="store_true", help="skip the informative feedparser-fast measurement"
+    )
+    args = parser.parse_args(argv)
+
+    corpus = args.corpus or default_corpus()
+    if not corpus.is_dir():
+        print(f"no feed corpus at {corpus} (set FEEDWATCH_SHARED_DIR or pass --corpus)")
+        return 2
+    # The corpus is flat: one feed document per file, no headers; SOURCES.md says where each is from.
+    files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix != ".md")
+    documents = [p.read_bytes() for p in files[: args.feeds]]
+    if not documents:
+        print(f"no feed documents in {corpus}")
+        return 2
+
+    contenders: list[tuple[Tally, Callable[[bytes], tuple[int, bool]]]] = [
+        (Tally("feedparser-defaults (baseline)"), _baseline),
+        (Tally("feedwatch parse_feed"), _feedwatch),
+    ]
+    if not args.no_fast:
+        contenders.append((Tally("feedparser sanitize/resolve off"), _feedparser_fast))
+
+    for _, parse in contenders:  # warm up imports and compiled patterns
+        parse(documents[0])
+
+    print(
+        f"parsing {len(documents)} feeds ({sum(map(len, documents)) / 1e6:.1f} MB) from {corpus}, "
+        f"{args.rounds} round(s), Python {sys.version.split()[0]}, "
+        f"feedparser {feedparser.__version__}"
+    )
+    # Interleaved per document, rotating who goes first, so that drift (thermal, other load)
+    # falls on every contender alike.
+    for round_no in range(args.rounds):
+        for index, data in enumerate(documents):
+            shift = (index + round_no) % len(contenders)
+            for tally, parse in contenders[shift:] + contenders[:shift]:
+                gc.collect()
+                start = time.perf_counter()
+                items, not_a_feed = parse(data)
+                tally.seconds += time.perf_counter() - start
+                tally.feeds += 1
+                tally.bytes += len(data)
+                tally.items += items
+                tally.errors += not_a_feed
+
+    for tally, _ in contenders:
+        print(tally.line())
+    baseline, ours = contenders[0][0], contenders[1][0]
+    ours_rate = ours.feeds / ours.seconds
+    base_rate = baseline.feeds / baseline.seconds
+    print(
+        f"parse: feedwatch {ours_rate:.1f} feeds/s vs feedparser-defaults {base_rate:.1f} feeds/s "
+        f"= {ours_rate / base_rate:.1f}x"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
