@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 from bot import __version__
 from bot.config import Settings, check_config, load_settings, load_watchlists, summary
@@ -178,16 +178,21 @@ def _match(watchlists_path: Path, file: Path | None, *, explain: bool) -> int:
 
     matcher = Matcher(load_watchlists(watchlists_path))
     status = EXIT_OK
-    source: TextIO
-    with file.open(encoding="utf-8") if file else _stdin() as source:
-        for number, line in enumerate(source, start=1):
-            if not line.strip():
-                continue
+    try:
+        source = file.open("rb") if file else _stdin()
+    except OSError as error:
+        print(f"feedwatch: {file}: cannot read the file ({error.strerror})", file=sys.stderr)
+        return EXIT_ERROR
+    with source:
+        for number, raw in enumerate(source, start=1):
             try:
+                line = raw.decode("utf-8")
+                if not line.strip():
+                    continue
                 record = json.loads(line)
                 if not isinstance(record, dict):
                     raise ValueError("a line must be a JSON object")
-            except ValueError as error:
+            except ValueError as error:  # UnicodeDecodeError and JSONDecodeError included
                 print(
                     f"feedwatch: line {number}: not a valid JSON object ({error})", file=sys.stderr
                 )
@@ -207,9 +212,10 @@ def _match(watchlists_path: Path, file: Path | None, *, explain: bool) -> int:
     return status
 
 
-def _stdin() -> TextIO:
-    # A wrapper that closes without closing the real stdin.
-    return open(sys.stdin.fileno(), encoding="utf-8", closefd=False)
+def _stdin() -> BinaryIO:
+    # Bytes, so that one line of bad UTF-8 is reported rather than ending the run; closing the
+    # wrapper leaves the real stdin open.
+    return open(sys.stdin.fileno(), "rb", closefd=False)
 
 
 def _parse(source: str) -> int:

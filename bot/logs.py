@@ -26,7 +26,11 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self.secrets:
-            record.msg = self._scrub(record.getMessage())
+            try:
+                message = record.getMessage()
+            except Exception:  # a library's malformed log call must not crash the caller
+                message = f"{record.msg} (unformattable arguments: {record.args!r})"
+            record.msg = self._scrub(message)
             record.args = None
             if record.exc_info and record.exc_info[1] is not None:
                 record.exc_text = self._scrub(logging.Formatter().formatException(record.exc_info))
