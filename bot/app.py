@@ -160,24 +160,20 @@ class FeedwatchApp:
         polling, digest = self.settings.polling, self.settings.digest
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         # One repeating tick asks storage what is due, instead of one job per feed.
-        self.scheduler.add_job(
-            self._poll_tick,
-            "interval",
-            seconds=polling.tick.total_seconds(),
-            next_run_time=self.clock(),
-            max_instances=1,
-            coalesce=True,
-            id="poll",
+        ticks = (
+            ("poll", polling.tick, self._poll_tick),
+            ("digest", digest.tick, self._digest_tick),
         )
-        self.scheduler.add_job(
-            self._digest_tick,
-            "interval",
-            seconds=digest.tick.total_seconds(),
-            next_run_time=self.clock(),
-            max_instances=1,
-            coalesce=True,
-            id="digest",
-        )
+        for job_id, every, job in ticks:
+            self.scheduler.add_job(
+                job,
+                "interval",
+                seconds=every.total_seconds(),
+                next_run_time=self.clock(),
+                max_instances=1,
+                coalesce=True,
+                id=job_id,
+            )
         if schedule:
             self.scheduler.start()
         if self.application is not None:

@@ -45,6 +45,18 @@ from bot.storage.tables import (
 log = logging.getLogger(__name__)
 
 CONFIG_SOURCE = "config"
+# What a poll changes in a feed: where it is, its HTTP cache facts, its schedule and its health.
+_POLL_FIELDS = (
+    "url",
+    "etag",
+    "last_modified",
+    "body_hash",
+    "next_poll_at",
+    "last_polled_at",
+    "last_success_at",
+    "last_error",
+    "consecutive_failures",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,15 +272,8 @@ class Repository:
             row = session.get(FeedRow, state.id)
             if row is None:
                 raise StorageError(f"feed #{state.id} does not exist")
-            row.url = state.url
-            row.etag = state.etag
-            row.last_modified = state.last_modified
-            row.body_hash = state.body_hash
-            row.next_poll_at = state.next_poll_at
-            row.last_polled_at = state.last_polled_at
-            row.last_success_at = state.last_success_at
-            row.last_error = state.last_error
-            row.consecutive_failures = state.consecutive_failures
+            for name in _POLL_FIELDS:
+                setattr(row, name, getattr(state, name))
             return _state(row)
 
     # --- items, hits, outbox ----------------------------------------------------------------
