@@ -24,7 +24,7 @@ from bot.chat.commands import AnyApplication, ChatCommands, menu
 from bot.chat.sender import TelegramSink
 from bot.config import Settings
 from bot.console import ConsoleSink
-from bot.domain import PollOutcome
+from bot.domain import CONSOLE_CHAT_ID, PollOutcome
 from bot.errors import FeedwatchError
 from bot.fetch import Fetcher
 from bot.pipeline.deliver import Deliverer, DeliveryOutcome, DigestSink
@@ -118,6 +118,10 @@ class FeedwatchApp:
             await _initialize(self.application, settings.telegram.api_url)
             resources.push_async_callback(self.application.shutdown)
             sink = TelegramSink(self.application.bot)
+            # A database used without a token before has a terminal "chat"; Telegram cannot reach it.
+            await asyncio.to_thread(
+                self.repo.deactivate_chat, CONSOLE_CHAT_ID, "a Telegram token is configured"
+            )
         else:
             sink = ConsoleSink(self._stdout)
             await asyncio.to_thread(self.repo.subscribe_console_to_all, now)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import FeedwatchApp
+from bot.domain import CONSOLE_CHAT_ID
 from bot.errors import FeedwatchError
 from tests.builders import Clock, rss, write_settings
 from tests.fakes.feed_server import FeedServer
@@ -180,3 +181,16 @@ async def test_an_unreachable_bot_api_is_a_clear_error(
     ):
         async with FeedwatchApp(settings):
             pass
+
+
+async def test_a_database_first_used_without_a_token_stops_feeding_the_terminal(
+    tmp_path: Path, feed_server: FeedServer, fake_bot_api: FakeBotApi
+) -> None:
+    url = feed_server.add("/news.rss", rss(("raid-1", "RVC claims raid", "")))
+    async with FeedwatchApp(write_settings(tmp_path, [url])) as console:
+        assert console.repo.chat(CONSOLE_CHAT_ID) is not None
+    with_token = write_settings(tmp_path, [url], token=fake_bot_api.token, api_url=fake_bot_api.url)
+    async with FeedwatchApp(with_token) as running:
+        await running.poll_once()
+        assert await running.digest_once() == []
+    assert fake_bot_api.calls("sendMessage") == []
