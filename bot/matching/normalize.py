@@ -38,6 +38,26 @@ _WORD_CHAR = rf"(?:[^\W_]|[{_INVISIBLE}{_COMBINING}])"
 _WORD = re.compile(rf"{_WORD_CHAR}+(?:[{_APOSTROPHES}]{_WORD_CHAR}+)*")
 
 
+# Latin and Cyrillic letters that look alike, casefolded. A word typed with both (Kурск with a Latin
+# K, Vоlunteer with a Cyrillic о) is read in the script it can be written in, its majority first.
+_LATIN_TO_CYRILLIC = dict(zip("abcehikmoptxy", "авсенікмортху", strict=True))
+_CYRILLIC_TO_LATIN = {cyrillic: latin for latin, cyrillic in _LATIN_TO_CYRILLIC.items()}
+
+
+def _one_script(word: str) -> str:
+    latin = [ch for ch in word if "a" <= ch <= "z"]
+    cyrillic = [ch for ch in word if "\u0400" <= ch <= "\u04ff"]
+    if not latin or not cyrillic:
+        return word
+    as_cyrillic = all(ch in _LATIN_TO_CYRILLIC for ch in latin)
+    as_latin = all(ch in _CYRILLIC_TO_LATIN for ch in cyrillic)
+    if as_cyrillic and (len(cyrillic) >= len(latin) or not as_latin):
+        return "".join(_LATIN_TO_CYRILLIC.get(ch, ch) for ch in word)
+    if as_latin:
+        return "".join(_CYRILLIC_TO_LATIN.get(ch, ch) for ch in word)
+    return word
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     """One word of a text: its normalised form and where it stands in that text."""
@@ -59,11 +79,16 @@ def strip_invisible(text: str) -> str:
 
 def normalise_word(word: str) -> str:
     """Casefold a word and fold the variants that must not matter: ё/е, apostrophes, invisibles."""
-    folded = word.casefold().translate(_FOLD_TABLE)
+    folded = _one_script(word.casefold().translate(_FOLD_TABLE))
     # English possessive: Kursk's is Kursk. Ukrainian apostrophes sit inside words and stay.
     while folded.endswith("'s"):
         folded = folded[:-2]
     return folded
+
+
+def words_of(prepared: str) -> set[str]:
+    """The distinct words of a prepared text as written, the same words `tokenise` finds."""
+    return set(_WORD.findall(prepared))
 
 
 def tokenise(text: str) -> list[Token]:
