@@ -139,3 +139,16 @@ async def test_a_permanent_redirect_moves_the_stored_url(
     configure(repo, clock, old)
     await poller.poll()
     assert [f.url for f in repo.feeds()] == [new]
+
+
+async def test_a_changed_watchlist_is_used_from_the_next_poll(
+    repo: Repository, poller: Poller, feed_server: FeedServer, clock: Clock
+) -> None:
+    url = feed_server.add("/a.rss", rss(RAID))
+    configure(repo, clock, url)
+    await poller.poll()
+    repo.sync_config([FeedSpec(url)], [Watchlist("rvc", ("RVC", "Легион"))], clock())
+    clock.advance(minutes=12)
+    feed_server.add("/a.rss", rss(RAID, ("legion", "Легиону пришлось отступить", "")))
+    [outcome] = await poller.poll()
+    assert (outcome.new_items, outcome.new_hits) == (1, 1)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot.domain import FeedState, Match, ParsedItem, PollOutcome
+from bot.domain import FeedState, Match, ParsedItem, PollOutcome, Watchlist
 from bot.errors import FeedwatchError, FetchError, ParseError
 from bot.fetch import Fetcher
 from bot.matching import Matcher
@@ -46,6 +46,7 @@ class Poller:
         # Storage writes go one at a time: SQLite has one writer, and it keeps PostgreSQL calm too.
         self._store_lock = asyncio.Lock()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._compiled: tuple[tuple[Watchlist, ...], Matcher] | None = None
 
     async def poll(self, *, all_feeds: bool = False) -> list[PollOutcome]:
         """Poll the feeds that are due (or every feed, still with conditional GET)."""
@@ -55,9 +56,16 @@ class Poller:
         )
         if not feeds:
             return []
-        watchlists = await asyncio.to_thread(self.repo.watchlists)
-        matcher = Matcher(watchlists)
+        matcher = await self._matcher()
         return list(await asyncio.gather(*(self._poll_guarded(feed, matcher) for feed in feeds)))
+
+    async def _matcher(self) -> Matcher:
+        """The compiled watchlists, compiled again only when they changed."""
+        watchlists = tuple(await asyncio.to_thread(self.repo.watchlists))
+        if self._compiled is None or self._compiled[0] != watchlists:
+            matcher = await asyncio.to_thread(Matcher, watchlists)
+            self._compiled = (watchlists, matcher)
+        return self._compiled[1]
 
     async def _poll_guarded(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
         async with self._slots:
