@@ -194,3 +194,19 @@ async def test_a_database_first_used_without_a_token_stops_feeding_the_terminal(
         await running.poll_once()
         assert await running.digest_once() == []
     assert fake_bot_api.calls("sendMessage") == []
+
+
+async def test_test_command_explains_which_watchlists_would_match_and_why(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi
+) -> None:
+    answer = await say(
+        fake_bot_api, "/test Бойцы Русского добровольческого корпуса в Курской области"
+    )
+    assert "follows none yet" in answer
+    assert "«Курской» (Курск*)" in answer
+    await say(fake_bot_api, "/subscribe rvc")
+    answer = await say(fake_bot_api, "/test Заявление РДК: бой под Курском")
+    assert "rvc Russian Volunteer Corps: «РДК» (РДК)" in answer
+    assert "kursk" not in answer  # not followed by this chat
+    assert "None of this chat's watchlists" in await say(fake_bot_api, "/test Курс рубля вырос")
+    assert "Usage: /test TEXT" in await say(fake_bot_api, "/test")

@@ -19,6 +19,8 @@ from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandl
 
 from bot.domain import Watchlist
 from bot.errors import FeedwatchError, StorageError
+from bot.matching import Matcher
+from bot.parsing import html_to_text
 from bot.pipeline.deliver import Deliverer
 from bot.storage.repository import Repository, SubscribeResult
 
@@ -32,6 +34,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("unsubscribe", "/unsubscribe NAME…", "stop following watchlists"),
     ("watchlists", "/watchlists", "what this chat follows and what it could"),
     ("digest", "/digest", "send what is pending now"),
+    ("test", "/test TEXT", "which watchlists would match TEXT, and the words that did"),
 )
 _USAGE = {name: usage for name, usage, _ in COMMANDS}
 
@@ -70,6 +73,7 @@ class ChatCommands:
             "unsubscribe": self.unsubscribe,
             "watchlists": self.watchlists,
             "digest": self.digest,
+            "test": self.test,
         }
         for name, callback in handlers.items():
             application.add_handler(CommandHandler(name, callback))
@@ -178,6 +182,29 @@ class ChatCommands:
             await self._answer(update, f"The digest could not be sent: {escape(outcome.error)}")
         elif outcome.items == 0:
             await self._answer(update, "Nothing new since the last digest.")
+
+    async def test(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat_id = await self._register(update)
+        message = update.effective_message
+        text = (message.text or "").partition(" ")[2].strip() if message else ""
+        if not text:
+            await self._answer(update, f"Usage: {escape(_USAGE['test'])}")
+            return
+        followed = await asyncio.to_thread(self.repo.chat_watchlists, chat_id)
+        scope = "this chat's watchlists"
+        if not followed:
+            followed = await asyncio.to_thread(self.repo.watchlists)
+            scope = "the available watchlists (this chat follows none yet)"
+        found = await asyncio.to_thread(Matcher(followed).match, html_to_text(text))
+        if not found:
+            await self._answer(update, f"None of {scope} would match.")
+            return
+        titles = {w.name: w.display_title for w in followed}
+        lines = [f"Would match, of {scope}:"]
+        for name, matches in found.items():
+            words = ", ".join(f"«{escape(m.text)}» ({escape(m.term)})" for m in matches)
+            lines.append(f"• <code>{escape(name)}</code> {escape(titles[name])}: {words}")
+        await self._answer(update, "\n".join(lines))
 
     async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
