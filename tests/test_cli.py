@@ -192,7 +192,7 @@ def test_match_explain_adds_which_term_matched_which_words(
         "id": 1,
         "watchlists": ["kursk", "rvc"],
         "matched": [
-            {"watchlist": "kursk", "term": "Kursk*", "text": "Kursk"},
+            {"watchlist": "kursk", "term": "Kursk", "text": "Kursk"},
             {"watchlist": "rvc", "term": "RVC", "text": "RVC"},
         ],
     }
