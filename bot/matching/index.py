@@ -1,32 +1,32 @@
 """Compile every watchlist into one index of word keys and match texts against it in one pass.
 
 A term is a sequence of word patterns; each word is known by its keys (its dictionary forms, see
-`morphology`), and the index is keyed by the first word's keys. Most items share no word with any
-term: a first look with set operations over the item's distinct words settles those without
-tokenising; only the rest are walked word by word to find, check and show each hit.
+`morphology`), and the index is keyed by the first word's keys. A text is split into words once by
+one regular expression; each distinct word is analysed once per matcher and remembered with the
+patterns it may start, so the walk over an item's words is one dictionary look-up a word.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 
 from bot.domain import Match, Watchlist
 from bot.matching.morphology import Morphology, default_morphology
 from bot.matching.normalize import (
-    Token,
+    WordSpans,
     normalise_word,
     prepare_text,
+    scan_text,
     strip_invisible,
     term_words,
-    tokenise,
     words_of,
 )
 
-# Words seen by the first look are remembered per matcher; past this many the memory starts over,
-# so a matcher that runs for months stays bounded.
+# Words are remembered per matcher; past this many the memory starts over, so a matcher that runs
+# for months stays bounded.
 _KNOWN_WORDS_LIMIT = 400_000
 
 
@@ -50,13 +50,24 @@ class _Word:
     keys: frozenset[str]
     prefix: str | None = None
 
-    def accepts(self, token: Token, token_keys: frozenset[str]) -> bool:
+    def accepts(self, word: _Seen) -> bool:
         if self.prefix is not None:
-            return token.norm.startswith(self.prefix)
-        return not self.keys.isdisjoint(token_keys)
+            return word.norm.startswith(self.prefix)
+        return not self.keys.isdisjoint(word.keys)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """A word of item text as the matcher remembers it: normalised, its keys, the one-word terms it
+    is, and the keys by which it may begin a longer term."""
+
+    norm: str
+    keys: frozenset[str]
+    singles: tuple[_Pattern, ...] = ()
+    leads: tuple[str, ...] = ()
+
+
+@dataclass(slots=True, eq=False)  # compared and hashed by identity: one object per term
 class _Pattern:
     words: tuple[_Word, ...]
     owners: list[_Owner] = field(default_factory=list)
@@ -105,19 +116,33 @@ class Matcher:
                         pattern = _Pattern(self._compile(words, is_prefix))
                         patterns[(words, is_prefix)] = pattern
                     pattern.owners.append(_Owner(watchlist.name, role, term))
-        self._by_first_key: dict[str, list[_Pattern]] = defaultdict(list)
-        self._by_first_prefix: dict[str, list[_Pattern]] = defaultdict(list)
+        # One-word terms by key (or by prefix, `word*`); longer terms by the keys of their first
+        # two words, so that a common first word costs one look-up, not one check per term.
+        self._singles: dict[str, list[_Pattern]] = defaultdict(list)
+        self._single_prefixes: dict[str, list[_Pattern]] = defaultdict(list)
+        self._pairs: dict[tuple[str, str], list[_Pattern]] = defaultdict(list)
+        self._pair_prefixes: dict[str, list[_Pattern]] = defaultdict(list)
         for pattern in patterns.values():
-            first = pattern.words[0]
-            if first.prefix is not None:
-                self._by_first_prefix[first.prefix].append(pattern)
+            first, second = pattern.words[0], pattern.words[1:2]
+            if not second:
+                if first.prefix is not None:
+                    self._single_prefixes[first.prefix].append(pattern)
+                for key in first.keys:
+                    self._singles[key].append(pattern)
+            elif second[0].prefix is not None:
+                for key in first.keys:
+                    self._pair_prefixes[key].append(pattern)
             else:
                 for key in first.keys:
-                    self._by_first_key[key].append(pattern)
-        self._prefix_lengths = sorted({len(p) for p in self._by_first_prefix})
+                    for next_key in second[0].keys:
+                        self._pairs[(key, next_key)].append(pattern)
+        self._lead_keys = {key for key, _ in self._pairs} | set(self._pair_prefixes)
+        self._prefix_lengths = sorted({len(p) for p in self._single_prefixes})
         self.pattern_count = len(patterns)
-        # The first look's memory: words seen as written, and those that may start a term.
-        self._known: set[str] = set()
+        # Words seen, as written in the text, with what the matcher knows of them; and those of
+        # them that may begin a term, for the quick look that settles most texts.
+        self._seen: dict[str, _Seen] = {}
+        self._seen_words: set[str] = set()
         self._starters: set[str] = set()
 
     def _compile(self, words: tuple[str, ...], last_is_prefix: bool) -> tuple[_Word, ...]:
@@ -134,54 +159,68 @@ class Matcher:
     def watchlists(self) -> dict[str, Watchlist]:
         return dict(self._watchlists)
 
-    def _starts(self, norm: str, keys: frozenset[str]) -> list[_Pattern]:
-        """The patterns whose first word this word (normalised, with its keys) may be."""
-        found = [pattern for key in keys for pattern in self._by_first_key.get(key, ())]
-        for length in self._prefix_lengths:
-            if length > len(norm):
-                break
-            found.extend(self._by_first_prefix.get(norm[:length], ()))
-        return found
-
-    def _may_match(self, texts: Sequence[str]) -> bool:
-        """The first look: does any word of the texts start a term? Set operations on words
-        already seen; only new words are analysed, once per matcher."""
-        words: set[str] = set()
-        for text in texts:
-            words |= words_of(prepare_text(text))
-        if not words.isdisjoint(self._starters):
-            return True
-        new = words - self._known
-        if not new:
-            return False
-        if len(self._known) > _KNOWN_WORDS_LIMIT:
-            self._known.clear()
-            self._starters.clear()
-        hit = False
-        for word in new:
-            norm = normalise_word(word)
-            if norm and self._starts(norm, self._morph.token_keys(norm)):
+    def _learn(self, word: str) -> _Seen:
+        norm = normalise_word(word)
+        if not norm:
+            seen = _Seen(norm, frozenset())
+        else:
+            keys = self._morph.token_keys(norm)
+            singles = [p for key in keys for p in self._singles.get(key, ())]
+            for length in self._prefix_lengths:
+                if length > len(norm):
+                    break
+                singles.extend(self._single_prefixes.get(norm[:length], ()))
+            leads = tuple(key for key in keys if key in self._lead_keys)
+            seen = _Seen(norm, keys, tuple(dict.fromkeys(singles)), leads)
+            if seen.singles or seen.leads:
                 self._starters.add(word)
-                hit = True
-        self._known |= new
-        return hit
+        self._seen[word] = seen
+        self._seen_words.add(word)
+        return seen
 
-    def _find(self, text: str) -> list[_Found]:
-        prepared = prepare_text(text)
-        tokens = tokenise(prepared)
-        keys = [self._morph.token_keys(token.norm) for token in tokens]
+    def _candidates(self, first: _Seen, second: _Seen | None) -> list[_Pattern]:
+        """The terms that may begin with these two words (the second is None at the end)."""
+        found = list(first.singles)
+        if second is not None:
+            for key in first.leads:
+                for next_key in second.keys:
+                    found.extend(self._pairs.get((key, next_key), ()))
+                found.extend(
+                    p for p in self._pair_prefixes.get(key, ()) if p.words[1].accepts(second)
+                )
+        return list(dict.fromkeys(found)) if len(found) > 1 else found
+
+    def _learn_all(self, distinct: set[str]) -> None:
+        """Make sure every word of `distinct` is in `_seen`."""
+        # A set beside the dict: set against set is the fast comparison.
+        if distinct <= self._seen_words:
+            return
+        if len(self._seen) > _KNOWN_WORDS_LIMIT:
+            self._seen.clear()
+            self._seen_words.clear()
+            self._starters.clear()
+        for word in distinct - self._seen_words:
+            self._learn(word)
+
+    def _find(self, prepared: str, scanned: str, words: list[str]) -> list[_Found]:
+        """Every term that stands in one text, walking only from the words that may begin one."""
+        seen, starters = self._seen, self._starters
+        count = len(words)
         found: list[_Found] = []
-        for index, token in enumerate(tokens):
-            for pattern in self._starts(token.norm, keys[index]):
-                last = index + len(pattern.words) - 1
-                if last >= len(tokens):
-                    continue
-                if all(
-                    word.accepts(tokens[index + offset], keys[index + offset])
-                    for offset, word in enumerate(pattern.words)
+        spans = WordSpans(scanned)
+        for index in [i for i, word in enumerate(words) if word in starters]:
+            second = seen[words[index + 1]] if index + 1 < count else None
+            for pattern in self._candidates(seen[words[index]], second):
+                size = len(pattern.words)
+                last = index + size - 1
+                if last >= count or not all(
+                    pattern.words[offset].accepts(seen[words[index + offset]])
+                    for offset in range(2, size)
                 ):
-                    end = _close_quote(prepared, token.start, tokens[last].end)
-                    found.append(_Found(pattern, strip_invisible(prepared[token.start : end])))
+                    continue
+                start = spans[index][0]
+                end = _close_quote(prepared, start, spans[last][1])
+                found.append(_Found(pattern, strip_invisible(prepared[start:end])))
         return found
 
     def match(self, *texts: str) -> dict[str, tuple[Match, ...]]:
@@ -189,13 +228,19 @@ class Matcher:
 
         Each text is matched on its own, so a phrase never spans from a title into a summary.
         """
-        if not self._may_match(texts):
+        prepared = [prepare_text(text) for text in texts]
+        scanned = [scan_text(text) for text in prepared]
+        words = [words_of(text) for text in scanned]
+        distinct = set().union(*words)
+        self._learn_all(distinct)
+        # Most items end here: no word of theirs may begin a term.
+        if distinct.isdisjoint(self._starters):
             return {}
         terms: dict[str, dict[tuple[str, str], Match]] = defaultdict(dict)
         required: set[str] = set()
         excluded: set[str] = set()
-        for text in texts:
-            for hit in self._find(text):
+        for parts in zip(prepared, scanned, words, strict=True):
+            for hit in self._find(*parts):
                 for owner in hit.pattern.owners:
                     if owner.role is Role.TERM:
                         match = Match(owner.watchlist, owner.term, hit.text)

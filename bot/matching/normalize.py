@@ -34,7 +34,9 @@ _FOLD_TABLE = {
 
 # A word: letters and digits, invisible characters allowed inside, and apostrophes between letters
 # (Ukrainian п'ять, English Kursk's). No nested ambiguity, so it runs in linear time on any input.
-_WORD_CHAR = rf"(?:[^\W_]|[{_INVISIBLE}{_COMBINING}])"
+# One character class, not an alternation: the regex scans every byte of every item, and this form
+# runs twice as fast. It takes underscores for letters, so `prepare_text` turns them into spaces.
+_WORD_CHAR = rf"[\w{_INVISIBLE}{_COMBINING}]"
 _WORD = re.compile(rf"{_WORD_CHAR}+(?:[{_APOSTROPHES}]{_WORD_CHAR}+)*")
 
 
@@ -72,6 +74,12 @@ def prepare_text(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+def scan_text(prepared: str) -> str:
+    """The text the word pattern reads, of the same length: it takes underscores for letters (to
+    stay one fast character class), so they become spaces here."""
+    return prepared.replace("_", " ")
+
+
 def strip_invisible(text: str) -> str:
     """Drop soft hyphens and zero-width characters, for showing matched words as a reader sees them."""
     return text.translate(_INVISIBLE_TABLE)
@@ -86,15 +94,30 @@ def normalise_word(word: str) -> str:
     return folded
 
 
-def words_of(prepared: str) -> set[str]:
-    """The distinct words of a prepared text as written, the same words `tokenise` finds."""
-    return set(_WORD.findall(prepared))
+class WordSpans:
+    """Where the words of `words_of(scanned)` stand, found as far as they are asked for: a hit in
+    a title or a summary's first sentence does not pay for the rest of the text."""
+
+    def __init__(self, scanned: str) -> None:
+        self._found = _WORD.finditer(scanned)
+        self._spans: list[tuple[int, int]] = []
+
+    def __getitem__(self, index: int) -> tuple[int, int]:
+        spans = self._spans
+        while len(spans) <= index:
+            spans.append(next(self._found).span())
+        return spans[index]
+
+
+def words_of(scanned: str) -> list[str]:
+    """The words of a scanned text as written, in order: the words `tokenise` finds, faster."""
+    return _WORD.findall(scanned)
 
 
 def tokenise(text: str) -> list[Token]:
     """Split prepared text into words; punctuation, quotes, dashes and spaces are separators."""
     tokens = []
-    for found in _WORD.finditer(text):
+    for found in _WORD.finditer(scan_text(text)):
         norm = normalise_word(found.group())
         if norm:
             tokens.append(Token(norm, found.start(), found.end()))
