@@ -12,12 +12,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import chain
 
 from bot.domain import Match, Watchlist
 from bot.matching.morphology import Morphology, default_morphology
 from bot.matching.normalize import (
-    WordSpans,
     normalise_word,
+    phrase_span,
     prepare_text,
     scan_text,
     strip_invisible,
@@ -190,16 +191,16 @@ class Matcher:
                 )
         return list(dict.fromkeys(found)) if len(found) > 1 else found
 
-    def _learn_all(self, distinct: set[str]) -> None:
-        """Make sure every word of `distinct` is in `_seen`."""
-        # A set beside the dict: set against set is the fast comparison.
-        if distinct <= self._seen_words:
+    def _learn_all(self, words: list[str]) -> None:
+        """Make sure every word of `words` is in `_seen`."""
+        # A set beside the dict: a set checks a list of words without a step in Python.
+        if self._seen_words.issuperset(words):
             return
         if len(self._seen) > _KNOWN_WORDS_LIMIT:
             self._seen.clear()
             self._seen_words.clear()
             self._starters.clear()
-        for word in distinct - self._seen_words:
+        for word in set(words) - self._seen_words:
             self._learn(word)
 
     def _find(self, prepared: str, scanned: str, words: list[str]) -> list[_Found]:
@@ -207,19 +208,28 @@ class Matcher:
         seen, starters = self._seen, self._starters
         count = len(words)
         found: list[_Found] = []
-        spans = WordSpans(scanned)
+        singles: set[tuple[_Pattern, str]] = set()
         for index in [i for i, word in enumerate(words) if word in starters]:
             second = seen[words[index + 1]] if index + 1 < count else None
-            for pattern in self._candidates(seen[words[index]], second):
+            first = seen[words[index]]
+            candidates = self._candidates(first, second) if first.leads else first.singles
+            for pattern in candidates:
                 size = len(pattern.words)
+                if size == 1:
+                    # A one-word hit reads as the word itself (no quotes inside a word), and a
+                    # word that repeats in the text needs telling only once.
+                    if (pattern, words[index]) not in singles:
+                        singles.add((pattern, words[index]))
+                        found.append(_Found(pattern, strip_invisible(words[index])))
+                    continue
                 last = index + size - 1
                 if last >= count or not all(
                     pattern.words[offset].accepts(seen[words[index + offset]])
                     for offset in range(2, size)
                 ):
                     continue
-                start = spans[index][0]
-                end = _close_quote(prepared, start, spans[last][1])
+                start, end = phrase_span(scanned, words, index, last)
+                end = _close_quote(prepared, start, end)
                 found.append(_Found(pattern, strip_invisible(prepared[start:end])))
         return found
 
@@ -228,19 +238,21 @@ class Matcher:
 
         Each text is matched on its own, so a phrase never spans from a title into a summary.
         """
-        prepared = [prepare_text(text) for text in texts]
-        scanned = [scan_text(text) for text in prepared]
-        words = [words_of(text) for text in scanned]
-        distinct = set().union(*words)
-        self._learn_all(distinct)
+        # This runs for every item: each step here is one call into C, not a step per word.
+        prepared = list(map(prepare_text, texts))
+        scanned = list(map(scan_text, prepared))
+        words = list(map(words_of, scanned))
+        self._learn_all(list(chain.from_iterable(words)))
+        starters = self._starters
+        hot = [k for k, text_words in enumerate(words) if not starters.isdisjoint(text_words)]
         # Most items end here: no word of theirs may begin a term.
-        if distinct.isdisjoint(self._starters):
+        if not hot:
             return {}
         terms: dict[str, dict[tuple[str, str], Match]] = defaultdict(dict)
         required: set[str] = set()
         excluded: set[str] = set()
-        for parts in zip(prepared, scanned, words, strict=True):
-            for hit in self._find(*parts):
+        for k in hot:
+            for hit in self._find(prepared[k], scanned[k], words[k]):
                 for owner in hit.pattern.owners:
                     if owner.role is Role.TERM:
                         match = Match(owner.watchlist, owner.term, hit.text)

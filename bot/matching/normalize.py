@@ -38,6 +38,7 @@ _FOLD_TABLE = {
 # runs twice as fast. It takes underscores for letters, so `prepare_text` turns them into spaces.
 _WORD_CHAR = rf"[\w{_INVISIBLE}{_COMBINING}]"
 _WORD = re.compile(rf"{_WORD_CHAR}+(?:[{_APOSTROPHES}]{_WORD_CHAR}+)*")
+_WORD_START = re.compile(_WORD_CHAR)
 
 
 # Latin and Cyrillic letters that look alike, casefolded. A word typed with both (Kурск with a Latin
@@ -94,19 +95,41 @@ def normalise_word(word: str) -> str:
     return folded
 
 
-class WordSpans:
-    """Where the words of `words_of(scanned)` stand, found as far as they are asked for: a hit in
-    a title or a summary's first sentence does not pay for the rest of the text."""
+def phrase_span(scanned: str, words: list[str], first: int, last: int) -> tuple[int, int]:
+    """Where words `first` to `last` of `words_of(scanned)` stand. The first is the whole-word
+    occurrence that as many earlier ones of the same word precede; each next one is then the next
+    occurrence of its word, since only separators lie between words."""
+    word = words[first]
+    skip = words[:first].count(word)
+    position = scanned.find(word)
+    while position >= 0:
+        found = _WORD.match(scanned, position)
+        if (
+            found is not None
+            and found.end() == position + len(word)
+            and _starts_word(scanned, position)
+        ):
+            if skip == 0:
+                break
+            skip -= 1
+        position = scanned.find(word, position + 1)
+    if position < 0:
+        raise ValueError(f"word {first} ({word!r}) is not in the text")  # words came from it
+    end = position + len(word)
+    for following in words[first + 1 : last + 1]:
+        end = scanned.find(following, end) + len(following)
+    return position, end
 
-    def __init__(self, scanned: str) -> None:
-        self._found = _WORD.finditer(scanned)
-        self._spans: list[tuple[int, int]] = []
 
-    def __getitem__(self, index: int) -> tuple[int, int]:
-        spans = self._spans
-        while len(spans) <= index:
-            spans.append(next(self._found).span())
-        return spans[index]
+def _starts_word(text: str, position: int) -> bool:
+    """Whether a word starts here rather than continues (Ukrainian п'ять holds "ять" after an
+    apostrophe)."""
+    if position == 0:
+        return True
+    before = text[position - 1]
+    if _WORD_START.match(before):
+        return False
+    return not (before in _APOSTROPHES and position > 1 and _WORD_START.match(text[position - 2]))
 
 
 def words_of(scanned: str) -> list[str]:
