@@ -12,7 +12,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from itertools import chain
 
 from bot.domain import Match, Watchlist
 from bot.matching.morphology import Morphology, default_morphology
@@ -179,16 +178,16 @@ class Matcher:
         self._seen_words.add(word)
         return seen
 
-    def _candidates(self, first: _Seen, second: _Seen | None) -> list[_Pattern]:
-        """The terms that may begin with these two words (the second is None at the end)."""
-        found = list(first.singles)
-        if second is not None:
-            for key in first.leads:
-                for next_key in second.keys:
-                    found.extend(self._pairs.get((key, next_key), ()))
-                found.extend(
-                    p for p in self._pair_prefixes.get(key, ()) if p.words[1].accepts(second)
-                )
+    def _longer(self, first: _Seen, second: _Seen | None) -> list[_Pattern]:
+        """The terms of two words or more that may begin with these two words (the second is None
+        at the end of the text)."""
+        if second is None:
+            return []
+        found: list[_Pattern] = []
+        for key in first.leads:
+            for next_key in second.keys:
+                found.extend(self._pairs.get((key, next_key), ()))
+            found.extend(p for p in self._pair_prefixes.get(key, ()) if p.words[1].accepts(second))
         return list(dict.fromkeys(found)) if len(found) > 1 else found
 
     def _learn_all(self, words: list[str]) -> None:
@@ -204,34 +203,35 @@ class Matcher:
             self._learn(word)
 
     def _find(self, prepared: str, scanned: str, words: list[str]) -> list[_Found]:
-        """Every term that stands in one text, walking only from the words that may begin one."""
-        seen, starters = self._seen, self._starters
-        count = len(words)
-        found: list[_Found] = []
-        singles: set[tuple[_Pattern, str]] = set()
-        for index in [i for i, word in enumerate(words) if word in starters]:
-            second = seen[words[index + 1]] if index + 1 < count else None
-            first = seen[words[index]]
-            candidates = self._candidates(first, second) if first.leads else first.singles
-            for pattern in candidates:
-                size = len(pattern.words)
-                if size == 1:
-                    # A one-word hit reads as the word itself (no quotes inside a word), and a
-                    # word that repeats in the text needs telling only once.
-                    if (pattern, words[index]) not in singles:
-                        singles.add((pattern, words[index]))
-                        found.append(_Found(pattern, strip_invisible(words[index])))
-                    continue
-                last = index + size - 1
-                if last >= count or not all(
-                    pattern.words[offset].accepts(seen[words[index + offset]])
-                    for offset in range(2, size)
-                ):
-                    continue
-                start, end = phrase_span(scanned, words, index, last)
-                end = _close_quote(prepared, start, end)
-                found.append(_Found(pattern, strip_invisible(prepared[start:end])))
-        return found
+        """Every term that stands in one text, in the order it stands there."""
+        seen = self._seen
+        present = self._starters.intersection(words)
+        found: list[tuple[int, _Found]] = []
+        # One-word terms need no walk: such a hit reads as the word itself (no quotes inside a
+        # word), and a word that repeats needs telling once, where it first stands.
+        for word in present:
+            singles = seen[word].singles
+            if singles:
+                at = words.index(word)
+                found.extend((at, _Found(pattern, strip_invisible(word))) for pattern in singles)
+        leading = {word for word in present if seen[word].leads}
+        if leading:
+            count = len(words)
+            for index in [i for i, word in enumerate(words) if word in leading]:
+                second = seen[words[index + 1]] if index + 1 < count else None
+                for pattern in self._longer(seen[words[index]], second):
+                    size = len(pattern.words)
+                    last = index + size - 1
+                    if last >= count or not all(
+                        pattern.words[offset].accepts(seen[words[index + offset]])
+                        for offset in range(2, size)
+                    ):
+                        continue
+                    start, end = phrase_span(scanned, words, index, last)
+                    end = _close_quote(prepared, start, end)
+                    found.append((index, _Found(pattern, strip_invisible(prepared[start:end]))))
+        found.sort(key=lambda pair: pair[0])
+        return [hit for _, hit in found]
 
     def match(self, *texts: str) -> dict[str, tuple[Match, ...]]:
         """The watchlists that the texts (title, summary …) hit together, each with its matches.
@@ -242,7 +242,8 @@ class Matcher:
         prepared = list(map(prepare_text, texts))
         scanned = list(map(scan_text, prepared))
         words = list(map(words_of, scanned))
-        self._learn_all(list(chain.from_iterable(words)))
+        for text_words in words:
+            self._learn_all(text_words)
         starters = self._starters
         hot = [k for k, text_words in enumerate(words) if not starters.isdisjoint(text_words)]
         # Most items end here: no word of theirs may begin a term.
