@@ -655,7 +655,10 @@ def test_a_prefix_term_matches_longer_last_words(
 
 
 @PROPERTY
-@given(phrases, st.sampled_from(["x", "Ж", "ї", "9"]), st.booleans())
+# Glue that makes another word, never a grammatical form of the same one: a Latin letter with no
+# Cyrillic look-alike, a digit. (A Cyrillic letter could make an inflection: Курск + а = Курска;
+# a look-alike would be read in the term's script: ЀЀЯ + Latin x = ЀЀЯХ, a plural locative.)
+@given(phrases, st.sampled_from(["q", "9", "w"]), st.booleans())
 def test_a_term_glued_to_a_longer_word_never_fires(
     parts: list[str], glue: str, at_end: bool
 ) -> None:

@@ -79,6 +79,21 @@ class _Found:
     text: str
 
 
+def _positions(words: list[str], wanted: set[str]) -> list[int]:
+    """Where the few wanted words stand in `words`, in order; `list.index` does the scanning."""
+    positions = []
+    for word in wanted:
+        at = -1
+        try:
+            while True:
+                at = words.index(word, at + 1)
+                positions.append(at)
+        except ValueError:  # no more of this word
+            pass
+    positions.sort()
+    return positions
+
+
 _QUOTE_PAIRS = {"«": "»", "“": "”", "„": "“", '"': '"'}
 
 
@@ -217,7 +232,7 @@ class Matcher:
         leading = {word for word in present if seen[word].leads}
         if leading:
             count = len(words)
-            for index in [i for i, word in enumerate(words) if word in leading]:
+            for index in _positions(words, leading):
                 second = seen[words[index + 1]] if index + 1 < count else None
                 for pattern in self._longer(seen[words[index]], second):
                     size = len(pattern.words)
