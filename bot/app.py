@@ -27,6 +27,7 @@ from bot.console import ConsoleSink
 from bot.domain import CONSOLE_CHAT_ID, PollOutcome
 from bot.errors import FeedwatchError
 from bot.fetch import Fetcher
+from bot.matching.morphology import default_morphology
 from bot.pipeline.deliver import Deliverer, DeliveryOutcome, DigestSink
 from bot.pipeline.poll import Poller
 from bot.storage.repository import Repository
@@ -103,6 +104,8 @@ class FeedwatchApp:
         resources.push_async_callback(asyncio.to_thread, self.repo.close)
         now = self.clock()
         await asyncio.to_thread(self.repo.sync_config, settings.feeds, settings.watchlists, now)
+        # The Russian and Ukrainian dictionaries load once, here, not inside the first poll or /test.
+        await asyncio.to_thread(default_morphology)
         self.fetcher = Fetcher(timeout=settings.polling.timeout.total_seconds())
         resources.push_async_callback(self.fetcher.aclose)
         self.poller = Poller(

@@ -170,10 +170,6 @@ class Matcher:
         )
         return tuple(compiled)
 
-    @property
-    def watchlists(self) -> dict[str, Watchlist]:
-        return dict(self._watchlists)
-
     def _learn(self, word: str) -> _Seen:
         norm = normalise_word(word)
         if not norm:
