@@ -224,7 +224,9 @@ class Matcher:
             singles = seen[word].singles
             if singles:
                 at = words.index(word)
-                found.extend((at, _Found(pattern, strip_invisible(word))) for pattern in singles)
+                # Most words hold no soft hyphen or zero-width character to drop.
+                text = word if word.isalnum() else strip_invisible(word)
+                found.extend((at, _Found(pattern, text)) for pattern in singles)
         leading = {word for word in present if seen[word].leads}
         if leading:
             count = len(words)
@@ -267,8 +269,11 @@ class Matcher:
             for hit in self._find(prepared[k], scanned[k], words[k]):
                 for owner in hit.pattern.owners:
                     if owner.role is Role.TERM:
-                        match = Match(owner.watchlist, owner.term, hit.text)
-                        terms[owner.watchlist].setdefault((owner.term, hit.text), match)
+                        found = terms[owner.watchlist]
+                        if (owner.term, hit.text) not in found:
+                            found[(owner.term, hit.text)] = Match(
+                                owner.watchlist, owner.term, hit.text
+                            )
                     elif owner.role is Role.REQUIRE:
                         required.add(owner.watchlist)
                     else:
