@@ -35,7 +35,7 @@ _FOLD_TABLE = {
 # A word: letters and digits, invisible characters allowed inside, and apostrophes between letters
 # (Ukrainian п'ять, English Kursk's). No nested ambiguity, so it runs in linear time on any input.
 # One character class, not an alternation: the regex scans every byte of every item, and this form
-# runs twice as fast. It takes underscores for letters, so `prepare_text` turns them into spaces.
+# runs twice as fast. It takes underscores for letters, so `scan_text` turns them into spaces.
 _WORD_CHAR = rf"[\w{_INVISIBLE}{_COMBINING}]"
 _WORD = re.compile(rf"{_WORD_CHAR}+(?:[{_APOSTROPHES}]{_WORD_CHAR}+)*")
 _WORD_START = re.compile(_WORD_CHAR)
