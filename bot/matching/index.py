@@ -16,6 +16,7 @@ from enum import Enum
 from bot.domain import Match, Watchlist
 from bot.matching.morphology import Morphology, default_morphology
 from bot.matching.normalize import (
+    BARRIER,
     normalise_word,
     phrase_span,
     prepare_text,
@@ -249,35 +250,30 @@ class Matcher:
     def match(self, *texts: str) -> dict[str, tuple[Match, ...]]:
         """The watchlists that the texts (title, summary …) hit together, each with its matches.
 
-        Each text is matched on its own, so a phrase never spans from a title into a summary.
+        A phrase never spans from one text into the next (a title into its summary).
         """
-        # This runs for every item: each step here is one call into C, not a step per word.
-        prepared = list(map(prepare_text, texts))
-        scanned = list(map(scan_text, prepared))
-        words = list(map(words_of, scanned))
-        for text_words in words:
-            self._learn_all(text_words)
-        starters = self._starters
-        hot = [k for k, text_words in enumerate(words) if not starters.isdisjoint(text_words)]
+        # This runs for every item: each step here is one call into C, not a step per word. The
+        # texts are read as one, a barrier word between them so that no phrase runs across.
+        prepared = prepare_text(BARRIER.join(texts))
+        scanned = scan_text(prepared)
+        words = words_of(scanned)
+        self._learn_all(words)
         # Most items end here: no word of theirs may begin a term.
-        if not hot:
+        if self._starters.isdisjoint(words):
             return {}
         terms: dict[str, dict[tuple[str, str], Match]] = defaultdict(dict)
         required: set[str] = set()
         excluded: set[str] = set()
-        for k in hot:
-            for hit in self._find(prepared[k], scanned[k], words[k]):
-                for owner in hit.pattern.owners:
-                    if owner.role is Role.TERM:
-                        found = terms[owner.watchlist]
-                        if (owner.term, hit.text) not in found:
-                            found[(owner.term, hit.text)] = Match(
-                                owner.watchlist, owner.term, hit.text
-                            )
-                    elif owner.role is Role.REQUIRE:
-                        required.add(owner.watchlist)
-                    else:
-                        excluded.add(owner.watchlist)
+        for hit in self._find(prepared, scanned, words):
+            for owner in hit.pattern.owners:
+                if owner.role is Role.TERM:
+                    found = terms[owner.watchlist]
+                    if (owner.term, hit.text) not in found:
+                        found[(owner.term, hit.text)] = Match(owner.watchlist, owner.term, hit.text)
+                elif owner.role is Role.REQUIRE:
+                    required.add(owner.watchlist)
+                else:
+                    excluded.add(owner.watchlist)
         result: dict[str, tuple[Match, ...]] = {}
         for name in sorted(terms):
             watchlist = self._watchlists[name]
