@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import NamedTuple
 
 from bot.domain import Match, Watchlist
 from bot.matching.morphology import Morphology, default_morphology
@@ -74,8 +75,9 @@ class _Pattern:
     owners: list[_Owner] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class _Found:
+class _Found(NamedTuple):
+    """A term found in a text, and the words as they stand there. (A tuple: many are made.)"""
+
     pattern: _Pattern
     text: str
 
