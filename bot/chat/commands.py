@@ -195,7 +195,8 @@ class ChatCommands:
         if not followed:
             followed = await asyncio.to_thread(self.repo.watchlists)
             scope = "the available watchlists (this chat follows none yet)"
-        found = await asyncio.to_thread(Matcher(followed).match, html_to_text(text))
+        # Compiling reads the dictionaries for new terms: off the event loop, like the match.
+        found = await asyncio.to_thread(lambda: Matcher(followed).match(html_to_text(text)))
         if not found:
             await self._answer(update, f"None of {scope} would match.")
             return

@@ -1,9 +1,9 @@
 """Compile every watchlist into one index of word keys and match texts against it in one pass.
 
 A term is a sequence of word patterns; each word is known by its keys (its dictionary forms, see
-`morphology`), and the index is keyed by the first word's keys. A text is split into words once by
-one regular expression; each distinct word is analysed once per matcher and remembered with the
-patterns it may start, so the walk over an item's words is one dictionary look-up a word.
+`morphology`); one-word terms are indexed by key, longer ones by the keys of their first two words.
+An item's texts are split into words by one regular expression; each distinct word is analysed once
+per matcher, and set operations against the words that may begin a term settle most items.
 """
 
 from __future__ import annotations
