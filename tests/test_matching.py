@@ -8,8 +8,11 @@ a place name's adjective, a trailing `*` for a prefix, phrases of adjacent words
 
 from __future__ import annotations
 
+import functools
 import unicodedata
+from typing import Any
 
+import pymorphy3
 import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
@@ -427,6 +430,40 @@ def test_different_spellings_are_each_reported_in_the_order_found() -> None:
     }
 
 
+def test_a_phrase_that_stands_twice_the_same_way_is_reported_once() -> None:
+    title = "Губернатор Курской области"
+    summary = "В Курской области тревога; в Курской\nобласти эвакуация"
+    # Written with plain spaces somewhere in the item, a phrase is shown that way, once.
+    assert hits("Курская область", title, summary) == {
+        "w": (Match("w", "Курская область", "Курской области"),)
+    }
+
+
+def test_a_phrase_written_only_across_other_separators_is_shown_as_written() -> None:
+    assert hits("Курская область", "В Курской\nобласти", "и в Курской  —  области") == {
+        "w": (
+            Match("w", "Курская область", "Курской\nобласти"),
+            Match("w", "Курская область", "Курской  —  области"),
+        )
+    }
+
+
+def test_a_matcher_that_has_read_more_words_than_it_keeps_still_matches(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("bot.matching.index._KNOWN_WORDS_LIMIT", 50)
+    matcher = Matcher([Watchlist("w", ("Курская область", "РДК"))])
+    for batch in range(20):
+        filler = " ".join(f"слово{batch}x{n}" for n in range(30))
+        assert matcher.match(f"{filler} в Курской области", f"РДК {filler}") == {
+            "w": (
+                Match("w", "Курская область", "Курской области"),
+                Match("w", "РДК", "РДК"),
+            )
+        }
+    assert len(matcher._seen) <= 50 + 64  # what one item adds on top of the limit
+
+
 def test_a_watchlist_without_words_never_hits() -> None:
     matcher = Matcher([Watchlist("noise", ("!!!", "*")), Watchlist("kursk", ("Kursk",))])
     assert matcher.match("!!! Kursk * !!!", "") == {"kursk": (Match("kursk", "Kursk", "Kursk"),)}
@@ -711,6 +748,22 @@ def test_matching_junk_never_raises_and_reports_only_real_words(title: str, summ
         pytest.param(
             "Russian Volunteer Corps", "Russian Vоlunteer Corps", id="cyrillic-o-in-latin"
         ),
+        # An adjective that the Ukrainian analyser would only guess at is read in Russian.
+        pytest.param("Курская область", "Губернатор Курской области", id="ru-adjective-noun"),
+        pytest.param("Белгородская область", "в Белгородской области", id="ru-adjective-loc"),
+        pytest.param("Брянская область", "над Брянской областью", id="ru-adjective-ins"),
+        pytest.param("Курська область", "Бої у Курській області", id="uk-adjective-noun"),
+        pytest.param("Бєлгородська область", "на Бєлгородській області", id="uk-adjective-loc"),
+        pytest.param(
+            "Російський добровольчий корпус",
+            "Удар Російським добровольчим корпусом",
+            id="uk-three-words-instrumental",
+        ),
+        pytest.param(
+            "Русский добровольческий корпус",
+            "бойцы Русского добровольческого корпуса",
+            id="ru-three-words-genitive",
+        ),
     ],
 )
 def test_every_form_of_a_word_hits(term: str, text: str) -> None:
@@ -720,3 +773,51 @@ def test_every_form_of_a_word_hits(term: str, text: str) -> None:
 def test_a_term_in_dictionary_form_does_not_take_a_homonyms_other_forms() -> None:
     # Київ is also the plural genitive of кий (a cue); Киев must not hit it through that reading.
     assert hits("Київ", "Киев") == {}
+
+
+# Every case of the founding case's terms, made by pymorphy3's inflection (the generator, not the
+# matcher, decides the forms). In «Легион Свобода России» only the head word declines.
+FOUNDING_TERMS = [
+    ("ru", "Курская область", 2),
+    ("ru", "Белгородская область", 2),
+    ("ru", "Брянская область", 2),
+    ("ru", "Русский добровольческий корпус", 3),
+    ("ru", "Сибирский батальон", 2),
+    ("ru", "Легион Свобода России", 1),
+    ("ru", "Курск", 1),
+    ("ru", "Белгород", 1),
+    ("uk", "Курська область", 2),
+    ("uk", "Бєлгородська область", 2),
+    ("uk", "Російський добровольчий корпус", 3),
+    ("uk", "Сибірський батальйон", 2),
+    ("uk", "Легіон Свобода Росії", 1),
+    ("uk", "Курськ", 1),
+    ("uk", "Курщина", 1),
+]
+CASES = ("nomn", "gent", "datv", "accs", "ablt", "loct")
+
+
+@functools.cache
+def _analyser(lang: str) -> Any:
+    return pymorphy3.MorphAnalyzer(lang=lang)
+
+
+def _declined(lang: str, term: str, declining: int, case: str) -> str:
+    analyser = _analyser(lang)
+    words = term.split()
+    for at in range(declining):
+        form = analyser.parse(words[at].lower())[0].inflect({case})
+        assert form is not None, (term, words[at], case)
+        words[at] = form.word
+    return " ".join(words)
+
+
+@pytest.mark.parametrize(("lang", "term", "declining"), FOUNDING_TERMS)
+def test_a_term_hits_in_every_case(lang: str, term: str, declining: int) -> None:
+    matcher = Matcher([Watchlist("w", (term,))])
+    missed = [
+        text
+        for text in (_declined(lang, term, declining, case) for case in CASES)
+        if not matcher.match(f"Новости: {text} сегодня", "")
+    ]
+    assert missed == []

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import NamedTuple
+from operator import itemgetter
 
 from bot.domain import Match, Watchlist
 from bot.matching.morphology import Morphology, default_morphology
@@ -58,14 +58,28 @@ class _Word:
         return not self.keys.isdisjoint(word.keys)
 
 
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: one object per word or phrase
+class _Outcome:
+    """What one found term does to an item: the matches it adds, by watchlist, the watchlists whose
+    `require` it meets and those it excludes."""
+
+    matches: tuple[tuple[str, tuple[Match, ...]], ...]
+    required: frozenset[str]
+    excluded: frozenset[str]
+
+
+_NOTHING = _Outcome((), frozenset(), frozenset())
+
+
 @dataclass(frozen=True, slots=True)
 class _Seen:
-    """A word of item text as the matcher remembers it: normalised, its keys, the one-word terms it
-    is, and the keys by which it may begin a longer term."""
+    """A word of item text as the matcher remembers it: normalised, its keys, what the one-word
+    terms it is do to an item (made once per word, not once per item), and the keys by which it
+    may begin a longer term."""
 
     norm: str
     keys: frozenset[str]
-    singles: tuple[_Pattern, ...] = ()
+    singles: _Outcome = _NOTHING
     leads: tuple[str, ...] = ()
 
 
@@ -74,15 +88,33 @@ class _Pattern:
     words: tuple[_Word, ...]
     owners: list[_Owner] = field(default_factory=list)
 
-
-class _Found(NamedTuple):
-    """A term found in a text, and the words as they stand there. (A tuple: many are made.)"""
-
-    pattern: _Pattern
-    text: str
+    def outcome(self, text: str) -> _Outcome:
+        """What finding this term as `text` does to an item."""
+        return _outcome((self,), text)
 
 
-def _positions(words: list[str], wanted: set[str]) -> list[int]:
+def _outcome(patterns: Iterable[_Pattern], text: str) -> _Outcome:
+    matches: dict[str, dict[Match, None]] = defaultdict(dict)
+    required: set[str] = set()
+    excluded: set[str] = set()
+    for pattern in patterns:
+        for owner in pattern.owners:
+            if owner.role is Role.TERM:
+                matches[owner.watchlist][Match(owner.watchlist, owner.term, text)] = None
+            elif owner.role is Role.REQUIRE:
+                required.add(owner.watchlist)
+            else:
+                excluded.add(owner.watchlist)
+    if not (matches or required or excluded):
+        return _NOTHING
+    return _Outcome(
+        tuple((name, tuple(found)) for name, found in matches.items()),
+        frozenset(required),
+        frozenset(excluded),
+    )
+
+
+def _positions(words: list[str], wanted: Iterable[str]) -> list[int]:
     """Where the few wanted words stand in `words`, in order; `list.index` does the scanning."""
     positions = []
     for word in wanted:
@@ -162,6 +194,10 @@ class Matcher:
         self._seen: dict[str, _Seen] = {}
         self._seen_words: set[str] = set()
         self._starters: set[str] = set()
+        # Pairs of words that may begin a longer term, and phrases found, as text: the same few
+        # recur item after item.
+        self._pairs_seen: dict[tuple[str, str], tuple[tuple[_Pattern, tuple[_Word, ...]], ...]] = {}
+        self._phrases_seen: dict[tuple[_Pattern, str], _Outcome] = {}
 
     def _compile(self, words: tuple[str, ...], last_is_prefix: bool) -> tuple[_Word, ...]:
         compiled = [_Word(self._morph.term_keys(word)) for word in words[:-1]]
@@ -185,24 +221,42 @@ class Matcher:
                     break
                 singles.extend(self._single_prefixes.get(norm[:length], ()))
             leads = tuple(key for key in keys if key in self._lead_keys)
-            seen = _Seen(norm, keys, tuple(dict.fromkeys(singles)), leads)
-            if seen.singles or seen.leads:
+            # A one-word hit reads as the word itself (no quotes inside a word); most words hold
+            # no soft hyphen or zero-width character to drop.
+            text = word if word.isalnum() else strip_invisible(word)
+            outcome = _outcome(dict.fromkeys(singles), text) if singles else _NOTHING
+            seen = _Seen(norm, keys, outcome, leads)
+            if singles or leads:
                 self._starters.add(word)
         self._seen[word] = seen
         self._seen_words.add(word)
         return seen
 
-    def _longer(self, first: _Seen, second: _Seen | None) -> list[_Pattern]:
-        """The terms of two words or more that may begin with these two words (the second is None
-        at the end of the text)."""
-        if second is None:
-            return []
+    def _longer(self, first: str, second: str) -> tuple[tuple[_Pattern, tuple[_Word, ...]], ...]:
+        """The terms of two words or more that may begin with these two words of the text, each
+        with the words it still needs after them."""
         found: list[_Pattern] = []
-        for key in first.leads:
-            for next_key in second.keys:
+        lead, following = self._seen[first], self._seen[second]
+        for key in lead.leads:
+            for next_key in following.keys:
                 found.extend(self._pairs.get((key, next_key), ()))
-            found.extend(p for p in self._pair_prefixes.get(key, ()) if p.words[1].accepts(second))
-        return list(dict.fromkeys(found)) if len(found) > 1 else found
+            found.extend(
+                p for p in self._pair_prefixes.get(key, ()) if p.words[1].accepts(following)
+            )
+        known = tuple((pattern, pattern.words[2:]) for pattern in dict.fromkeys(found))
+        if len(self._pairs_seen) > _KNOWN_WORDS_LIMIT:
+            self._pairs_seen.clear()
+        self._pairs_seen[(first, second)] = known
+        return known
+
+    def _phrase_outcome(self, pattern: _Pattern, text: str) -> _Outcome:
+        key = (pattern, text)
+        outcome = self._phrases_seen.get(key)
+        if outcome is None:
+            if len(self._phrases_seen) > _KNOWN_WORDS_LIMIT:
+                self._phrases_seen.clear()
+            outcome = self._phrases_seen[key] = pattern.outcome(strip_invisible(text))
+        return outcome
 
     def _learn_all(self, words: list[str]) -> None:
         """Make sure every word of `words` is in `_seen`."""
@@ -210,44 +264,64 @@ class Matcher:
         if self._seen_words.issuperset(words):
             return
         if len(self._seen) > _KNOWN_WORDS_LIMIT:
-            self._seen.clear()
-            self._seen_words.clear()
-            self._starters.clear()
+            self._forget()
         for word in set(words) - self._seen_words:
             self._learn(word)
 
-    def _find(self, prepared: str, scanned: str, words: list[str]) -> list[_Found]:
-        """Every term that stands in one text, in the order it stands there."""
+    def _forget(self) -> None:
+        self._seen.clear()
+        self._seen_words.clear()
+        self._starters.clear()
+        self._pairs_seen.clear()
+
+    def _find(self, prepared: str, scanned: str, words: list[str]) -> list[tuple[int, _Outcome]]:
+        """What the terms that stand in one text do to it, in the order they stand there; a
+        phrase that stands twice the same way is told once."""
         seen = self._seen
-        present = self._starters.intersection(words)
-        found: list[tuple[int, _Found]] = []
-        # One-word terms need no walk: such a hit reads as the word itself (no quotes inside a
-        # word), and a word that repeats needs telling once, where it first stands.
-        for word in present:
-            singles = seen[word].singles
-            if singles:
-                at = words.index(word)
-                # Most words hold no soft hyphen or zero-width character to drop.
-                text = word if word.isalnum() else strip_invisible(word)
-                found.extend((at, _Found(pattern, text)) for pattern in singles)
-        leading = {word for word in present if seen[word].leads}
+        found: list[tuple[int, _Outcome]] = []
+        leading = []
+        # A one-word term needs no walk, and a word that repeats needs telling once, where it
+        # first stands.
+        for word in self._starters.intersection(words):
+            known = seen[word]
+            if known.singles is not _NOTHING:
+                found.append((words.index(word), known.singles))
+            if known.leads:
+                leading.append(word)
         if leading:
+            phrases: set[_Outcome] = set()
+            pairs_seen = self._pairs_seen
             count = len(words)
             for index in _positions(words, leading):
-                second = seen[words[index + 1]] if index + 1 < count else None
-                for pattern in self._longer(seen[words[index]], second):
-                    size = len(pattern.words)
-                    last = index + size - 1
-                    if last >= count or not all(
-                        pattern.words[offset].accepts(seen[words[index + offset]])
-                        for offset in range(2, size)
+                if index + 1 == count:
+                    continue
+                pair = (words[index], words[index + 1])
+                longer = pairs_seen.get(pair)
+                if longer is None:
+                    longer = self._longer(*pair)
+                for pattern, rest in longer:
+                    last = index + 1 + len(rest)
+                    if rest and (
+                        last >= count
+                        or not all(
+                            word.accepts(seen[words[at]])
+                            for at, word in enumerate(rest, start=index + 2)
+                        )
                     ):
                         continue
-                    start, end = phrase_span(scanned, words, index, last)
-                    end = _close_quote(prepared, start, end)
-                    found.append((index, _Found(pattern, strip_invisible(prepared[start:end]))))
-        found.sort(key=lambda pair: pair[0])
-        return [hit for _, hit in found]
+                    # Most phrases stand with one space between their words: then that is
+                    # how they read, and no search for their place is needed.
+                    text = " ".join(words[index : last + 1])
+                    if text not in prepared:
+                        start, end = phrase_span(scanned, words, index, last)
+                        text = prepared[start : _close_quote(prepared, start, end)]
+                    outcome = self._phrase_outcome(pattern, text)
+                    if outcome not in phrases:
+                        phrases.add(outcome)
+                        found.append((index, outcome))
+        if len(found) > 1:
+            found.sort(key=_first)
+        return found
 
     def match(self, *texts: str) -> dict[str, tuple[Match, ...]]:
         """The watchlists that the texts (title, summary …) hit together, each with its matches.
@@ -263,23 +337,28 @@ class Matcher:
         # Most items end here: no word of theirs may begin a term.
         if self._starters.isdisjoint(words):
             return {}
-        terms: dict[str, dict[tuple[str, str], Match]] = defaultdict(dict)
+        matches: dict[str, list[Match]] = {}
         required: set[str] = set()
         excluded: set[str] = set()
-        for hit in self._find(prepared, scanned, words):
-            for owner in hit.pattern.owners:
-                if owner.role is Role.TERM:
-                    found = terms[owner.watchlist]
-                    if (owner.term, hit.text) not in found:
-                        found[(owner.term, hit.text)] = Match(owner.watchlist, owner.term, hit.text)
-                elif owner.role is Role.REQUIRE:
-                    required.add(owner.watchlist)
+        for _, outcome in self._find(prepared, scanned, words):
+            for name, found in outcome.matches:
+                known = matches.get(name)
+                if known is None:
+                    matches[name] = list(found)
                 else:
-                    excluded.add(owner.watchlist)
+                    known.extend(found)
+            if outcome.required:
+                required |= outcome.required
+            if outcome.excluded:
+                excluded |= outcome.excluded
         result: dict[str, tuple[Match, ...]] = {}
-        for name in sorted(terms):
-            watchlist = self._watchlists[name]
-            if name in excluded or (watchlist.require and name not in required):
+        for name in sorted(matches):
+            if name in excluded or (name not in required and self._watchlists[name].require):
                 continue
-            result[name] = tuple(terms[name].values())
+            listed = matches[name]
+            # Two spellings of one word (one with a soft hyphen) read the same: tell them once.
+            result[name] = tuple(dict.fromkeys(listed)) if len(listed) > 1 else (listed[0],)
         return result
+
+
+_first = itemgetter(0)  # a found term's place in the text

@@ -84,7 +84,10 @@ class Morphology:
         """Keys of a word of a term: its dictionary forms, and for a noun the adjective it makes."""
         if not is_cyrillic(word):
             return frozenset({word})
+        # Readings from a dictionary outrank guesses: the Ukrainian analyser guesses Russian
+        # курская to be a word of its own, which must not hide the adjective курский.
         parses = self._parses(word)
+        parses = [p for p in parses if p.is_known] or parses
         # A term is usually written in its dictionary form; then only that reading counts, so
         # that Київ does not also stand for кий, whose plural genitive is spelt the same.
         as_written = [p for p in parses if p.normal_form == word]
