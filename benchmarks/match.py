@@ -1008,7 +1008,13 @@ def main(argv: list[str] | None = None) -> int:
     compile_s = time.perf_counter() - start
     patterns = getattr(matcher, "pattern_count", None)
     cold = feedwatch_pass("feedwatch cold (1st pass), all items", matcher, items, total_bytes)
-    warm = feedwatch_pass("feedwatch warm (2nd pass), all items", matcher, items, total_bytes)
+    # The steady state, measured three times: these machines are shared, and one pass can fall on
+    # a neighbour's busy second. The median is reported, every pass shown.
+    warm_passes = [
+        feedwatch_pass(f"feedwatch warm ({n} pass), all items", matcher, items, total_bytes)
+        for n in ("2nd", "3rd", "4th")
+    ]
+    warm = sorted(warm_passes, key=lambda one: one.seconds)[1]
     maxrss_feedwatch = max_rss_mb()
     start = time.perf_counter()
     Matcher(watchlists)
@@ -1019,11 +1025,13 @@ def main(argv: list[str] | None = None) -> int:
         f"the process: includes whatever it loads once); a second one took {recompile_s:.2f} s"
     )
     print(
-        "  cold = first pass over a fresh Matcher (any per-word caches empty); warm = second "
-        "pass (caches filled: the steady state of a running bot)"
+        "  cold = first pass over a fresh Matcher (any per-word caches empty); warm = the passes "
+        "after it (caches filled: the steady state of a running bot), the median of three counts"
     )
     print(cold.line())
-    print(warm.line(), flush=True)
+    for one in warm_passes:
+        print(one.line() + ("  <- median" if one is warm else ""))
+    sys.stdout.flush()
 
     # Baseline: one alternation of every term, timed on the sample. feedwatch runs on the same
     # items just before and just after it (the mean of the two), so drift in the load of the
@@ -1087,7 +1095,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print("targets:")
     print(
-        f"  throughput >= {TARGET_MBPS:.0f} MB/s (warm, all items): {warm.mbps:.1f} MB/s, {_met(warm.mbps >= TARGET_MBPS)}"
+        f"  throughput >= {TARGET_MBPS:.0f} MB/s (warm median, all items): {warm.mbps:.1f} MB/s, {_met(warm.mbps >= TARGET_MBPS)}"
     )
     print(
         f"  >= {TARGET_RATIO:.0f}x the re alternation (sample): {ratio:.1f}x, {_met(ratio >= TARGET_RATIO)}"

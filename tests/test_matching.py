@@ -439,6 +439,15 @@ def test_a_phrase_that_stands_twice_the_same_way_is_reported_once() -> None:
     }
 
 
+def test_spellings_that_read_the_same_are_reported_once() -> None:
+    assert hits("Kursk", "Kur\u00adsk and Kursk", "Kurs\u200bk") == {
+        "w": (Match("w", "Kursk", "Kursk"),)
+    }
+    assert hits("Курская область", "Курской обла\u00adсти и Курской области") == {
+        "w": (Match("w", "Курская область", "Курской области"),)
+    }
+
+
 def test_a_phrase_written_only_across_other_separators_is_shown_as_written() -> None:
     assert hits("Курская область", "В Курской\nобласти", "и в Курской  —  области") == {
         "w": (

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from operator import itemgetter
+from itertools import compress
 
 from bot.domain import Match, Watchlist
 from bot.matching.morphology import Morphology, default_morphology
@@ -74,12 +74,13 @@ _NOTHING = _Outcome((), frozenset(), frozenset())
 @dataclass(frozen=True, slots=True)
 class _Seen:
     """A word of item text as the matcher remembers it: normalised, its keys, what the one-word
-    terms it is do to an item (made once per word, not once per item), and the keys by which it
-    may begin a longer term."""
+    terms it is do to an item (made once per word, not once per item) and how it reads there, and
+    the keys by which it may begin a longer term."""
 
     norm: str
     keys: frozenset[str]
     singles: _Outcome = _NOTHING
+    shown: str = ""
     leads: tuple[str, ...] = ()
 
 
@@ -114,21 +115,6 @@ def _outcome(patterns: Iterable[_Pattern], text: str) -> _Outcome:
     )
 
 
-def _positions(words: list[str], wanted: Iterable[str]) -> list[int]:
-    """Where the few wanted words stand in `words`, in order; `list.index` does the scanning."""
-    positions = []
-    for word in wanted:
-        at = -1
-        try:
-            while True:
-                at = words.index(word, at + 1)
-                positions.append(at)
-        except ValueError:  # no more of this word
-            pass
-    positions.sort()
-    return positions
-
-
 _QUOTE_PAIRS = {"«": "»", "“": "”", "„": "“", '"': '"'}
 
 
@@ -149,6 +135,7 @@ class Matcher:
     ) -> None:
         self._morph = morphology or default_morphology()
         self._watchlists = {w.name: w for w in watchlists}
+        self._requiring = frozenset(w.name for w in self._watchlists.values() if w.require)
         # Patterns are shared by every watchlist that uses the same normalised term.
         patterns: dict[tuple[tuple[str, ...], bool], _Pattern] = {}
         for watchlist in self._watchlists.values():
@@ -225,7 +212,7 @@ class Matcher:
             # no soft hyphen or zero-width character to drop.
             text = word if word.isalnum() else strip_invisible(word)
             outcome = _outcome(dict.fromkeys(singles), text) if singles else _NOTHING
-            seen = _Seen(norm, keys, outcome, leads)
+            seen = _Seen(norm, keys, outcome, text, leads)
             if singles or leads:
                 self._starters.add(word)
         self._seen[word] = seen
@@ -250,12 +237,14 @@ class Matcher:
         return known
 
     def _phrase_outcome(self, pattern: _Pattern, text: str) -> _Outcome:
-        key = (pattern, text)
+        """One outcome per phrase and reading: two spellings that read the same (one with a soft
+        hyphen) are one."""
+        key = (pattern, strip_invisible(text))
         outcome = self._phrases_seen.get(key)
         if outcome is None:
             if len(self._phrases_seen) > _KNOWN_WORDS_LIMIT:
                 self._phrases_seen.clear()
-            outcome = self._phrases_seen[key] = pattern.outcome(strip_invisible(text))
+            outcome = self._phrases_seen[key] = pattern.outcome(key[1])
         return outcome
 
     def _learn_all(self, words: list[str]) -> None:
@@ -274,53 +263,48 @@ class Matcher:
         self._starters.clear()
         self._pairs_seen.clear()
 
-    def _find(self, prepared: str, scanned: str, words: list[str]) -> list[tuple[int, _Outcome]]:
-        """What the terms that stand in one text do to it, in the order they stand there; a
-        phrase that stands twice the same way is told once."""
+    def _find(self, prepared: str, scanned: str, words: list[str]) -> list[_Outcome]:
+        """What the terms that stand in one text do to it, in the order they stand there. A word
+        that repeats is told once, where it first stands; so is a phrase that repeats the same way."""
         seen = self._seen
-        found: list[tuple[int, _Outcome]] = []
-        leading = []
-        # A one-word term needs no walk, and a word that repeats needs telling once, where it
-        # first stands.
-        for word in self._starters.intersection(words):
+        present = self._starters.intersection(words)
+        count = len(words)
+        found: list[_Outcome] = []
+        told: set[object] = set()
+        # The places of the words that may begin a term, in order, found without a step per word.
+        for index in compress(range(count), map(present.__contains__, words)):
+            word = words[index]
             known = seen[word]
-            if known.singles is not _NOTHING:
-                found.append((words.index(word), known.singles))
-            if known.leads:
-                leading.append(word)
-        if leading:
-            phrases: set[_Outcome] = set()
-            pairs_seen = self._pairs_seen
-            count = len(words)
-            for index in _positions(words, leading):
-                if index + 1 == count:
+            # Two spellings of one word that read the same (one with a soft hyphen) count once.
+            if known.singles is not _NOTHING and known.shown not in told:
+                told.add(known.shown)
+                found.append(known.singles)
+            if not known.leads or index + 1 == count:
+                continue
+            pair = (word, words[index + 1])
+            longer = self._pairs_seen.get(pair)
+            if longer is None:
+                longer = self._longer(*pair)
+            for pattern, rest in longer:
+                last = index + 1 + len(rest)
+                if rest and (
+                    last >= count
+                    or not all(
+                        needed.accepts(seen[words[at]])
+                        for at, needed in enumerate(rest, start=index + 2)
+                    )
+                ):
                     continue
-                pair = (words[index], words[index + 1])
-                longer = pairs_seen.get(pair)
-                if longer is None:
-                    longer = self._longer(*pair)
-                for pattern, rest in longer:
-                    last = index + 1 + len(rest)
-                    if rest and (
-                        last >= count
-                        or not all(
-                            word.accepts(seen[words[at]])
-                            for at, word in enumerate(rest, start=index + 2)
-                        )
-                    ):
-                        continue
-                    # Most phrases stand with one space between their words: then that is
-                    # how they read, and no search for their place is needed.
-                    text = " ".join(words[index : last + 1])
-                    if text not in prepared:
-                        start, end = phrase_span(scanned, words, index, last)
-                        text = prepared[start : _close_quote(prepared, start, end)]
-                    outcome = self._phrase_outcome(pattern, text)
-                    if outcome not in phrases:
-                        phrases.add(outcome)
-                        found.append((index, outcome))
-        if len(found) > 1:
-            found.sort(key=_first)
+                # Most phrases stand with one space between their words: then that is how they
+                # read, and no search for their place is needed.
+                text = " ".join(words[index : last + 1])
+                if text not in prepared:
+                    start, end = phrase_span(scanned, words, index, last)
+                    text = prepared[start : _close_quote(prepared, start, end)]
+                outcome = self._phrase_outcome(pattern, text)
+                if outcome not in told:
+                    told.add(outcome)
+                    found.append(outcome)
         return found
 
     def match(self, *texts: str) -> dict[str, tuple[Match, ...]]:
@@ -340,7 +324,7 @@ class Matcher:
         matches: dict[str, list[Match]] = {}
         required: set[str] = set()
         excluded: set[str] = set()
-        for _, outcome in self._find(prepared, scanned, words):
+        for outcome in self._find(prepared, scanned, words):
             for name, found in outcome.matches:
                 known = matches.get(name)
                 if known is None:
@@ -353,12 +337,7 @@ class Matcher:
                 excluded |= outcome.excluded
         result: dict[str, tuple[Match, ...]] = {}
         for name in sorted(matches):
-            if name in excluded or (name not in required and self._watchlists[name].require):
+            if name in excluded or (name in self._requiring and name not in required):
                 continue
-            listed = matches[name]
-            # Two spellings of one word (one with a soft hyphen) read the same: tell them once.
-            result[name] = tuple(dict.fromkeys(listed)) if len(listed) > 1 else (listed[0],)
+            result[name] = tuple(matches[name])
         return result
-
-
-_first = itemgetter(0)  # a found term's place in the text
