@@ -33,10 +33,22 @@ class Watchlist:
     title: str | None = None
     require: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    # The chat whose own list this is (`/watch`); None for a configured list.
+    owner: int | None = None
+
+    @property
+    def label(self) -> str:
+        """The name people use: a chat's own list is stored as "label@chat_id"."""
+        return self.name.partition("@")[0] if self.owner is not None else self.name
 
     @property
     def display_title(self) -> str:
-        return self.title or self.name
+        return self.title or self.label
+
+
+def own_watchlist_name(label: str, chat_id: int) -> str:
+    """How a chat's own list is known to storage and the matcher: no configured name has an "@"."""
+    return f"{label}@{chat_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +145,23 @@ class Chat:
     type: str
     title: str | None = None
     active: bool = True
+    # None: the configured default; zero: each hit as it comes (`/every instant`).
     digest_interval: timedelta | None = None
     last_digest_at: datetime | None = None
+    paused: bool = False
+    timezone: str | None = None
+    # Quiet hours as minutes after midnight in the chat's time zone (start, end).
+    quiet: tuple[int, int] | None = None
+    language: str | None = None
+    managing_chat_id: int | None = None
+
+    @property
+    def instant(self) -> bool:
+        return self.digest_interval == timedelta(0)
+
+    @property
+    def is_group(self) -> bool:
+        return self.type in ("group", "supergroup")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +172,7 @@ class PendingDelivery:
     chat_id: int
     item: StoredItem
     matches: tuple[Match, ...]
+    thread_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

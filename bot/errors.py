@@ -72,3 +72,8 @@ class ChatMoved(DeliveryError):
     def __init__(self, new_chat_id: int) -> None:
         self.new_chat_id = new_chat_id
         super().__init__(f"the chat moved to {new_chat_id}")
+
+
+class RefusedError(FeedwatchError):
+    """A request from a chat that cannot be done as asked: a limit, or a name that is not its own.
+    The message says why and what to do instead."""

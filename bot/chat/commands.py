@@ -96,7 +96,7 @@ class ChatCommands:
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id = await self._register(update)
-        available = await asyncio.to_thread(self.repo.watchlists)
+        available = await asyncio.to_thread(self.repo.shared_watchlists)
         followed = {w.name for w in await asyncio.to_thread(self.repo.chat_watchlists, chat_id)}
         lines = [
             "<b>feedwatch</b> watches news feeds for the names you follow and sends this chat "
@@ -123,7 +123,7 @@ class ChatCommands:
         chat_id = await self._register(update)
         names = _names(context.args)
         if not names:
-            available = await asyncio.to_thread(self.repo.watchlists)
+            available = await asyncio.to_thread(self.repo.shared_watchlists)
             listing = ", ".join(f"<code>{escape(w.name)}</code>" for w in available) or "none yet"
             await self._answer(
                 update,
@@ -148,7 +148,7 @@ class ChatCommands:
             state = "Already following" if subscribe else "Was not following"
             lines.append(f"{state}: {codes(result.unchanged)}.")
         if result.unknown:
-            available = [w.name for w in await asyncio.to_thread(self.repo.watchlists)]
+            available = [w.name for w in await asyncio.to_thread(self.repo.shared_watchlists)]
             lines.append(
                 f"No watchlist called {codes(result.unknown)}. "
                 f"Available: {codes(available) or 'none yet'}."
@@ -160,7 +160,7 @@ class ChatCommands:
     async def watchlists(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat_id = await self._register(update)
         followed = await asyncio.to_thread(self.repo.chat_watchlists, chat_id)
-        available = await asyncio.to_thread(self.repo.watchlists)
+        available = await asyncio.to_thread(self.repo.shared_watchlists)
         lines = []
         if followed:
             lines.append("<b>This chat follows</b>")
@@ -193,7 +193,7 @@ class ChatCommands:
         followed = await asyncio.to_thread(self.repo.chat_watchlists, chat_id)
         scope = "this chat's watchlists"
         if not followed:
-            followed = await asyncio.to_thread(self.repo.watchlists)
+            followed = await asyncio.to_thread(self.repo.shared_watchlists)
             scope = "the available watchlists (this chat follows none yet)"
         # Compiling reads the dictionaries for new terms: off the event loop, like the match.
         found = await asyncio.to_thread(lambda: Matcher(followed).match(html_to_text(text)))

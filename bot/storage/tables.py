@@ -62,7 +62,15 @@ class WatchlistRow(SQLModel, table=True):
     __tablename__ = "watchlist"
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=64, unique=True)
+    # Configured lists are known by their name; a chat's own list by "label@chat_id", which no
+    # configured name can be (they hold no "@").
+    name: str = Field(max_length=100, unique=True)
+    owner_chat_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
     title: str | None = Field(default=None, sa_type=Text)
     terms: list[str] = Field(sa_type=JSON)
     require: list[str] = Field(sa_type=JSON)
@@ -80,9 +88,18 @@ class ChatRow(SQLModel, table=True):
     title: str | None = Field(default=None, sa_type=Text)
     active: bool = True
     inactive_reason: str | None = Field(default=None, sa_type=Text)
+    # None: the configured default; 0: each hit as it comes (`/every instant`).
     digest_interval_seconds: int | None = None
     last_digest_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(sa_type=UtcDateTime)
+    paused: bool = False
+    timezone: str | None = Field(default=None, max_length=64)
+    # Quiet hours as minutes after midnight in the chat's time zone; both set or both None.
+    quiet_start: int | None = None
+    quiet_end: int | None = None
+    language: str | None = Field(default=None, max_length=16)
+    # A private chat that configures a channel (`/channel @name`) names it here.
+    managing_chat_id: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class SubscriptionRow(SQLModel, table=True):
@@ -97,6 +114,24 @@ class SubscriptionRow(SQLModel, table=True):
     )
     watchlist_id: int = Field(
         sa_column=Column(ForeignKey("watchlist.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    # The forum topic the chat subscribed from: its digests go there.
+    thread_id: int | None = Field(default=None, sa_type=BigInteger)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class ChatFeedRow(SQLModel, table=True):
+    """A feed a chat added with `/addfeed`: its items reach only the chats that added it."""
+
+    __tablename__ = "chat_feed"
+    __table_args__ = (UniqueConstraint("chat_id", "feed_id", name="uq_chat_feed"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), nullable=False)
+    )
+    feed_id: int = Field(
+        sa_column=Column(ForeignKey("feed.id", ondelete="CASCADE"), nullable=False, index=True)
     )
     created_at: datetime = Field(sa_type=UtcDateTime)
 
@@ -137,8 +172,12 @@ class DeliveryRow(SQLModel, table=True):
     item_id: int = Field(
         sa_column=Column(BigId, ForeignKey("item.id", ondelete="CASCADE"), nullable=False)
     )
+    # The forum topic it goes to (None: the chat itself).
+    thread_id: int | None = Field(default=None, sa_type=BigInteger)
     created_at: datetime = Field(sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    # "sent", or "dropped" when the chat no longer follows any watchlist the item hit.
+    # Open rows: None (pending) or "held" (came while the chat was paused; offered on /resume).
+    # Closed rows: "sent"; "summarised" (in a backlog summary, left to /hits); "dropped" (the chat
+    # no longer follows any watchlist the item hit); "skipped" (held, and the chat declined them).
     outcome: str | None = Field(default=None, max_length=16)
     message_id: int | None = Field(default=None, sa_type=BigInteger)

@@ -1,0 +1,74 @@
+"""The database engine and session every store shares: one transaction per call, and the
+driver's errors turned into `StorageError` here, at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Self
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+
+from bot.errors import StorageError
+from bot.storage import migrate
+
+
+def create_db_engine(url: str, *, connect_args: Mapping[str, Any] | None = None) -> Engine:
+    """An engine that behaves alike on SQLite and PostgreSQL: foreign keys on, threads allowed."""
+    parsed = make_url(url)
+    args: dict[str, Any] = dict(connect_args or {})
+    if parsed.get_backend_name() == "sqlite":
+        args.setdefault("check_same_thread", False)
+        in_memory = parsed.database in (None, "", ":memory:")
+        engine = create_engine(url, connect_args=args, poolclass=StaticPool if in_memory else None)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if not in_memory:
+                # WAL lets the scheduler read while a command handler writes.
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, connect_args=args, pool_pre_ping=True)
+
+
+class Store:
+    """A connection to feedwatch's database; the stores built on it speak domain objects."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, connect_args: Mapping[str, Any] | None = None) -> Self:
+        """Connect and bring the schema up to date (migrations run on every start)."""
+        try:
+            engine = create_db_engine(url, connect_args=connect_args)
+            migrate.upgrade(engine)
+        except SQLAlchemyError as error:
+            raise StorageError(f"cannot open the database: {reason(error)}") from error
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except SQLAlchemyError as error:
+            raise StorageError(f"database error: {reason(error)}") from error
+
+
+def reason(error: SQLAlchemyError) -> str:
+    """The driver's own first line, without SQLAlchemy's statement dump and links."""
+    original = getattr(error, "orig", None)
+    text = str(original if original is not None else error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
