@@ -28,6 +28,7 @@ from bot.domain import CONSOLE_CHAT_ID, PollOutcome
 from bot.errors import FeedwatchError
 from bot.fetch import Fetcher
 from bot.matching.morphology import default_morphology
+from bot.parsing import parse_feed
 from bot.pipeline.deliver import Deliverer, DeliveryOutcome, DigestSink
 from bot.pipeline.poll import Poller
 from bot.storage.repository import Repository
@@ -120,7 +121,7 @@ class FeedwatchApp:
             self.application = build_application(settings)
             await _initialize(self.application, settings.telegram.api_url)
             resources.push_async_callback(self.application.shutdown)
-            sink = TelegramSink(self.application.bot)
+            sink = TelegramSink(self.application.bot, clock=self.clock)
             # A database used without a token before has a terminal "chat"; Telegram cannot reach it.
             await asyncio.to_thread(
                 self.repo.deactivate_chat, CONSOLE_CHAT_ID, "a Telegram token is configured"
@@ -132,7 +133,9 @@ class FeedwatchApp:
             self.repo, sink, clock=self.clock, default_interval=settings.digest.interval
         )
         if self.application is not None:
-            ChatCommands(self.repo, self.deliverer, clock=self.clock).install(self.application)
+            commands = ChatCommands(self.repo, self.deliverer, clock=self.clock)
+            commands.check_feed = self.check_feed
+            commands.install(self.application)
 
     async def __aexit__(
         self,
@@ -142,6 +145,15 @@ class FeedwatchApp:
     ) -> None:
         await self.stop()
         await self._resources.aclose()
+
+    async def check_feed(self, url: str) -> str | None:
+        """Fetch and parse `url` as `/addfeed` asks: the feed's title, or a FeedwatchError saying
+        why it is not a feed."""
+        fetched = await self.fetcher.fetch(url)
+        parsed = await asyncio.to_thread(
+            parse_feed, fetched.content, source=url, headers=fetched.headers
+        )
+        return parsed.title
 
     async def poll_once(self, *, all_feeds: bool = False) -> list[PollOutcome]:
         return await self.poller.poll(all_feeds=all_feeds)

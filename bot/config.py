@@ -13,12 +13,14 @@ import hmac
 import os
 import re
 import tomllib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+import tomli_w
 
 from bot.domain import FeedSpec, Watchlist
 from bot.errors import ConfigError
@@ -578,6 +580,45 @@ def load_watchlists(path: Path) -> tuple[Watchlist, ...]:
     if problems:
         raise ConfigError(problems)
     return tuple(watchlists)
+
+
+def read_watchlists_document(data: bytes, file: str) -> tuple[Watchlist, ...]:
+    """The watchlists of a TOML document sent to a chat (`/import`), checked as a watchlist file is;
+    every problem is reported at once, with the document's name and the table."""
+    problems: list[str] = []
+    watchlists: list[Watchlist] = []
+    try:
+        doc: dict[str, Any] | None = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        problems.append(f"{file}: not valid TOML: the file is not UTF-8 text")
+        doc = None
+    except tomllib.TOMLDecodeError as error:
+        problems.append(f"{file}: not valid TOML: {error}")
+        doc = None
+    if doc is not None:
+        _check_top_level(doc, {"watchlist": "[[watchlist]] tables"}, file, problems)
+        watchlists = _read_watchlists(doc, file, problems, {})
+        if not watchlists and not problems:
+            problems.append(f"{file}: no [[watchlist]] tables found")
+    if problems:
+        raise ConfigError(problems)
+    return tuple(watchlists)
+
+
+def watchlists_document(watchlists: Sequence[Watchlist]) -> str:
+    """Watchlists as a TOML document in the format of `config/watchlists.toml` (`/export`)."""
+    tables = []
+    for watchlist in watchlists:
+        table: dict[str, Any] = {"name": watchlist.label}
+        if watchlist.title:
+            table["title"] = watchlist.title
+        table["terms"] = list(watchlist.terms)
+        if watchlist.require:
+            table["require"] = list(watchlist.require)
+        if watchlist.exclude:
+            table["exclude"] = list(watchlist.exclude)
+        tables.append(table)
+    return tomli_w.dumps({"watchlist": tables})
 
 
 def summary(settings: Settings) -> str:

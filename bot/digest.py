@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from bot.domain import DigestMessage, Match, PendingDelivery, Watchlist
 
@@ -44,6 +45,16 @@ def _when(moment: datetime, tz: tzinfo, now: datetime) -> str:
     label = "UTC" if tz is UTC else (local.tzname() or "")
     pattern = "%d %b %H:%M" if local.year == now.astimezone(tz).year else "%d %b %Y %H:%M"
     return f"{local.strftime(pattern)} {label}".strip()
+
+
+def zone(name: str | None) -> tzinfo:
+    """A chat's time zone by its IANA name (UTC when it set none)."""
+    return ZoneInfo(name) if name else UTC
+
+
+def format_moment(moment: datetime, timezone: str | None, now: datetime) -> str:
+    """A moment as a chat reads it: on its clock, with the year only when it is not this one."""
+    return _when(moment, zone(timezone), now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,3 +187,70 @@ def render_digest(
             add(block.body, block.delivery_id, continued)
     flush()
     return messages
+
+
+BACKLOG_LIMIT = 50
+"""More pending items than this make a summary, not a digest: counts and the newest items."""
+BACKLOG_NEWEST = 10
+
+
+def render_instant(
+    delivery: PendingDelivery,
+    watchlists: Mapping[str, Watchlist],
+    *,
+    now: datetime,
+    fmt: Format = "html",
+    tz: tzinfo = UTC,
+) -> DigestMessage | None:
+    """One hit as its own message (`/every instant`): the watchlist's title, then the item."""
+    if not delivery.matches:
+        return None
+    writer = _Writer(fmt)
+    titles = {name: w.display_title for name, w in watchlists.items()}
+    group = delivery.matches[0].watchlist
+    block = _item_block(writer, delivery, group, titles, tz, now)
+    text = writer.bold(titles.get(group, group)) + "\n" + block.body
+    return DigestMessage(text, (delivery.id,), delivery.thread_id)
+
+
+def render_backlog(
+    deliveries: Sequence[PendingDelivery],
+    watchlists: Mapping[str, Watchlist],
+    *,
+    now: datetime,
+    fmt: Format = "html",
+    tz: tzinfo = UTC,
+    newest: int = BACKLOG_NEWEST,
+) -> tuple[DigestMessage, tuple[int, ...]]:
+    """A backlog too long for a digest: one message with the count per watchlist and the newest
+    items, and the ids of the rows it only counts (they stay available through /hits)."""
+    deliveries = [d for d in deliveries if d.matches]
+    writer = _Writer(fmt)
+    titles = {name: w.display_title for name, w in watchlists.items()}
+    counts: dict[str, int] = {}
+    for delivery in deliveries:
+        for name in dict.fromkeys(m.watchlist for m in delivery.matches):
+            counts[name] = counts.get(name, 0) + 1
+    latest = sorted(deliveries, key=lambda d: (d.item.published or d.item.seen_at, d.id))[-newest:]
+    lines = [
+        writer.bold(f"feedwatch · {len(deliveries)} new mentions, too many for one digest"),
+        *(
+            writer.esc(f"{titles.get(name, name)}: {count}")
+            for name, count in sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+        ),
+        "",
+        writer.heading(f"The newest {len(latest)}"),
+    ]
+    for delivery in reversed(latest):
+        group = delivery.matches[0].watchlist
+        lines.append(_item_block(writer, delivery, group, titles, tz, now).body)
+    lines += ["", writer.esc("The rest: /hits 50.")]
+    text = "\n".join(lines)
+    # The newest items alone could pass the limit only with extreme titles: cut them to fit.
+    while visible_length(text, fmt) > TELEGRAM_TEXT_LIMIT and len(latest) > 1:
+        latest = latest[1:]
+        return render_backlog(deliveries, watchlists, now=now, fmt=fmt, tz=tz, newest=len(latest))
+    shown = {d.id for d in latest}
+    thread = deliveries[0].thread_id if deliveries else None
+    message = DigestMessage(text, tuple(d.id for d in latest), thread)
+    return message, tuple(d.id for d in deliveries if d.id not in shown)

@@ -181,6 +181,8 @@ class DigestMessage:
 
     text: str
     delivery_ids: tuple[int, ...]
+    # The forum topic it goes to (None: the chat itself).
+    thread_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@ Pure: `now` and the random jitter are passed in, so tests need neither sleeping 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 MAX_BACKOFF = timedelta(days=1)
 JITTER_FRACTION = 0.1
@@ -42,3 +43,29 @@ def digest_due(
 ) -> bool:
     """Whether a chat with pending hits should get its digest now."""
     return last_digest_at is None or now >= last_digest_at + interval
+
+
+def local_time(now: datetime, timezone: str | None) -> datetime:
+    """`now` on the chat's clock (UTC when it set no time zone)."""
+    return now.astimezone(ZoneInfo(timezone) if timezone else UTC)
+
+
+def in_quiet_hours(now: datetime, timezone: str | None, quiet: tuple[int, int] | None) -> bool:
+    """Whether `now` falls in a chat's quiet hours, given as minutes after local midnight; a span
+    whose end is before its start runs over midnight (22:00-07:00)."""
+    if quiet is None:
+        return False
+    local = local_time(now, timezone)
+    minute = local.hour * 60 + local.minute
+    start, end = quiet
+    if start < end:
+        return start <= minute < end
+    return minute >= start or minute < end
+
+
+def private_chat_gap(last_sent: datetime | None, now: datetime) -> timedelta:
+    """How long to wait before the next message to a private chat: Telegram allows about one
+    message a second there."""
+    if last_sent is None:
+        return timedelta(0)
+    return max(timedelta(0), last_sent + timedelta(seconds=1) - now)

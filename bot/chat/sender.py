@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import warnings
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from telegram import Bot, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -20,6 +22,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.digest import Format
 from bot.domain import Chat, DigestMessage
 from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater
+from bot.schedule import private_chat_gap
 
 _GONE = ("chat not found", "bot was kicked", "user is deactivated", "bot is not a member")
 
@@ -29,16 +32,25 @@ class TelegramSink:
 
     format: Format = "html"
 
-    def __init__(self, bot: Bot) -> None:
+    def __init__(self, bot: Bot, *, clock: Callable[[], datetime]) -> None:
         self.bot = bot
+        self.clock = clock
+        # When each private chat last got a message: Telegram allows about one a second there,
+        # which python-telegram-bot's rate limiter does not enforce (it knows groups and overall).
+        self._last_private: dict[int, datetime] = {}
 
     async def send(self, chat: Chat, message: DigestMessage) -> int | None:
+        if chat.type == "private":
+            gap = private_chat_gap(self._last_private.get(chat.id), self.clock())
+            if gap:
+                await asyncio.sleep(gap.total_seconds())
         try:
             sent = await self.bot.send_message(
                 chat_id=chat.id,
                 text=message.text,
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
+                message_thread_id=message.thread_id,
             )
         except RetryAfter as error:
             wait = retry_after_seconds(error)
@@ -55,6 +67,9 @@ class TelegramSink:
             raise RetryLater(f"Telegram could not be reached: {error.message}") from error
         except TelegramError as error:
             raise DeliveryError(f"Telegram error: {error.message}") from error
+        finally:
+            if chat.type == "private":
+                self._last_private[chat.id] = self.clock()
         return sent.message_id
 
 

@@ -1,7 +1,8 @@
 """Deliver digests: take a chat's outbox, render it, send it, and close each row only once sent.
 
-A refusal or rate limit leaves the rows in the outbox for the next round; a chat that blocked the bot
-is deactivated; a group that became a supergroup is moved to its new id.
+A refusal, error or rate limit leaves the rows in the outbox for a later round (after `retry_after`,
+or with backoff); a chat that blocked the bot is deactivated; a group that became a supergroup is
+moved to its new id. Paused chats and quiet hours wait; a large backlog becomes a summary.
 """
 
 from __future__ import annotations
@@ -9,17 +10,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.digest import Format, render_digest
-from bot.domain import Chat, DigestMessage
+from bot.digest import (
+    BACKLOG_LIMIT,
+    Format,
+    render_backlog,
+    render_digest,
+    render_instant,
+    zone,
+)
+from bot.domain import Chat, DigestMessage, PendingDelivery, Watchlist
 from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater
-from bot.schedule import digest_due
+from bot.schedule import digest_due, in_quiet_hours
 from bot.storage.repository import Repository
 
 log = logging.getLogger(__name__)
+
+RETRY_FIRST = timedelta(seconds=10)
+RETRY_LONGEST = timedelta(minutes=10)
 
 
 class DigestSink(Protocol):
@@ -57,16 +68,23 @@ class Deliverer:
         self.clock = clock
         self.default_interval = default_interval
         self._lock = asyncio.Lock()
+        # Chats told to wait (429) or failing (5xx, network): not before then, and how many times.
         self._not_before: dict[int, datetime] = {}
+        self._failures: dict[int, int] = {}
 
     async def deliver_due(self) -> list[DeliveryOutcome]:
-        """One round: every chat whose digest interval has passed and that has something pending."""
+        """One round: every chat whose digest is due, that is not paused, not in its quiet hours,
+        and has something pending."""
         async with self._lock:
             now = self.clock()
             chats = await asyncio.to_thread(self.repo.chats_with_pending)
             outcomes = []
             for chat in chats:
-                interval = chat.digest_interval or self.default_interval
+                if chat.paused or in_quiet_hours(now, chat.timezone, chat.quiet):
+                    continue
+                interval = chat.digest_interval
+                if interval is None:
+                    interval = self.default_interval
                 if not digest_due(now, chat.last_digest_at, interval):
                     continue
                 if self._not_before.get(chat.id, now) > now:
@@ -80,6 +98,8 @@ class Deliverer:
             chat = await asyncio.to_thread(self.repo.chat, chat_id)
             if chat is None:
                 return DeliveryOutcome(chat_id, error="this chat is not registered; send /start")
+            if chat.paused:
+                return DeliveryOutcome(chat_id, error="delivery is paused; /resume turns it on")
             return await self._deliver(chat)
 
     async def _deliver(self, chat: Chat) -> DeliveryOutcome:
@@ -92,28 +112,28 @@ class Deliverer:
             # The chat stopped following every watchlist these items hit: nothing to tell it.
             await asyncio.to_thread(self.repo.mark_sent, orphans, now, outcome="dropped")
         watchlists = {w.name: w for w in await asyncio.to_thread(self.repo.watchlists)}
-        messages = render_digest(pending, watchlists, now=now, fmt=self.sink.format)
+        messages, summarised = self._render(chat, [d for d in pending if d.matches], watchlists)
+        if summarised:
+            # Counted in the summary, left to /hits: closed before the summary goes, so that a
+            # crash in between can only under-send, never send the backlog again.
+            await asyncio.to_thread(self.repo.mark_sent, summarised, now, outcome="summarised")
         sent = items = 0
         for message in messages:
             try:
                 message_id = await self.sink.send(chat, message)
-            except RetryLater as error:
-                wait = timedelta(seconds=error.retry_after or 60)
-                self._not_before[chat.id] = self.clock() + wait
-                log.warning("chat %s: %s; retrying in %s", chat.id, error, wait)
-                return DeliveryOutcome(chat.id, sent, items, error=str(error))
             except ChatMoved as moved:
                 log.info("chat %s became %s; moving its data", chat.id, moved.new_chat_id)
                 await asyncio.to_thread(self.repo.migrate_chat, chat.id, moved.new_chat_id)
-                return DeliveryOutcome(chat.id, sent, items, error=str(moved))
-            except ChatUnreachable as error:
-                log.warning("chat %s unreachable (%s); deactivating it", chat.id, error)
-                await asyncio.to_thread(self.repo.deactivate_chat, chat.id, str(error))
-                return DeliveryOutcome(chat.id, sent, items, error=str(error))
+                there = await asyncio.to_thread(self.repo.chat, moved.new_chat_id)
+                if there is None or moved.new_chat_id == chat.id:
+                    return DeliveryOutcome(chat.id, sent, items, error=str(moved))
+                # What was not sent yet goes to the new chat now.
+                again = await self._deliver(there)
+                return DeliveryOutcome(
+                    chat.id, sent + again.messages, items + again.items, again.error
+                )
             except DeliveryError as error:
-                # Kept in the outbox: a refusal we do not understand must not lose the hits.
-                log.error("chat %s: delivery failed: %s", chat.id, error)
-                self._not_before[chat.id] = self.clock() + timedelta(minutes=5)
+                await self._failed(chat, error)
                 return DeliveryOutcome(chat.id, sent, items, error=str(error))
             await asyncio.to_thread(
                 self.repo.mark_sent, message.delivery_ids, self.clock(), message_id=message_id
@@ -122,4 +142,49 @@ class Deliverer:
             items += len(message.delivery_ids)
         await asyncio.to_thread(self.repo.set_last_digest, chat.id, self.clock())
         self._not_before.pop(chat.id, None)
+        self._failures.pop(chat.id, None)
         return DeliveryOutcome(chat.id, sent, items)
+
+    def _render(
+        self,
+        chat: Chat,
+        pending: list[PendingDelivery],
+        watchlists: dict[str, Watchlist],
+    ) -> tuple[list[DigestMessage], list[int]]:
+        """The messages for a chat, one digest per forum topic; and rows only counted."""
+        now, fmt, tz = self.clock(), self.sink.format, zone(chat.timezone)
+        by_thread: dict[int | None, list[PendingDelivery]] = {}
+        for delivery in pending:
+            by_thread.setdefault(delivery.thread_id, []).append(delivery)
+        messages: list[DigestMessage] = []
+        summarised: list[int] = []
+        for thread_id, group in by_thread.items():
+            if len(group) > BACKLOG_LIMIT:
+                summary, counted = render_backlog(group, watchlists, now=now, fmt=fmt, tz=tz)
+                messages.append(replace(summary, thread_id=thread_id))
+                summarised.extend(counted)
+            elif chat.instant:
+                for delivery in group:
+                    one = render_instant(delivery, watchlists, now=now, fmt=fmt, tz=tz)
+                    if one is not None:
+                        messages.append(one)
+            else:
+                rendered = render_digest(group, watchlists, now=now, fmt=fmt, tz=tz)
+                messages.extend(replace(m, thread_id=thread_id) for m in rendered)
+        return messages, summarised
+
+    async def _failed(self, chat: Chat, error: DeliveryError) -> None:
+        """Keep the rows; decide when to try the chat again, or stop trying it."""
+        if isinstance(error, ChatUnreachable):
+            log.warning("chat %s unreachable (%s); deactivating it", chat.id, error)
+            await asyncio.to_thread(self.repo.deactivate_chat, chat.id, str(error))
+            return
+        failures = self._failures.get(chat.id, 0) + 1
+        self._failures[chat.id] = failures
+        if isinstance(error, RetryLater) and error.retry_after is not None:
+            wait = timedelta(seconds=error.retry_after)  # Telegram said how long: exactly that
+        else:
+            # 5xx, network, or a refusal we do not understand: back off, keep the rows.
+            wait = min(RETRY_FIRST * 2 ** (failures - 1), RETRY_LONGEST)
+        self._not_before[chat.id] = self.clock() + wait
+        log.warning("chat %s: %s; trying again in %s", chat.id, error, wait)

@@ -346,16 +346,21 @@ class ChatStore(Store):
             return [watchlist_of(row) for row in rows]
 
     @staticmethod
-    def _visible_lists(session: Session, chat_id: int) -> dict[str, WatchlistRow]:
-        """The lists a chat may name, by the name it uses: shared ones, then its own."""
+    def _visible_lists(
+        session: Session, chat_id: int, *, prefer_own: bool
+    ) -> dict[str, WatchlistRow]:
+        """The lists a chat may name, by the name it uses. Should the operator later configure a
+        name a chat already gave its own list, `prefer_own` says which of the two the name means:
+        the own one for editing it, the shared one for following."""
         rows = session.exec(
             select(WatchlistRow)
             .where(col(WatchlistRow.retired).is_(False))
             .where(
                 col(WatchlistRow.owner_chat_id).is_(None) | (WatchlistRow.owner_chat_id == chat_id)
             )
-        )
-        return {watchlist_of(row).label: row for row in rows}
+        ).all()
+        ordered = sorted(rows, key=lambda row: (row.owner_chat_id is None) != prefer_own)
+        return {watchlist_of(row).label: row for row in ordered}  # the preferred come last
 
     # --- subscriptions ----------------------------------------------------------------------
 
@@ -419,12 +424,15 @@ class ChatStore(Store):
                 select(SubscriptionRow).where(SubscriptionRow.chat_id == chat_id)
             )
         }
-        return self._visible_lists(session, chat_id), current
+        return self._visible_lists(session, chat_id, prefer_own=False), current
 
     @staticmethod
     def _check_list_count(session: Session, chat_id: int, adding: int) -> None:
         count = session.exec(
-            select(func.count(col(SubscriptionRow.id))).where(SubscriptionRow.chat_id == chat_id)
+            select(func.count(col(SubscriptionRow.id)))
+            .join(WatchlistRow, col(WatchlistRow.id) == SubscriptionRow.watchlist_id)
+            .where(SubscriptionRow.chat_id == chat_id)
+            .where(col(WatchlistRow.retired).is_(False))
         ).one()
         if count + adding > MAX_LISTS_PER_CHAT:
             raise RefusedError(
@@ -460,8 +468,7 @@ class ChatStore(Store):
         """Add terms to the chat's own list `label`; `/watch` creates it (and follows it)."""
         with self._session() as session:
             self._chat_row(session, chat_id)
-            lists = self._visible_lists(session, chat_id)
-            row = lists.get(label)
+            row = self._visible_lists(session, chat_id, prefer_own=True).get(label)
             if row is not None and row.owner_chat_id is None:
                 raise RefusedError(
                     f"{label} is a shared watchlist, set up by the operator; follow it with "
@@ -477,7 +484,9 @@ class ChatStore(Store):
                 row = self._own_row(session, chat_id, label, now)
             current = list(getattr(row, role))
             known = {term.casefold() for term in current}
-            added = [term for term in dict.fromkeys(terms) if term.casefold() not in known]
+            # Told apart as the matcher tells them: case-blind.
+            fresh = {term.casefold(): term for term in reversed(terms)}
+            added = [term for key, term in reversed(fresh.items()) if key not in known]
             already = [term for term in terms if term.casefold() in known]
             if len(current) + len(added) > MAX_TERMS_PER_LIST:
                 raise RefusedError(
@@ -555,7 +564,7 @@ class ChatStore(Store):
             )
 
     def _own_list(self, session: Session, chat_id: int, label: str) -> WatchlistRow:
-        row = self._visible_lists(session, chat_id).get(label)
+        row = self._visible_lists(session, chat_id, prefer_own=True).get(label)
         if row is None:
             raise RefusedError(f"this chat has no watchlist {label}")
         if row.owner_chat_id is None:
@@ -590,6 +599,9 @@ class ChatStore(Store):
                 )
                 session.add(feed)
                 session.flush()
+            if feed.source == CONFIG_SOURCE:
+                # Left out of the configuration: from now on it is a feed of the chats that add it.
+                feed.source = CHAT_SOURCE
             feed.enabled = True
             assert feed.id is not None
             link = session.exec(

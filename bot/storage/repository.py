@@ -81,10 +81,8 @@ class Repository(ChatStore):
         """Make the configured feeds and watchlists the stored ones; those gone from the file are
         retired (kept for their history, no longer polled or matched)."""
         with self._session() as session:
-            stored_feeds = {
-                row.origin_url: row
-                for row in session.exec(select(FeedRow).where(FeedRow.source == CONFIG_SOURCE))
-            }
+            # Every source: a URL the operator now configures may be one a chat added before.
+            stored_feeds = {row.origin_url: row for row in session.exec(select(FeedRow))}
             for spec in feeds:
                 interval = int(spec.interval.total_seconds()) if spec.interval else None
                 feed_row = stored_feeds.pop(spec.url, None)
@@ -105,8 +103,11 @@ class Repository(ChatStore):
                         interval,
                         True,
                     )
+                    # A feed a chat added and the operator now configures is everyone's.
+                    feed_row.source = CONFIG_SOURCE
             for gone in stored_feeds.values():
-                gone.enabled = False
+                if gone.source == CONFIG_SOURCE:
+                    gone.enabled = False
 
             stored_lists = {row.name: row for row in session.exec(select(WatchlistRow))}
             for watchlist in watchlists:

@@ -1,0 +1,102 @@
+"""Reading the arguments of chat commands: names, comma-separated terms, durations, quiet hours.
+
+Pure: each function takes the text as typed and returns a value or raises `ValueError` with a
+sentence that can be shown to the user as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from bot.config import format_duration, parse_duration
+from bot.matching import term_problem
+
+LABEL = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SHORTEST_DIGEST = timedelta(minutes=5)
+LONGEST_DIGEST = timedelta(days=7)
+INSTANT = timedelta(0)
+_CLOCK = re.compile(r"([01]?\d|2[0-3])[:.]([0-5]\d)")
+
+
+def label(text: str) -> str:
+    if not LABEL.fullmatch(text):
+        raise ValueError(f"«{text}» cannot name a watchlist: use 1 to 64 letters, digits, - and _")
+    return text
+
+
+def terms(text: str) -> list[str]:
+    """Comma-separated terms, each checked by the matcher's rules; repeats told once."""
+    found = [part.strip() for part in text.split(",")]
+    found = [part for part in found if part]
+    if not found:
+        raise ValueError("no terms given")
+    for term in found:
+        problem = term_problem(term)
+        if problem:
+            raise ValueError(f"the term «{term}» {problem}")
+    return list(dict.fromkeys(found))
+
+
+def name_and_terms(args: str) -> tuple[str, list[str]]:
+    """`NAME TERM[, TERM…]` as typed after a command."""
+    name, _, rest = args.strip().partition(" ")
+    if not name:
+        raise ValueError("no watchlist name given")
+    return label(name), terms(rest)
+
+
+def digest_interval(text: str) -> timedelta:
+    """`/every`: a duration between 5 minutes and 7 days, or `instant` (zero)."""
+    if text.strip().lower() in ("instant", "now", "0"):
+        return INSTANT
+    try:
+        interval = parse_duration(text)
+    except ValueError as error:
+        raise ValueError(f"{error}, or instant") from None
+    if not SHORTEST_DIGEST <= interval <= LONGEST_DIGEST:
+        raise ValueError(
+            f"{format_duration(interval)} is out of range: a digest comes every "
+            f"{format_duration(SHORTEST_DIGEST)} at the most often and every "
+            f"{format_duration(LONGEST_DIGEST)} at the least"
+        )
+    return interval
+
+
+def quiet_hours(text: str) -> tuple[int, int] | None:
+    """`/quiet HH:MM-HH:MM` as minutes after midnight, or None for `off`."""
+    cleaned = text.strip().lower()
+    if cleaned in ("off", "none", "no"):
+        return None
+    start, dash, end = cleaned.replace("–", "-").replace("—", "-").partition("-")
+    first, second = _CLOCK.fullmatch(start.strip()), _CLOCK.fullmatch(end.strip())
+    if not dash or first is None or second is None:
+        raise ValueError(f"«{text}» is not a span of hours; write it as 22:00-07:00, or off")
+    begin = int(first[1]) * 60 + int(first[2])
+    finish = int(second[1]) * 60 + int(second[2])
+    if begin == finish:
+        raise ValueError("quiet hours must start and end at different times")
+    return begin, finish
+
+
+def clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def timezone(text: str) -> str:
+    """An IANA time zone name such as Europe/Kyiv, written in any case."""
+    wanted = text.strip()
+    if not wanted:
+        raise ValueError("no time zone given")
+    known = {name.lower(): name for name in available_timezones()}
+    name = known.get(wanted.lower())
+    if name is None:
+        raise ValueError(
+            f"«{wanted}» is not a time zone; write it as Area/City, such as Europe/Kyiv"
+        )
+    try:
+        ZoneInfo(name)
+    except ZoneInfoNotFoundError:  # listed but unreadable: a broken tz database
+        raise ValueError(f"the time zone {name} cannot be read on this server") from None
+    return name

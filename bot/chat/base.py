@@ -1,0 +1,160 @@
+"""What every command handler shares: registering the chat, answering it, and deciding which chat a
+command acts on and whether the sender may change it (group admins; a channel's admins from a
+private chat)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from html import escape
+from typing import Any
+
+from telegram import Chat as TelegramChat
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import Application, ContextTypes
+
+from bot.domain import Chat
+from bot.pipeline.deliver import Deliverer
+from bot.storage.repository import Repository
+
+log = logging.getLogger(__name__)
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+Context = ContextTypes.DEFAULT_TYPE
+
+_COMMAND = re.compile(r"^/\S*\s*")
+ADMINS_KEPT_FOR = timedelta(minutes=5)
+ADMIN_STATUSES = (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The chat a command acts on: the chat itself, or the channel a private chat manages."""
+
+    chat: Chat
+    # The forum topic the command was sent in (digests of what it subscribes go there).
+    thread_id: int | None = None
+
+    @property
+    def id(self) -> int:
+        return self.chat.id
+
+    def where(self) -> str:
+        return (
+            f"the channel {escape(self.chat.title or str(self.chat.id))}"
+            if self.is_channel
+            else "this chat"
+        )
+
+    @property
+    def is_channel(self) -> bool:
+        return self.chat.type == "channel"
+
+
+def codes(names: Sequence[str]) -> str:
+    return ", ".join(f"<code>{escape(name)}</code>" for name in names)
+
+
+def arguments(message: Message | None) -> str:
+    """What follows the command in the message, as typed (commas and line breaks kept)."""
+    if message is None:
+        return ""
+    text = message.text or message.caption or ""
+    return _COMMAND.sub("", text, count=1).strip()
+
+
+class CommandBase:
+    """The services command handlers call, and the checks they share."""
+
+    def __init__(
+        self, repo: Repository, deliverer: Deliverer, *, clock: Callable[[], datetime]
+    ) -> None:
+        self.repo = repo
+        self.deliverer = deliverer
+        self.clock = clock
+        # chat id -> (when the list was asked for, the ids of its administrators)
+        self._admins: dict[int, tuple[datetime, frozenset[int]]] = {}
+
+    async def _register(self, update: Update) -> Chat:
+        chat = update.effective_chat
+        assert chat is not None
+        user = update.effective_user
+        title = chat.title or chat.username or chat.full_name
+        language = (
+            user.language_code if user is not None and chat.type == TelegramChat.PRIVATE else None
+        )
+        return await asyncio.to_thread(
+            self.repo.register_chat, chat.id, chat.type, title, self.clock(), language=language
+        )
+
+    @staticmethod
+    async def _answer(
+        update: Update, text: str, *, buttons: InlineKeyboardMarkup | None = None
+    ) -> None:
+        message = update.effective_message
+        if message is not None:
+            await message.reply_text(
+                text, parse_mode=ParseMode.HTML, do_quote=False, reply_markup=buttons
+            )
+
+    async def _target(self, update: Update, context: Context, *, change: bool) -> Target | None:
+        """The chat this command acts on, or None after telling the sender why they may not."""
+        chat = await self._register(update)
+        message = update.effective_message
+        thread_id = (
+            message.message_thread_id if message is not None and message.is_topic_message else None
+        )
+        if chat.type == TelegramChat.PRIVATE and chat.managing_chat_id is not None:
+            channel = await asyncio.to_thread(self.repo.chat, chat.managing_chat_id)
+            if channel is not None:
+                if change and not await self._is_admin(context, channel.id, update):
+                    await self._answer(
+                        update,
+                        f"You are no longer an administrator of {Target(channel).where()}, so "
+                        "you cannot change it. /channel off goes back to this chat.",
+                    )
+                    return None
+                return Target(channel)
+        if change and chat.is_group and not await self._is_admin(context, chat.id, update):
+            await self._answer(
+                update,
+                "Sorry, in a group only its administrators can change what feedwatch does. "
+                "Everyone may use /watchlists, /hits, /test and /help.",
+            )
+            return None
+        return Target(chat, thread_id)
+
+    async def _is_admin(self, context: Context, chat_id: int, update: Update) -> bool:
+        message = update.effective_message
+        # An anonymous administrator writes as the group itself.
+        if (
+            message is not None
+            and message.sender_chat is not None
+            and message.sender_chat.id == chat_id
+        ):
+            return True
+        user = update.effective_user
+        if user is None:
+            return False
+        return user.id in await self.administrators(context, chat_id)
+
+    async def administrators(self, context: Context, chat_id: int) -> frozenset[int]:
+        """The chat's administrators, asked of Telegram at most every few minutes."""
+        now = self.clock()
+        known = self._admins.get(chat_id)
+        if known is not None and now - known[0] < ADMINS_KEPT_FOR:
+            return known[1]
+        try:
+            members = await context.bot.get_chat_administrators(chat_id)
+        except TelegramError as error:
+            log.warning("chat %s: cannot list administrators: %s", chat_id, error)
+            return frozenset()
+        admins = frozenset(member.user.id for member in members if member.status in ADMIN_STATUSES)
+        self._admins[chat_id] = (now, admins)
+        return admins

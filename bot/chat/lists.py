@@ -1,0 +1,350 @@
+"""Watchlist commands: follow shared lists, keep the chat's own (`/watch`, `/exclude`, `/require`,
+`/unwatch`), see them with buttons, try them on text (`/test`), and move them as TOML."""
+
+from __future__ import annotations
+
+import asyncio
+from html import escape
+from io import BytesIO
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.chat import arguments as parse
+from bot.chat.base import CommandBase, Context, Target, arguments, codes
+from bot.config import read_watchlists_document, watchlists_document
+from bot.domain import Watchlist
+from bot.errors import ConfigError, RefusedError
+from bot.matching import Matcher
+from bot.parsing import html_to_text
+from bot.storage.chats import TermRole
+from bot.storage.repository import SubscribeResult
+
+EXPORT_LIMIT = 1024 * 1024  # bytes of a TOML document /import reads
+_CALLBACK_LIMIT = 64  # bytes of callback data Telegram keeps
+
+
+def _list_line(watchlist: Watchlist) -> str:
+    title = f" — {escape(watchlist.title)}" if watchlist.title else ""
+    return f"• <code>{escape(watchlist.label)}</code>{title}"
+
+
+def _terms_line(watchlist: Watchlist) -> str:
+    parts = [", ".join(escape(t) for t in watchlist.terms)]
+    if watchlist.require:
+        parts.append("requires: " + ", ".join(escape(t) for t in watchlist.require))
+    if watchlist.exclude:
+        parts.append("except: " + ", ".join(escape(t) for t in watchlist.exclude))
+    return "   " + "; ".join(parts)
+
+
+class ListCommands(CommandBase):
+    """The watchlist commands."""
+
+    async def subscribe(self, update: Update, context: Context) -> None:
+        await self._change_subscriptions(update, context, subscribe=True)
+
+    async def unsubscribe(self, update: Update, context: Context) -> None:
+        await self._change_subscriptions(update, context, subscribe=False)
+
+    async def _change_subscriptions(
+        self, update: Update, context: Context, *, subscribe: bool
+    ) -> None:
+        target = await self._target(update, context, change=True)
+        if target is None:
+            return
+        names = [part for part in arguments(update.effective_message).replace(",", " ").split()]
+        if not names:
+            await self._answer(
+                update,
+                f"Usage: /{'subscribe' if subscribe else 'unsubscribe'} NAME…\n"
+                f"Watchlists: {codes(await self._visible_names(target)) or 'none yet'}",
+            )
+            return
+        if subscribe:
+            result = await asyncio.to_thread(
+                self.repo.subscribe, target.id, names, self.clock(), thread_id=target.thread_id
+            )
+        else:
+            result = await asyncio.to_thread(self.repo.unsubscribe, target.id, names)
+        await self._answer(update, await self._describe(target, result, subscribe=subscribe))
+
+    async def _visible_names(self, target: Target) -> list[str]:
+        shared = await asyncio.to_thread(self.repo.shared_watchlists)
+        own = await asyncio.to_thread(self.repo.own_watchlists, target.id)
+        return sorted({w.label for w in shared} | {w.label for w in own})
+
+    async def _describe(self, target: Target, result: SubscribeResult, *, subscribe: bool) -> str:
+        lines = []
+        if result.changed:
+            verb = "Now following" if subscribe else "No longer following"
+            lines.append(f"{verb}: {codes(result.changed)}.")
+        if result.unchanged:
+            state = "Already following" if subscribe else "Was not following"
+            lines.append(f"{state}: {codes(result.unchanged)}.")
+        if result.unknown:
+            lines.append(
+                f"No watchlist called {codes(result.unknown)}. "
+                f"Available: {codes(await self._visible_names(target)) or 'none yet'}. "
+                "Make your own with /watch NAME TERM, TERM…"
+            )
+        if subscribe and result.changed:
+            lines.append(f"New mentions from now on come in {target.where()}'s digest.")
+        return "\n".join(lines)
+
+    # --- the chat's own lists ---------------------------------------------------------------
+
+    async def watch(self, update: Update, context: Context) -> None:
+        await self._add_terms(update, context, "terms", "watch")
+
+    async def exclude(self, update: Update, context: Context) -> None:
+        await self._add_terms(update, context, "exclude", "exclude")
+
+    async def require(self, update: Update, context: Context) -> None:
+        await self._add_terms(update, context, "require", "require")
+
+    async def _add_terms(
+        self, update: Update, context: Context, role: TermRole, command: str
+    ) -> None:
+        target = await self._target(update, context, change=True)
+        if target is None:
+            return
+        try:
+            label, terms = parse.name_and_terms(arguments(update.effective_message))
+        except ValueError as error:
+            await self._answer(
+                update,
+                f"{escape(str(error)).capitalize()}.\nUsage: /{command} NAME TERM[, TERM…]\n"
+                f"For example: /{command} kursk Курск, Курская область, Kursk",
+            )
+            return
+        try:
+            result = await asyncio.to_thread(
+                self.repo.add_terms,
+                target.id,
+                label,
+                role,
+                terms,
+                self.clock(),
+                thread_id=target.thread_id,
+            )
+        except RefusedError as error:
+            await self._answer(update, f"Not done: {escape(str(error))}.")
+            return
+        part = {"terms": "terms", "require": "required terms", "exclude": "exclusions"}[role]
+        lines = []
+        if result.created:
+            lines.append(
+                f"Created the watchlist <code>{escape(label)}</code> for {target.where()}."
+            )
+        if result.added:
+            lines.append(f"Added to its {part}: {', '.join(escape(t) for t in result.added)}.")
+        if result.already:
+            lines.append(f"Already there: {', '.join(escape(t) for t in result.already)}.")
+        if result.created:
+            lines.append("New mentions come in the digest; /test TEXT tries it on any text.")
+        await self._answer(update, "\n".join(lines))
+
+    async def unwatch(self, update: Update, context: Context) -> None:
+        target = await self._target(update, context, change=True)
+        if target is None:
+            return
+        label, _, rest = arguments(update.effective_message).partition(" ")
+        if not label:
+            await self._answer(
+                update, "Usage: /unwatch NAME [TERM, …]: without terms, the whole list goes"
+            )
+            return
+        try:
+            if rest.strip():
+                terms = [t.strip() for t in rest.split(",") if t.strip()]
+                removed, missing = await asyncio.to_thread(
+                    self.repo.remove_terms, target.id, label, terms, self.clock()
+                )
+                lines = []
+                if removed:
+                    lines.append(
+                        f"Removed from <code>{escape(label)}</code>: {', '.join(escape(t) for t in removed)}."
+                    )
+                if missing:
+                    lines.append(
+                        f"Not in <code>{escape(label)}</code>: {', '.join(escape(t) for t in missing)}."
+                    )
+                await self._answer(update, "\n".join(lines))
+            else:
+                await asyncio.to_thread(self.repo.remove_list, target.id, label)
+                await self._answer(
+                    update,
+                    f"Removed the watchlist <code>{escape(label)}</code>; its past hits stay in /hits.",
+                )
+        except RefusedError as error:
+            await self._answer(update, f"Not done: {escape(str(error))}.")
+
+    # --- seeing them ------------------------------------------------------------------------
+
+    async def watchlists(self, update: Update, context: Context) -> None:
+        target = await self._target(update, context, change=False)
+        if target is None:
+            return
+        followed = await asyncio.to_thread(self.repo.chat_watchlists, target.id)
+        shared = await asyncio.to_thread(self.repo.shared_watchlists)
+        lines: list[str] = []
+        buttons: list[list[InlineKeyboardButton]] = []
+        if followed:
+            lines.append(f"<b>{target.where().capitalize()} follows</b>")
+            for watchlist in followed:
+                own = " (own)" if watchlist.owner is not None else ""
+                lines.append(f"{_list_line(watchlist)}{own}\n{_terms_line(watchlist)}")
+                action = "rm" if watchlist.owner is not None else "unsub"
+                data = f"{action}:{watchlist.label}"
+                if len(data.encode()) <= _CALLBACK_LIMIT:
+                    verb = "Remove" if watchlist.owner is not None else "Unsubscribe"
+                    buttons.append(
+                        [InlineKeyboardButton(f"{verb} {watchlist.label}", callback_data=data)]
+                    )
+        else:
+            lines.append(f"{target.where().capitalize()} follows no watchlist yet.")
+        following = {w.name for w in followed}
+        others = [w for w in shared if w.name not in following]
+        if others:
+            lines += ["", "<b>Also available</b>", *(_list_line(w) for w in others)]
+            lines.append("Follow one with /subscribe NAME, or make your own with /watch NAME TERM.")
+        await self._answer(
+            update, "\n".join(lines), buttons=InlineKeyboardMarkup(buttons) if buttons else None
+        )
+
+    async def list_button(self, update: Update, context: Context) -> None:
+        """The buttons under /watchlists: unsubscribe from a shared list, remove an own one."""
+        query = update.callback_query
+        assert query is not None
+        assert query.data is not None
+        action, _, label = query.data.partition(":")
+        target = await self._target(update, context, change=True)
+        if target is None:
+            await query.answer("Only administrators can change this.")
+            return
+        try:
+            if action == "rm":
+                await asyncio.to_thread(self.repo.remove_list, target.id, label)
+                text = f"Removed the watchlist {label}."
+            else:
+                result = await asyncio.to_thread(self.repo.unsubscribe, target.id, [label])
+                text = (
+                    f"No longer following {label}."
+                    if result.changed
+                    else f"Was not following {label}."
+                )
+        except RefusedError as error:
+            text = f"Not done: {error}."
+        await query.answer(text[:200])
+        await self._answer(update, escape(text))
+
+    async def test(self, update: Update, context: Context) -> None:
+        target = await self._target(update, context, change=False)
+        if target is None:
+            return
+        text = arguments(update.effective_message)
+        if not text:
+            await self._answer(update, "Usage: /test TEXT")
+            return
+        followed = await asyncio.to_thread(self.repo.chat_watchlists, target.id)
+        scope = f"{target.where()}'s watchlists"
+        if not followed:
+            followed = await asyncio.to_thread(self.repo.shared_watchlists)
+            scope = f"the available watchlists ({target.where()} follows none yet)"
+        # Compiling reads the dictionaries for new terms: off the event loop, like the match.
+        found = await asyncio.to_thread(lambda: Matcher(followed).match(html_to_text(text)))
+        if not found:
+            await self._answer(update, f"None of {scope} would match.")
+            return
+        labels = {w.name: w for w in followed}
+        lines = [f"Would match, of {scope}:"]
+        for name, matches in found.items():
+            words = ", ".join(f"«{escape(m.text)}» ({escape(m.term)})" for m in matches)
+            watchlist = labels[name]
+            lines.append(
+                f"• <code>{escape(watchlist.label)}</code> {escape(watchlist.display_title)}: {words}"
+            )
+        await self._answer(update, "\n".join(lines))
+
+    # --- moving them ------------------------------------------------------------------------
+
+    async def export(self, update: Update, context: Context) -> None:
+        target = await self._target(update, context, change=False)
+        if target is None:
+            return
+        followed = await asyncio.to_thread(self.repo.chat_watchlists, target.id)
+        message = update.effective_message
+        if not followed or message is None:
+            await self._answer(update, f"{target.where().capitalize()} follows no watchlist yet.")
+            return
+        document = watchlists_document(followed).encode()
+        await message.reply_document(
+            BytesIO(document),
+            filename="watchlists.toml",
+            caption=f"{len(followed)} watchlists; send the file back with /import to restore them.",
+            do_quote=False,
+        )
+
+    async def import_lists(self, update: Update, context: Context) -> None:
+        """`/import` with a TOML file attached, or as a reply to one."""
+        target = await self._target(update, context, change=True)
+        message = update.effective_message
+        if target is None or message is None:
+            return
+        document = message.document or (
+            message.reply_to_message.document if message.reply_to_message else None
+        )
+        if document is None:
+            await self._answer(
+                update,
+                "Usage: send /import with a watchlists TOML file attached, or reply /import to "
+                "such a file (/export makes one).",
+            )
+            return
+        if document.file_size is not None and document.file_size > EXPORT_LIMIT:
+            await self._answer(update, "That file is too large for a watchlist file (over 1 MB).")
+            return
+        file = await document.get_file()
+        data = bytes(await file.download_as_bytearray())
+        name = document.file_name or "the file"
+        try:
+            watchlists = read_watchlists_document(data, name)
+        except ConfigError as error:
+            problems = "\n".join(f"• {escape(p)}" for p in error.problems[:10])
+            await self._answer(update, f"Nothing was imported:\n{problems}")
+            return
+        await self._answer(update, await self._import(target, watchlists))
+
+    async def _import(self, target: Target, watchlists: tuple[Watchlist, ...]) -> str:
+        shared = {w.label for w in await asyncio.to_thread(self.repo.shared_watchlists)}
+        lines = []
+        for watchlist in watchlists:
+            try:
+                if watchlist.name in shared:
+                    await asyncio.to_thread(
+                        self.repo.subscribe, target.id, [watchlist.name], self.clock(),
+                        thread_id=target.thread_id,
+                    )  # fmt: skip
+                    lines.append(
+                        f"• <code>{escape(watchlist.name)}</code>: following the shared list"
+                    )
+                    continue
+                parts: tuple[tuple[TermRole, tuple[str, ...]], ...] = (
+                    ("terms", watchlist.terms),
+                    ("require", watchlist.require),
+                    ("exclude", watchlist.exclude),
+                )
+                for role, terms in parts:
+                    if terms:
+                        await asyncio.to_thread(
+                            self.repo.add_terms, target.id, watchlist.name, role, terms,
+                            self.clock(), thread_id=target.thread_id,
+                        )  # fmt: skip
+                lines.append(
+                    f"• <code>{escape(watchlist.name)}</code>: {len(watchlist.terms)} terms"
+                )
+            except RefusedError as error:
+                lines.append(
+                    f"• <code>{escape(watchlist.name)}</code>: not imported, {escape(str(error))}"
+                )
+        return "Imported:\n" + "\n".join(lines)
