@@ -158,3 +158,15 @@ class CommandBase:
         admins = frozenset(member.user.id for member in members if member.status in ADMIN_STATUSES)
         self._admins[chat_id] = (now, admins)
         return admins
+
+
+def addressed_to_us(message: Message, username: str | None) -> bool:
+    """Whether a command is for this bot: `/cmd` or `/cmd@ourbot`, never `/cmd@otherbot` (in the
+    text, or in the caption of a file sent with a command)."""
+    text = message.text or message.caption or ""
+    command = text.split(maxsplit=1)[0] if text.startswith("/") else ""
+    if not command:
+        return False
+    if "@" not in command:
+        return True
+    return bool(username) and command.split("@", 1)[1].lower() == (username or "").lower()

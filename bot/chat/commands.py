@@ -10,10 +10,10 @@ import asyncio
 import logging
 from html import escape
 
-from telegram import BotCommand, Message, MessageEntity, Update
+from telegram import BotCommand, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.chat.base import AnyApplication, Context
+from bot.chat.base import AnyApplication, Context, addressed_to_us
 from bot.chat.feeds import FeedCommands
 from bot.chat.lists import ListCommands
 from bot.chat.settings import SettingsCommands
@@ -92,13 +92,19 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands):
         # A file sent with /import as its caption is a document message, not a text command.
         application.add_handler(
             MessageHandler(
-                filters.Document.ALL & filters.CaptionRegex(r"^/import(@\w+)?\b"), self.import_lists
+                filters.UpdateType.MESSAGE
+                & filters.Document.ALL
+                & filters.CaptionRegex(r"^/import(@\w+)?\b"),
+                self.import_lists,
             )
         )
         application.add_handler(CallbackQueryHandler(self.list_button, pattern=r"^(rm|unsub):"))
         application.add_handler(CallbackQueryHandler(self.held_button, pattern=r"^held:"))
         # Last in the group: only commands no handler above took arrive here.
-        application.add_handler(MessageHandler(filters.COMMAND, self.unknown))
+        # Channels are set up from a private chat (/channel): commands posted in one are ignored.
+        application.add_handler(
+            MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, self.unknown)
+        )
         application.add_error_handler(self.on_error)
 
     async def start(self, update: Update, context: Context) -> None:
@@ -117,8 +123,8 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands):
             "",
             "<b>Try</b>",
             "/subscribe rvc — follow a shared watchlist",
-            "/watch kursk Курск, Курская область, Курщина, Kursk — make your own",
-            "/test Бої у Курській області — see what would match",
+            "/watch kursk_news Курск, Курская область, Курськ, Kursk — make your own",
+            "/test Губернатор Курской области объявил эвакуацию — see what would match",
             "",
             "<b>Commands</b>",
             *(f"{escape(usage)} — {escape(about)}" for _, usage, about in COMMANDS),
@@ -134,7 +140,7 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands):
 
     async def unknown(self, update: Update, context: Context) -> None:
         message = update.effective_message
-        if message is None or not _addressed_to_us(message, context.bot.username):
+        if message is None or not addressed_to_us(message, context.bot.username):
             return
         command = (message.text or "").split()[0].split("@")[0]
         known = " ".join(f"/{name}" for name, _, _ in COMMANDS)
@@ -157,14 +163,3 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands):
                 await self._answer(update, text)
             except Exception:  # the error handler must never raise; Telegram may be the problem
                 log.exception("could not tell the chat about the error")
-
-
-def _addressed_to_us(message: Message, username: str | None) -> bool:
-    """Whether a command is for this bot: `/cmd` or `/cmd@ourbot`, never `/cmd@otherbot`."""
-    for entity in message.entities:
-        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
-            command = message.parse_entity(entity)
-            if "@" not in command:
-                return True
-            return bool(username) and command.split("@", 1)[1].lower() == (username or "").lower()
-    return False

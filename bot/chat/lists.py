@@ -10,7 +10,7 @@ from io import BytesIO
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.chat import arguments as parse
-from bot.chat.base import CommandBase, Context, Target, arguments, codes
+from bot.chat.base import CommandBase, Context, Target, addressed_to_us, arguments, codes
 from bot.config import read_watchlists_document, watchlists_document
 from bot.domain import Watchlist
 from bot.errors import ConfigError, RefusedError
@@ -35,6 +35,11 @@ def _terms_line(watchlist: Watchlist) -> str:
     if watchlist.exclude:
         parts.append("except: " + ", ".join(escape(t) for t in watchlist.exclude))
     return "   " + "; ".join(parts)
+
+
+def _sentence(text: str) -> str:
+    """Capitalised as a sentence, the rest as typed (a term is quoted as the user wrote it)."""
+    return text[:1].upper() + text[1:]
 
 
 class ListCommands(CommandBase):
@@ -113,7 +118,7 @@ class ListCommands(CommandBase):
         except ValueError as error:
             await self._answer(
                 update,
-                f"{escape(str(error)).capitalize()}.\nUsage: /{command} NAME TERM[, TERM…]\n"
+                f"{_sentence(escape(str(error)))}.\nUsage: /{command} NAME TERM[, TERM…]\n"
                 f"For example: /{command} kursk Курск, Курская область, Kursk",
             )
             return
@@ -287,9 +292,11 @@ class ListCommands(CommandBase):
 
     async def import_lists(self, update: Update, context: Context) -> None:
         """`/import` with a TOML file attached, or as a reply to one."""
-        target = await self._target(update, context, change=True)
         message = update.effective_message
-        if target is None or message is None:
+        if message is None or not addressed_to_us(message, context.bot.username):
+            return
+        target = await self._target(update, context, change=True)
+        if target is None:
             return
         document = message.document or (
             message.reply_to_message.document if message.reply_to_message else None

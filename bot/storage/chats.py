@@ -488,10 +488,12 @@ class ChatStore(Store):
             fresh = {term.casefold(): term for term in reversed(terms)}
             added = [term for key, term in reversed(fresh.items()) if key not in known]
             already = [term for term in terms if term.casefold() in known]
-            if len(current) + len(added) > MAX_TERMS_PER_LIST:
+            # The limit counts every term of the list: terms, required and excluded alike.
+            held = len(row.terms) + len(row.require) + len(row.exclude)
+            if held + len(added) > MAX_TERMS_PER_LIST:
                 raise RefusedError(
                     f"a watchlist holds at most {MAX_TERMS_PER_LIST} terms; {label} has "
-                    f"{len(current)}, and {len(added)} more would be too many"
+                    f"{held}, and {len(added)} more would be too many"
                 )
             setattr(row, role, current + added)
             row.updated_at = now
