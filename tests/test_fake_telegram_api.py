@@ -503,3 +503,65 @@ def test_pushed_updates_and_answers_must_match_the_spec(fake_bot_api: FakeBotApi
         'User.id must be Integer, got "1"',
         'User lacks required field "first_name" of User',
     ]
+
+
+# -- enforce_limits ------------------------------------------------------------------------------
+
+
+def test_enforce_limits_answers_429_like_telegram(fake_bot_api: FakeBotApi) -> None:
+    now = [0.0]
+    fake_bot_api.enforce_limits(clock=lambda: now[0])
+
+    def send(chat_id: int | str) -> httpx.Response:
+        return post(fake_bot_api, "sendMessage", data={"chat_id": str(chat_id), "text": "hi"})
+
+    # One message a second to a private chat; a refusal says how long to wait and does not count.
+    assert send(USER).status_code == 200
+    now[0] = 0.5
+    refused = send(USER)
+    assert refused.status_code == 429
+    assert refused.json() == {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 1",
+        "parameters": {"retry_after": 1},
+    }
+    now[0] = 1.0
+    assert send(USER).status_code == 200
+
+    # 30 sends in any second overall, to whatever chats; other methods are not limited.
+    now[0] = 10.0
+    assert all(send(1000 + n).status_code == 200 for n in range(30))
+    now[0] = 10.9
+    assert send(2000).status_code == 429
+    assert post(fake_bot_api, "getMe").status_code == 200
+    assert post(
+        fake_bot_api, "sendChatAction", data={"chat_id": "2000", "action": "typing"}
+    ).is_success
+    now[0] = 11.0
+    assert send(2000).status_code == 200
+
+    # 20 a minute to one group: the 21st waits until the first of them is a minute old.
+    for n in range(20):
+        now[0] = 100.0 + 2 * n
+        assert send(SUPERGROUP).status_code == 200
+    now[0] = 139.5
+    assert send(SUPERGROUP).json()["parameters"] == {"retry_after": 21}
+    assert send("@feedwatch_channel").status_code == 200  # another chat has its own window
+    now[0] = 160.0
+    assert send(SUPERGROUP).status_code == 200
+    assert fake_bot_api.rate_limited == 3
+    assert len(fake_bot_api.sent_messages(USER)) == 2
+
+
+async def test_enforce_limits_reaches_ptb_as_retry_after(
+    fake_bot_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "1")  # as in test_injected_failures_become_ptb_exceptions
+    fake_bot_api.enforce_limits(clock=lambda: 0.0)
+    async with make_bot(fake_bot_api) as bot:
+        await bot.send_message(USER, "first")
+        with pytest.raises(RetryAfter) as refused:
+            await bot.send_message(USER, "second")
+    assert refused.value.retry_after == dtm.timedelta(seconds=1)
+    assert fake_bot_api.rate_limited == 1

@@ -12,6 +12,7 @@ import functools
 import html
 import itertools
 import json
+import math
 import os
 import re
 import socket
@@ -649,6 +650,59 @@ class _Known:
     last_message_id: int = 0
 
 
+# Methods that post into a chat besides the send* ones that return a Message.
+_FORWARDING_METHODS = frozenset(
+    {"forwardMessage", "forwardMessages", "copyMessage", "copyMessages"}
+)
+
+
+class _RateLimits:
+    """Telegram's published flood limits as sliding windows of the sends it accepted.
+
+    A send is refused when the window it would fall in is full: `retry_after` is the time until the
+    oldest send of that window leaves it. Refused sends are not counted.
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        overall_per_second: int,
+        private_per_second: int,
+        group_per_minute: int,
+    ) -> None:
+        self.clock = clock
+        # (limit, window in seconds) per kind of window.
+        self.overall = (overall_per_second, 1.0)
+        self.private = (private_per_second, 1.0)
+        self.group = (group_per_minute, 60.0)
+        self._sent: collections.deque[float] = collections.deque()
+        self._per_chat: dict[int | str, collections.deque[float]] = {}
+
+    def admit(self, chat_id: int | str) -> int | None:
+        """Count a send to `chat_id` and return None, or return the whole seconds to wait."""
+        now = self.clock()
+        private = isinstance(chat_id, int) and chat_id > 0
+        chat_window = self.private if private else self.group
+        chat_sent = self._per_chat.setdefault(chat_id, collections.deque())
+        wait = max(
+            self._wait(self._sent, *self.overall, now), self._wait(chat_sent, *chat_window, now)
+        )
+        if wait > 0:
+            return max(1, math.ceil(wait))
+        self._sent.append(now)
+        chat_sent.append(now)
+        return None
+
+    @staticmethod
+    def _wait(sent: collections.deque[float], limit: int, window: float, now: float) -> float:
+        while sent and sent[0] <= now - window:  # a send at s counts in (s, s + window)
+            sent.popleft()
+        if len(sent) < limit:
+            return 0.0
+        # This send may go once all but limit - 1 of those in the window have left it.
+        return sent[len(sent) - limit] + window - now
+
+
 class FakeBotApi:
     """A Telegram Bot API server for tests: checks requests against api.json, records them.
 
@@ -691,6 +745,8 @@ class FakeBotApi:
         self._files: dict[str, _Upload] = {}
         self._file_counter = itertools.count(1)
         self._callback_counter = itertools.count(1)
+        self._limits: _RateLimits | None = None
+        self.rate_limited = 0  # how many sends enforce_limits answered with 429
         self._stopping = False
         self._server: _HttpServer | None = None
         self._thread: threading.Thread | None = None
@@ -944,6 +1000,48 @@ class FakeBotApi:
             for _ in range(times):
                 self._failures[canonical].append(_Failure(error_code, description, parameters))
 
+    def enforce_limits(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        overall_per_second: int = 30,
+        private_per_second: int = 1,
+        group_per_minute: int = 20,
+    ) -> None:
+        """Refuse message sends beyond Telegram's published limits, as Telegram does, with
+        429 "Too Many Requests: retry after N" and parameters {"retry_after": N}.
+
+        Off by default. The windows slide: more than `overall_per_second` sends in any second, more
+        than `private_per_second` to one private chat (positive id) in any second, or more than
+        `group_per_minute` to one group, supergroup or channel (negative id or "@username") in any
+        minute. N is the seconds until the send would fit, rounded up, at least 1. Refused sends do
+        not count; `rate_limited` counts them. Message sends are the send* methods that return a
+        Message, and forward/copy. Calling it again starts empty windows; tests pass a `clock`.
+        """
+        with self._cond:
+            self._limits = _RateLimits(
+                clock, overall_per_second, private_per_second, group_per_minute
+            )
+
+    def _rate_limit(self, method: str, params: Mapping[str, Any]) -> None:
+        """Raise 429 when enforce_limits is on and this send does not fit (lock held)."""
+        limits = self._limits
+        chat_id = params.get("chat_id")
+        if limits is None or not isinstance(chat_id, int | str) or not self._is_send(method):
+            return
+        wait = limits.admit(chat_id)
+        if wait is not None:
+            self.rate_limited += 1
+            raise _ApiError(
+                429, f"Too Many Requests: retry after {wait}", parameters={"retry_after": wait}
+            )
+
+    def _is_send(self, method: str) -> bool:
+        if method in _FORWARDING_METHODS:
+            return True
+        returns = self.spec.methods[method]["returns"]
+        return method.startswith("send") and returns in (["Message"], ["Array of Message"])
+
     def set_chat_member_status(self, chat_id: int, user_id: int, status: str) -> None:
         """Fix what getChatMember/getChatAdministrators say of `user_id` in `chat_id`.
 
@@ -1017,6 +1115,7 @@ class FakeBotApi:
                 )
                 return self._answer_error(method, decoded, file_bytes, injected)
             try:
+                self._rate_limit(method, decoded)
                 result = self._result(method, decoded, files, formatted)
             except _ApiError as exc:
                 return self._answer_error(method, decoded, file_bytes, exc)
