@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -45,13 +45,13 @@ class TelegramSink:
             if gap:
                 await asyncio.sleep(gap.total_seconds())
         try:
-            sent = await self.bot.send_message(
-                chat_id=chat.id,
-                text=message.text,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-                message_thread_id=message.thread_id,
-            )
+            try:
+                sent = await self._post(chat, message, message.thread_id)
+            except BadRequest as error:
+                if message.thread_id is None or "thread not found" not in error.message.lower():
+                    raise
+                # The forum topic was deleted: the digest goes to the chat's general topic.
+                sent = await self._post(chat, message, None)
         except RetryAfter as error:
             wait = retry_after_seconds(error)
             raise RetryLater(f"Telegram asked to wait {wait:g} s", wait) from error
@@ -71,6 +71,15 @@ class TelegramSink:
             if chat.type == "private":
                 self._last_private[chat.id] = self.clock()
         return sent.message_id
+
+    async def _post(self, chat: Chat, message: DigestMessage, thread_id: int | None) -> Message:
+        return await self.bot.send_message(
+            chat_id=chat.id,
+            text=message.text,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            message_thread_id=thread_id,
+        )
 
 
 def retry_after_seconds(error: RetryAfter) -> float:

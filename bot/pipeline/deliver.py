@@ -23,7 +23,7 @@ from bot.digest import (
     zone,
 )
 from bot.domain import Chat, DigestMessage, PendingDelivery, Watchlist
-from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater
+from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater, StorageError
 from bot.schedule import digest_due, in_quiet_hours
 from bot.storage.repository import Repository
 
@@ -89,7 +89,11 @@ class Deliverer:
                     continue
                 if self._not_before.get(chat.id, now) > now:
                     continue
-                outcomes.append(await self._deliver(chat))
+                try:
+                    outcomes.append(await self._deliver(chat))
+                except StorageError as error:  # one chat's trouble must not stop the round
+                    log.error("chat %s: %s", chat.id, error)
+                    outcomes.append(DeliveryOutcome(chat.id, error=str(error)))
             return outcomes
 
     async def deliver_now(self, chat_id: int) -> DeliveryOutcome:
@@ -100,6 +104,12 @@ class Deliverer:
                 return DeliveryOutcome(chat_id, error="this chat is not registered; send /start")
             if chat.paused:
                 return DeliveryOutcome(chat_id, error="delivery is paused; /resume turns it on")
+            wait_until = self._not_before.get(chat_id)
+            if wait_until is not None and wait_until > self.clock():
+                seconds = (wait_until - self.clock()).total_seconds()
+                return DeliveryOutcome(
+                    chat_id, error=f"Telegram asked to wait; the digest goes in {seconds:.0f} s"
+                )
             return await self._deliver(chat)
 
     async def _deliver(self, chat: Chat) -> DeliveryOutcome:
@@ -112,34 +122,25 @@ class Deliverer:
             # The chat stopped following every watchlist these items hit: nothing to tell it.
             await asyncio.to_thread(self.repo.mark_sent, orphans, now, outcome="dropped")
         watchlists = {w.name: w for w in await asyncio.to_thread(self.repo.watchlists)}
-        messages, summarised = self._render(chat, [d for d in pending if d.matches], watchlists)
-        if summarised:
-            # Counted in the summary, left to /hits: closed before the summary goes, so that a
-            # crash in between can only under-send, never send the backlog again.
-            await asyncio.to_thread(self.repo.mark_sent, summarised, now, outcome="summarised")
         sent = items = 0
-        for message in messages:
+        for message, counted in self._render(chat, [d for d in pending if d.matches], watchlists):
             try:
                 message_id = await self.sink.send(chat, message)
             except ChatMoved as moved:
-                log.info("chat %s became %s; moving its data", chat.id, moved.new_chat_id)
-                await asyncio.to_thread(self.repo.migrate_chat, chat.id, moved.new_chat_id)
-                there = await asyncio.to_thread(self.repo.chat, moved.new_chat_id)
-                if there is None or moved.new_chat_id == chat.id:
-                    return DeliveryOutcome(chat.id, sent, items, error=str(moved))
-                # What was not sent yet goes to the new chat now.
-                again = await self._deliver(there)
-                return DeliveryOutcome(
-                    chat.id, sent + again.messages, items + again.items, again.error
-                )
+                return await self._moved(chat, moved, sent, items)
             except DeliveryError as error:
                 await self._failed(chat, error)
                 return DeliveryOutcome(chat.id, sent, items, error=str(error))
+            if counted:
+                # Rows a backlog summary only counted close with it (they stay in /hits).
+                await asyncio.to_thread(
+                    self.repo.mark_sent, counted, self.clock(), outcome="summarised"
+                )
             await asyncio.to_thread(
                 self.repo.mark_sent, message.delivery_ids, self.clock(), message_id=message_id
             )
             sent += 1
-            items += len(message.delivery_ids)
+            items += len(message.delivery_ids) + len(counted)
         await asyncio.to_thread(self.repo.set_last_digest, chat.id, self.clock())
         self._not_before.pop(chat.id, None)
         self._failures.pop(chat.id, None)
@@ -150,28 +151,45 @@ class Deliverer:
         chat: Chat,
         pending: list[PendingDelivery],
         watchlists: dict[str, Watchlist],
-    ) -> tuple[list[DigestMessage], list[int]]:
-        """The messages for a chat, one digest per forum topic; and rows only counted."""
+    ) -> list[tuple[DigestMessage, tuple[int, ...]]]:
+        """The messages for a chat, one digest per forum topic, each with the rows it only counts
+        (a backlog summary's)."""
         now, fmt, tz = self.clock(), self.sink.format, zone(chat.timezone)
         by_thread: dict[int | None, list[PendingDelivery]] = {}
         for delivery in pending:
             by_thread.setdefault(delivery.thread_id, []).append(delivery)
-        messages: list[DigestMessage] = []
-        summarised: list[int] = []
+        messages: list[tuple[DigestMessage, tuple[int, ...]]] = []
         for thread_id, group in by_thread.items():
             if len(group) > BACKLOG_LIMIT:
                 summary, counted = render_backlog(group, watchlists, now=now, fmt=fmt, tz=tz)
-                messages.append(replace(summary, thread_id=thread_id))
-                summarised.extend(counted)
+                messages.append((replace(summary, thread_id=thread_id), counted))
             elif chat.instant:
                 for delivery in group:
                     one = render_instant(delivery, watchlists, now=now, fmt=fmt, tz=tz)
                     if one is not None:
-                        messages.append(one)
+                        messages.append((one, ()))
             else:
                 rendered = render_digest(group, watchlists, now=now, fmt=fmt, tz=tz)
-                messages.extend(replace(m, thread_id=thread_id) for m in rendered)
-        return messages, summarised
+                messages.extend((replace(m, thread_id=thread_id), ()) for m in rendered)
+        return messages
+
+    async def _moved(self, chat: Chat, moved: ChatMoved, sent: int, items: int) -> DeliveryOutcome:
+        """A group became a supergroup: move its data, then send what is left there at once."""
+        new_id = moved.new_chat_id
+        if new_id == chat.id:
+            return DeliveryOutcome(chat.id, sent, items, error=str(moved))
+        log.info("chat %s became %s; moving its data", chat.id, new_id)
+        try:
+            await asyncio.to_thread(self.repo.migrate_chat, chat.id, new_id)
+        except StorageError as error:
+            log.error("chat %s: cannot move it to %s: %s", chat.id, new_id, error)
+            await self._failed(chat, DeliveryError(str(error)))
+            return DeliveryOutcome(chat.id, sent, items, error=str(error))
+        there = await asyncio.to_thread(self.repo.chat, new_id)
+        if there is None:
+            return DeliveryOutcome(chat.id, sent, items, error=str(moved))
+        again = await self._deliver(there)
+        return DeliveryOutcome(chat.id, sent + again.messages, items + again.items, again.error)
 
     async def _failed(self, chat: Chat, error: DeliveryError) -> None:
         """Keep the rows; decide when to try the chat again, or stop trying it."""

@@ -287,7 +287,18 @@ class ChatStore(Store):
                         setattr(moved, name, getattr(old, name))
                     session.add(moved)
                     session.flush()
-                for table in (SubscriptionRow, DeliveryRow, ChatFeedRow):
+                # What the new chat has already (it talked to the bot first) wins; the old
+                # chat's copies of it go, so that the move never breaks a unique key.
+                pairs = (
+                    (SubscriptionRow, SubscriptionRow.watchlist_id),
+                    (DeliveryRow, DeliveryRow.item_id),
+                    (ChatFeedRow, ChatFeedRow.feed_id),
+                )
+                for table, key in pairs:
+                    taken = select(key).where(col(table.chat_id) == new_id)
+                    session.execute(
+                        delete(table).where(col(table.chat_id) == old_id).where(col(key).in_(taken))
+                    )
                     session.execute(
                         update(table).where(col(table.chat_id) == old_id).values(chat_id=new_id)
                     )

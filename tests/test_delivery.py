@@ -1,0 +1,599 @@
+"""Delivery robustness: the real bot sends digests to the fake Bot API while Telegram rate-limits,
+fails, refuses or moves chats, and while a `feedwatch run` process is killed in the middle of a round.
+Every assertion counts what reached the fake server; time moves only with the test's Clock."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import FeedwatchApp
+from bot.digest import BACKLOG_LIMIT, BACKLOG_NEWEST, TELEGRAM_TEXT_LIMIT
+from bot.pipeline.deliver import RETRY_FIRST, DeliveryOutcome
+from bot.storage.repository import Repository
+from tests.builders import Clock, rss, write_settings
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.telegram_api import FakeBotApi, RecordedRequest
+
+# Tests that send a chat several messages use the private chat: the bot paces a group to one
+# message every 3 s of real time (bot/app.py), a private chat to one a second on the app's clock.
+GROUP = -4001
+PRIVATE = 111
+FEED = "/news.rss"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+LINK = re.compile(r'<a href="(https://news\.example/[^"]+)">')
+Item = tuple[str, str, str]
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def app(
+    tmp_path: Path, feed_server: FeedServer, fake_bot_api: FakeBotApi, clock: Clock
+) -> AsyncIterator[FeedwatchApp]:
+    url = feed_server.add(FEED, rss(("weather-1", "Sunny in Lviv", "Nothing to see")))
+    settings = write_settings(tmp_path, [url], token=fake_bot_api.token, api_url=fake_bot_api.url)
+    async with FeedwatchApp(settings, clock=clock) as running:
+        await running.start(schedule=False)
+        try:
+            yield running
+        finally:
+            await running.stop()
+
+
+def news(prefix: str, count: int, about: str = "RVC") -> list[Item]:
+    """`count` items whose titles name `about`; links are https://news.example/PREFIX-N."""
+    return [(f"{prefix}-{n}", f"{about} report {prefix} {n}", "") for n in range(count)]
+
+
+def urls(entries: list[Item]) -> set[str]:
+    return {f"https://news.example/{guid}" for guid, _, _ in entries}
+
+
+async def publish(app: FeedwatchApp, feed_server: FeedServer, entries: list[Item]) -> None:
+    """Serve `entries` as the feed and poll it, so their hits reach the outboxes."""
+    feed_server.add(FEED, rss(*entries))
+    [outcome] = await app.poll_once(all_feeds=True)
+    assert outcome.error is None
+
+
+def follow(app: FeedwatchApp, chat_id: int, *names: str, chat_type: str = "group") -> None:
+    app.repo.register_chat(chat_id, chat_type, None, app.clock())
+    app.repo.subscribe(chat_id, list(names), app.clock())
+
+
+def links(messages: list[RecordedRequest]) -> list[str]:
+    """Every item link in the messages, in order, repeats included."""
+    return [link for message in messages for link in LINK.findall(message.params["text"])]
+
+
+def tries(fake: FakeBotApi, chat_id: int) -> int:
+    """sendMessage requests to `chat_id` the fake answered, refused ones included."""
+    return sum(1 for r in fake.calls("sendMessage") if r.params.get("chat_id") == chat_id)
+
+
+async def say(fake: FakeBotApi, text: str, chat_id: int) -> str:
+    """Send a command as the user and return the bot's answer as the user reads it."""
+    before = len(fake.sent_messages(chat_id))
+    fake.push_message(chat_id, text)
+    await fake.wait_for_async(lambda f: len(f.sent_messages(chat_id)) > before)
+    return fake.sent_texts(chat_id)[before]
+
+
+# --- Telegram says wait, or fails -------------------------------------------------------------
+
+
+async def test_429_holds_the_rows_until_retry_after_and_then_delivers_them_once(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer, clock: Clock
+) -> None:
+    follow(app, PRIVATE, "rvc", chat_type="private")
+    entries = news("raid", 2)
+    await publish(app, feed_server, entries)
+    fake_bot_api.fail_next(
+        "sendMessage", 429, "Too Many Requests: retry after 30", {"retry_after": 30}
+    )
+    [outcome] = await app.digest_once()
+    assert outcome.error is not None
+    assert "30" in outcome.error
+    assert (tries(fake_bot_api, PRIVATE), fake_bot_api.sent_messages(PRIVATE)) == (1, [])
+    assert len(app.repo.pending_deliveries(PRIVATE)) == 2
+
+    clock.advance(seconds=29)
+    assert await app.digest_once() == []
+    assert tries(fake_bot_api, PRIVATE) == 1  # not even asked: Telegram said 30 s
+
+    clock.advance(seconds=1)
+    assert await app.digest_once() == [DeliveryOutcome(PRIVATE, messages=1, items=2)]
+    assert set(links(fake_bot_api.sent_messages(PRIVATE))) == urls(entries)
+    assert app.repo.pending_deliveries(PRIVATE) == []
+
+    clock.advance(hours=2)  # the next digest is due: nothing is left for it
+    await publish(app, feed_server, entries)
+    assert await app.digest_once() == []
+    assert len(links(fake_bot_api.sent_messages(PRIVATE))) == 2
+
+
+async def test_server_errors_back_off_exponentially_and_deliver_once(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer, clock: Clock
+) -> None:
+    follow(app, PRIVATE, "rvc", chat_type="private")
+    entries = news("raid", 3)
+    await publish(app, feed_server, entries)
+    fake_bot_api.fail_next("sendMessage", 500, "Internal Server Error", times=2)
+
+    [outcome] = await app.digest_once()
+    assert outcome.error is not None
+    assert len(app.repo.pending_deliveries(PRIVATE)) == 3
+    clock.advance(seconds=RETRY_FIRST.total_seconds() - 1)
+    assert await app.digest_once() == []
+    assert tries(fake_bot_api, PRIVATE) == 1
+
+    clock.advance(seconds=1)  # the first backoff has passed: tried again, fails again
+    [outcome] = await app.digest_once()
+    assert outcome.error is not None
+    assert tries(fake_bot_api, PRIVATE) == 2
+    clock.advance(seconds=2 * RETRY_FIRST.total_seconds() - 1)  # the second wait is twice as long
+    assert await app.digest_once() == []
+    assert tries(fake_bot_api, PRIVATE) == 2
+
+    clock.advance(seconds=1)
+    assert await app.digest_once() == [DeliveryOutcome(PRIVATE, messages=1, items=3)]
+    assert sorted(links(fake_bot_api.sent_messages(PRIVATE))) == sorted(urls(entries))
+    clock.advance(hours=2)
+    assert await app.digest_once() == []
+    assert tries(fake_bot_api, PRIVATE) == 3
+
+
+async def test_429_after_the_first_message_of_a_digest_sends_only_the_rest_later(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer, clock: Clock
+) -> None:
+    """A private chat, so the sender waits a real second between the two messages of the digest:
+    the fake is told to refuse the second while the bot waits, from the predicate that sees the
+    first arrive."""
+    follow(app, PRIVATE, "rvc", chat_type="private")
+    entries = [(f"long-{n}", f"RVC long report {n} " + "word " * 80, "") for n in range(16)]
+    await publish(app, feed_server, entries)
+
+    def refuse_the_second(fake: FakeBotApi) -> bool:
+        if not fake.sent_messages(PRIVATE):
+            return False
+        fake.fail_next("sendMessage", 429, "Too Many Requests: retry after 5", {"retry_after": 5})
+        return True
+
+    [outcome], _ = await asyncio.gather(
+        app.digest_once(), fake_bot_api.wait_for_async(refuse_the_second)
+    )
+    assert outcome.messages == 1
+    assert outcome.error is not None
+    first = links(fake_bot_api.sent_messages(PRIVATE))
+    assert 0 < len(first) < len(entries)
+    assert len(app.repo.pending_deliveries(PRIVATE)) == len(entries) - len(first)
+
+    clock.advance(seconds=5)
+    [outcome] = await app.digest_once()
+    assert outcome.error is None
+    delivered = links(fake_bot_api.sent_messages(PRIVATE))
+    assert sorted(delivered) == sorted(urls(entries))  # each once: the first part is not resent
+    assert app.repo.pending_deliveries(PRIVATE) == []
+
+
+# --- chats that are gone or moved -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("chat_id", "chat_type", "status", "description"),
+    [
+        (PRIVATE, "private", 403, "Forbidden: bot was blocked by the user"),
+        (GROUP, "group", 403, "Forbidden: bot was kicked from the group chat"),
+        (GROUP, "group", 400, "Bad Request: chat not found"),
+    ],
+)
+async def test_an_unreachable_chat_is_deactivated_and_never_tried_again(
+    app: FeedwatchApp,
+    fake_bot_api: FakeBotApi,
+    feed_server: FeedServer,
+    clock: Clock,
+    chat_id: int,
+    chat_type: str,
+    status: int,
+    description: str,
+) -> None:
+    follow(app, chat_id, "rvc", chat_type=chat_type)
+    await publish(app, feed_server, news("raid", 1))
+    fake_bot_api.fail_next("sendMessage", status, description)
+    [outcome] = await app.digest_once()
+    assert outcome.error is not None
+    assert description.partition(": ")[2] in outcome.error.lower()  # PTB drops "Bad Request: "
+    chat = app.repo.chat(chat_id)
+    assert chat is not None
+    assert chat.active is False
+    for round_ in range(3):
+        clock.advance(hours=2)
+        await publish(app, feed_server, news(f"later{round_}", 1))
+        assert await app.digest_once() == []
+    assert tries(fake_bot_api, chat_id) == 1
+
+
+async def test_a_user_who_blocked_the_bot_and_sends_start_gets_the_held_digest_once(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer, clock: Clock
+) -> None:
+    follow(app, PRIVATE, "rvc", chat_type="private")
+    held = news("raid", 1)
+    await publish(app, feed_server, held)
+    fake_bot_api.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")
+    await app.digest_once()
+    assert await app.digest_once() == []
+
+    assert "feedwatch" in await say(fake_bot_api, "/start", PRIVATE)
+    chat = app.repo.chat(PRIVATE)
+    assert chat is not None
+    assert chat.active is True
+    clock.advance(seconds=2)
+    assert await app.digest_once() == [DeliveryOutcome(PRIVATE, messages=1, items=1)]
+    assert links(fake_bot_api.sent_messages(PRIVATE)) == sorted(urls(held))
+    clock.advance(hours=2)
+    assert await app.digest_once() == []
+
+
+async def test_a_group_upgraded_to_a_supergroup_gets_its_digest_there_in_the_same_round(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer, clock: Clock
+) -> None:
+    supergroup = -1001234567890
+    follow(app, GROUP, "rvc")
+    app.repo.add_terms(GROUP, "legion", "terms", ["Legion"], clock())
+    entries = [*news("raid", 2), ("legion-1", "Freedom of Russia Legion statement", "")]
+    await publish(app, feed_server, entries)
+    fake_bot_api.fail_next(
+        "sendMessage",
+        400,
+        "Bad Request: group chat was upgraded to a supergroup chat",
+        {"migrate_to_chat_id": supergroup},
+    )
+    [outcome] = await app.digest_once()
+    assert outcome.error is None
+    assert (outcome.messages, outcome.items) == (1, 3)
+    assert sorted(links(fake_bot_api.sent_messages(supergroup))) == sorted(urls(entries))
+    assert fake_bot_api.sent_messages(GROUP) == []
+
+    assert app.repo.chat(GROUP) is None
+    assert app.repo.chat_watchlists(GROUP) == []
+    assert [w.label for w in app.repo.chat_watchlists(supergroup)] == ["legion", "rvc"]
+    assert [w.owner for w in app.repo.own_watchlists(supergroup)] == [supergroup]
+    assert app.repo.pending_deliveries(supergroup) == []
+    # New hits are queued for the supergroup (a second send there would wait 3 s of real time
+    # in the bot's rate limiter, so the queue is checked instead).
+    await publish(app, feed_server, [*entries, *news("later", 1)])
+    assert {d.item.link for d in app.repo.pending_deliveries(supergroup)} == urls(news("later", 1))
+
+
+async def test_a_migration_that_cannot_be_stored_does_not_stop_other_chats_digests(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer
+) -> None:
+    supergroup, other = -1001234567890, -3001
+    follow(app, GROUP, "rvc")
+    follow(app, other, "rvc")
+    await publish(app, feed_server, news("raid", 1))
+    follow(app, supergroup, "rvc")  # someone sent /subscribe rvc in the new supergroup first
+    fake_bot_api.fail_next(
+        "sendMessage",
+        400,
+        "Bad Request: group chat was upgraded to a supergroup chat",
+        {"migrate_to_chat_id": supergroup},
+    )
+    # Chats go in id order: GROUP (moved, and the move cannot be stored), then the other group.
+    outcomes = await app.digest_once()
+    assert {o.chat_id for o in outcomes} == {GROUP, other}
+    assert len(fake_bot_api.sent_messages(other)) == 1
+
+
+# --- what a digest looks like when it is long, large or instant -------------------------------
+
+
+async def test_a_long_digest_with_markup_in_titles_is_escaped_split_and_complete(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer, clock: Clock
+) -> None:
+    follow(app, PRIVATE, "rvc", "kursk", chat_type="private")
+    hostile = "RVC <script>alert('x')</script> & Legion in Kursk " + "word " * 1000
+    assert len(hostile) > 5000
+    entries = [
+        ("hostile", hostile[:5000], "<b>not a tag</b> & more"),
+        *[(f"rvc-{n}", f"RVC column {n} " + "word " * 70, "") for n in range(12)],
+        *[(f"kursk-{n}", f"Kursk column {n} " + "word " * 70, "") for n in range(12)],
+    ]
+    await publish(app, feed_server, entries)
+
+    [outcome] = await app.digest_once()
+    sent = fake_bot_api.sent_messages(PRIVATE)
+    assert outcome == DeliveryOutcome(PRIVATE, messages=len(sent), items=len(entries))
+    assert len(sent) >= 3
+    for message in sent:
+        assert message.params["parse_mode"] == "HTML"
+        assert len(message.result["text"]) <= TELEGRAM_TEXT_LIMIT
+    found = links(sent)
+    assert len(found) == len(set(found)) == len(entries)
+    assert set(found) == urls(entries)
+    hostile_text = next(t for t in fake_bot_api.sent_texts(PRIVATE) if "<script>" in t)
+    assert "<script>alert('x')</script> & Legion" in hostile_text  # shown as text, not markup
+    assert any("&lt;script&gt;" in m.params["text"] for m in sent)
+    assert app.repo.pending_deliveries(PRIVATE) == []
+    assert all(hit.sent_at is not None for hit in app.repo.recent_hits(PRIVATE, 100))
+    clock.advance(hours=2)
+    assert await app.digest_once() == []
+    assert len(fake_bot_api.sent_messages(PRIVATE)) == len(sent)
+
+
+async def test_a_backlog_becomes_one_summary_and_the_rest_stays_in_hits(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer, clock: Clock
+) -> None:
+    follow(app, GROUP, "rvc", "kursk")
+    old = [*news("old", 30), *news("oldk", 15, about="Kursk")]
+    new = news("new", BACKLOG_NEWEST)
+    await publish(app, feed_server, old)
+    clock.advance(minutes=5)
+    await publish(app, feed_server, new)  # the same dates, polled later: these are the newest
+    assert len(old) + len(new) > BACKLOG_LIMIT
+
+    [outcome] = await app.digest_once()
+    assert outcome.error is None
+    [summary] = fake_bot_api.sent_messages(GROUP)
+    text = summary.result["text"]
+    assert f"{len(old) + len(new)} new mentions" in text
+    assert "Russian Volunteer Corps: 40" in text
+    assert "Kursk region: 15" in text
+    assert set(links([summary])) == urls(new)
+    assert app.repo.pending_deliveries(GROUP) == []
+    past = app.repo.recent_hits(GROUP, 100)
+    assert {hit.item.link for hit in past} == urls(old) | urls(new)
+    assert all(hit.sent_at is not None for hit in past)
+
+    clock.advance(hours=2)
+    await publish(app, feed_server, new)
+    assert await app.digest_once() == []
+    assert len(fake_bot_api.sent_messages(GROUP)) == 1
+
+
+async def test_a_rate_limited_backlog_summary_still_counts_the_whole_backlog_later(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer, clock: Clock
+) -> None:
+    follow(app, PRIVATE, "rvc", chat_type="private")
+    entries = news("raid", BACKLOG_LIMIT + 5)
+    await publish(app, feed_server, entries)
+    fake_bot_api.fail_next(
+        "sendMessage", 429, "Too Many Requests: retry after 30", {"retry_after": 30}
+    )
+    [outcome] = await app.digest_once()
+    assert outcome.error is not None
+    clock.advance(seconds=30)
+    await app.digest_once()
+    [summary] = fake_bot_api.sent_messages(PRIVATE)
+    assert f"{len(entries)} new mentions" in summary.result["text"]
+
+
+async def test_each_forum_topic_gets_its_own_digest(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer
+) -> None:
+    forum = -1001234567890
+    app.repo.register_chat(forum, "supergroup", "Forum", app.clock())
+    app.repo.subscribe(forum, ["rvc"], app.clock(), thread_id=7)
+    app.repo.subscribe(forum, ["kursk"], app.clock(), thread_id=9)
+    rvc, kursk = news("raid", 2), news("front", 2, about="Kursk")
+    await publish(app, feed_server, [*rvc, *kursk])
+    [outcome] = await app.digest_once()
+    assert (outcome.messages, outcome.items) == (2, 4)
+    by_topic = {
+        m.params.get("message_thread_id"): set(links([m]))
+        for m in fake_bot_api.sent_messages(forum)
+    }
+    assert by_topic == {7: urls(rvc), 9: urls(kursk)}
+
+
+async def test_a_digest_for_a_deleted_topic_goes_to_the_general_topic(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer
+) -> None:
+    forum = -1001234567891
+    app.repo.register_chat(forum, "supergroup", "Forum", app.clock())
+    app.repo.subscribe(forum, ["rvc"], app.clock(), thread_id=7)
+    entries = news("raid", 2)
+    await publish(app, feed_server, entries)
+    fake_bot_api.fail_next("sendMessage", 400, "Bad Request: message thread not found")
+    [outcome] = await app.digest_once()
+    assert (outcome.messages, outcome.items, outcome.error) == (1, 2, None)
+    [sent] = fake_bot_api.sent_messages(forum)
+    assert "message_thread_id" not in sent.params
+    assert set(links([sent])) == urls(entries)
+
+
+async def test_instant_mode_sends_each_hit_as_its_own_message_as_soon_as_it_comes(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer, clock: Clock
+) -> None:
+    follow(app, PRIVATE, "rvc", "kursk", chat_type="private")
+    app.repo.set_digest_interval(PRIVATE, timedelta(0))
+    first = [*news("raid", 2), *news("front", 1, about="Kursk")]
+    await publish(app, feed_server, first)
+    [outcome] = await app.digest_once()
+    assert (outcome.messages, outcome.items) == (3, 3)
+    sent = fake_bot_api.sent_messages(PRIVATE)
+    assert [len(LINK.findall(m.params["text"])) for m in sent] == [1, 1, 1]
+    assert set(links(sent)) == urls(first)
+    assert {m.params["text"].split("\n")[0] for m in sent} == {
+        "<b>Russian Volunteer Corps</b>",
+        "<b>Kursk region</b>",
+    }
+    # No interval to wait for: the next hit goes in the next round, alone (a second later, so
+    # the private chat's one message a second is kept without a real wait).
+    clock.advance(seconds=1)
+    await publish(app, feed_server, news("later", 1))
+    assert await app.digest_once() == [DeliveryOutcome(PRIVATE, messages=1, items=1)]
+    assert links(fake_bot_api.sent_messages(PRIVATE))[3:] == sorted(urls(news("later", 1)))
+
+
+# --- chats that asked for silence -------------------------------------------------------------
+
+
+async def test_quiet_hours_hold_the_hits_until_they_end_on_the_chats_clock(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer, clock: Clock
+) -> None:
+    follow(app, GROUP, "rvc")
+    app.repo.set_timezone(GROUP, "Europe/Kyiv")  # UTC+2 in March
+    app.repo.set_quiet(GROUP, (22 * 60, 7 * 60))
+    clock.now = datetime(2024, 3, 12, 20, 30, tzinfo=UTC)  # 22:30 in Kyiv, 20:30 in UTC
+    entries = news("night", 2)
+    await publish(app, feed_server, entries)
+    assert await app.digest_once() == []
+    clock.now = datetime(2024, 3, 13, 4, 59, tzinfo=UTC)  # 06:59 in Kyiv
+    await publish(app, feed_server, [*entries, *news("dawn", 1)])
+    assert await app.digest_once() == []
+    assert tries(fake_bot_api, GROUP) == 0
+
+    clock.advance(minutes=1)  # 07:00 in Kyiv (still 05:00 in UTC): quiet hours are over
+    assert await app.digest_once() == [DeliveryOutcome(GROUP, messages=1, items=3)]
+    assert set(links(fake_bot_api.sent_messages(GROUP))) == urls(entries) | urls(news("dawn", 1))
+
+
+async def test_a_paused_chat_gets_nothing_and_digest_now_says_it_is_paused(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer, clock: Clock
+) -> None:
+    follow(app, PRIVATE, "rvc", chat_type="private")
+    app.repo.pause(PRIVATE)
+    entries = news("raid", 2)
+    await publish(app, feed_server, entries)
+    assert await app.digest_once() == []
+    outcome = await app.deliverer.deliver_now(PRIVATE)
+    assert outcome.error is not None
+    assert "paused" in outcome.error
+    assert outcome.messages == outcome.items == 0
+    assert "paused" in await say(fake_bot_api, "/digest", PRIVATE)
+    assert tries(fake_bot_api, PRIVATE) == 1  # the answer to /digest, no digest
+
+    # Resumed: what came meanwhile is held and offered, not dumped; taken, it comes once.
+    assert app.repo.resume(PRIVATE) == 2
+    clock.advance(hours=2)
+    assert await app.digest_once() == []
+    assert app.repo.release_held(PRIVATE) == 2
+    assert await app.digest_once() == [DeliveryOutcome(PRIVATE, messages=1, items=2)]
+    assert set(links(fake_bot_api.sent_messages(PRIVATE))) == urls(entries)
+
+
+# --- a process killed in the middle of a round ------------------------------------------------
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """`feedwatch run` processes a test starts; any still running at the end are killed."""
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+async def test_a_run_killed_mid_round_delivers_every_hit_once_after_restart(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    fake_bot_api: FakeBotApi,
+    processes: list[subprocess.Popen[bytes]],
+) -> None:
+    """Twenty groups each have one digest pending when `feedwatch run` starts. The fake cannot
+    hold a response, so the kill is sent from the predicate that sees the fifth digest arrive:
+    it runs under the fake's lock, so at most the one request in flight is answered after it.
+    A second process then sends what is left; the fake counts every digest once, plus at most
+    that one."""
+    chats = [-5001 - n for n in range(20)]
+    entries = news("raid", 2)
+    url = feed_server.add(FEED, rss(*entries))
+    settings = write_settings(tmp_path, [url], token=fake_bot_api.token, api_url=fake_bot_api.url)
+    config = tmp_path / "feedwatch.toml"
+    text = config.read_text(encoding="utf-8")
+    assert '[digest]\ninterval = "1h"\n' in text
+    config.write_text(
+        text.replace('interval = "1h"\n', 'interval = "1h"\ntick = "1s"\n'), encoding="utf-8"
+    )
+    async with FeedwatchApp(settings) as setup:
+        for chat in chats:
+            follow(setup, chat, "rvc")
+        await setup.poll_once()
+        assert all(len(setup.repo.pending_deliveries(chat)) == 2 for chat in chats)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDWATCH_")}
+
+    def launch(name: str) -> subprocess.Popen[bytes]:
+        with (tmp_path / f"{name}.log").open("wb") as log:
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", "bot", "run", "--config", str(config)],
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        processes.append(process)
+        return process
+
+    def digests(fake: FakeBotApi) -> list[RecordedRequest]:
+        return [m for m in fake.sent_messages() if m.params["chat_id"] in chats]
+
+    first = launch("first")
+    seen_at_kill: list[int] = []
+
+    def kill_after_five(fake: FakeBotApi) -> bool:
+        if first.poll() is not None:
+            return True  # died by itself: reported below
+        if len(digests(fake)) < 5:
+            return False
+        first.send_signal(signal.SIGKILL)
+        seen_at_kill.append(len(digests(fake)))
+        return True
+
+    await fake_bot_api.wait_for_async(kill_after_five, timeout=30)
+    await asyncio.to_thread(first.wait, 10)
+    log = (tmp_path / "first.log").read_text(errors="replace")
+    assert first.returncode == -signal.SIGKILL, log
+    assert seen_at_kill[0] < len(chats), "the round was over before the kill"
+
+    second = launch("second")
+    repo = Repository.open(f"sqlite:///{tmp_path / 'feedwatch.db'}")
+    try:
+
+        def everyone_has_a_digest(fake: FakeBotApi) -> bool:
+            return second.poll() is not None or {m.params["chat_id"] for m in digests(fake)} == set(
+                chats
+            )
+
+        def outbox_empty(fake: FakeBotApi) -> bool:
+            return second.poll() is not None or repo.chats_with_pending() == []
+
+        await fake_bot_api.wait_for_async(everyone_has_a_digest, timeout=30)
+        # Re-checked on every request, and the bot long-polls getUpdates at least every second.
+        try:
+            await fake_bot_api.wait_for_async(outbox_empty, timeout=10)
+        except AssertionError:
+            still = [chat.id for chat in repo.chats_with_pending()]
+            pytest.fail(f"rows still open though every chat got its digest: chats {still}")
+        assert second.poll() is None, (tmp_path / "second.log").read_text(errors="replace")
+    finally:
+        repo.close()
+    second.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(second.wait, 10) == 0
+
+    sent = digests(fake_bot_api)
+    per_chat = {chat: [m for m in sent if m.params["chat_id"] == chat] for chat in chats}
+    assert all(set(links(messages)) == urls(entries) for messages in per_chat.values())
+    twice = [chat for chat, messages in per_chat.items() if len(messages) > 1]
+    assert len(twice) <= 1, f"digests sent twice to {twice}"
+    assert len(sent) == len(chats) + len(twice)
+    assert max(len(messages) for messages in per_chat.values()) <= 2
