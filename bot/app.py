@@ -49,15 +49,16 @@ def build_application(settings: Settings) -> AnyApplication:
     if settings.telegram.api_url:
         base = settings.telegram.api_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
-    # Telegram's limits, paced evenly rather than in bursts: the library's defaults let 30 sends
-    # (20 to a group) through at once and then keep the rate, which a strict limit answers with
-    # 429s (measured by benchmarks/deliver.py). 28 a second overall, one every 3 s to a group;
-    # 429s that still come reach our sender, which keeps the outbox rows.
+    # Telegram's limits, paced rather than in bursts: the library's defaults let 30 sends (20 to a
+    # group) through at once and then keep the rate, which a strict limit answers with 429s
+    # (measured by benchmarks/deliver.py). 28 a second overall, evenly; 20 a minute to a group,
+    # with a burst of 4 so that a few quick commands in a group are answered at once. 429s that
+    # still come reach our sender, which keeps the outbox rows.
     limiter = AIORateLimiter(
         overall_max_rate=1,
         overall_time_period=1 / 28,
-        group_max_rate=1,
-        group_time_period=3,
+        group_max_rate=4,
+        group_time_period=12,
         max_retries=0,
     )
     return builder.rate_limiter(limiter).build()
