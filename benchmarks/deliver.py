@@ -158,7 +158,9 @@ async def _bench(args: argparse.Namespace, fake: FakeBotApi, workdir: Path) -> i
             app.application.bot._rate_limiter = None
             limiter = "none (the pipeline's own speed)"
         else:
-            limiter = "as bot/app.py builds it (paced: 1 per 1/28 s overall; groups 20/min, bursts of 4)"
+            limiter = (
+                "as bot/app.py builds it (paced: 1 per 1/28 s overall; groups 20/min, bursts of 4)"
+            )
         assert isinstance(app.deliverer.sink, TelegramSink)
         _record_sends(app.deliverer.sink, run)
 
