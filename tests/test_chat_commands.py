@@ -533,3 +533,68 @@ async def test_a_command_posted_in_a_channel_is_not_denied_there(
     fake_bot_api.push_message(channel, "/watch kursk Курськ", chat_type="channel")
     await say(fake_bot_api, "/start")  # updates are handled one at a time: the post came first
     assert not any("There is no command /watch" in t for t in fake_bot_api.sent_texts(channel))
+
+
+# Every command in a group, as a member and as an administrator: what changes the chat is for
+# administrators only; what reads it is for everyone. (One group per case: Telegram paces each.)
+CHANGING = [
+    "/subscribe rvc",
+    "/unsubscribe rvc",
+    "/watch kursk Курск",
+    "/exclude kursk погода",
+    "/require kursk бой",
+    "/unwatch kursk",
+    "/every 2h",
+    "/quiet 22:00-07:00",
+    "/tz Europe/Kyiv",
+    "/addfeed http://127.0.0.1:9/rss",
+    "/removefeed http://127.0.0.1:9/rss",
+    "/pause",
+    "/resume",
+    "/import",
+]
+READING = ["/start", "/help", "/watchlists", "/test Заявление РДК", "/hits", "/digest", "/feeds"]
+REFUSAL = "Sorry, in a group only its administrators can change what feedwatch does."
+
+
+def _group_of(index: int) -> int:
+    return GROUP - 100 - index
+
+
+def test_the_group_cases_cover_every_command_but_channel_and_export() -> None:
+    typed = {text.split()[0][1:] for text in CHANGING + READING}
+    assert typed | {"channel", "export"} == {name for name, _, _ in COMMANDS}
+
+
+@pytest.mark.parametrize("text", CHANGING)
+async def test_in_a_group_a_member_is_refused_every_change(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, text: str
+) -> None:
+    group = _group_of(CHANGING.index(text))
+    fake_bot_api.set_chat_member_status(group, MEMBER, "member")
+    assert REFUSAL in await say(fake_bot_api, text, group, user_id=MEMBER)
+    settings = stored(app, group)
+    assert (labels(app, group), settings.digest_interval, settings.quiet) == ([], None, None)
+    assert (settings.timezone, settings.paused) == (None, False)
+
+
+@pytest.mark.parametrize("text", CHANGING)
+async def test_in_a_group_an_admin_may_make_every_change(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, text: str
+) -> None:
+    group = _group_of(len(CHANGING) + CHANGING.index(text))
+    fake_bot_api.set_chat_member_status(group, ADMIN, "administrator")
+    answer = await say(fake_bot_api, text, group, user_id=ADMIN)
+    assert REFUSAL not in answer
+    assert answer  # the command's own answer: done, refused for its own reason, or its usage
+
+
+@pytest.mark.parametrize("text", READING)
+async def test_in_a_group_a_member_may_use_every_reading_command(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, text: str
+) -> None:
+    group = _group_of(2 * len(CHANGING) + READING.index(text))
+    fake_bot_api.set_chat_member_status(group, MEMBER, "member")
+    answer = await say(fake_bot_api, text, group, user_id=MEMBER)
+    assert REFUSAL not in answer
+    assert answer
