@@ -208,6 +208,9 @@ class FeedwatchApp:
             self.scheduler.start()
         if self.application is not None:
             await self.application.bot.set_my_commands(menu())
+            # Telegram shows users whose app speaks Russian or Ukrainian the menu in their language.
+            for lang in ("ru", "uk"):
+                await self.application.bot.set_my_commands(menu(lang), language_code=lang)
             await self.application.start()
             assert self.application.updater is not None
             await self.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)

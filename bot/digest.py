@@ -15,6 +15,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.domain import DigestMessage, Match, PendingDelivery, Watchlist
+from bot.texts import tr
 
 TELEGRAM_TEXT_LIMIT = 4096
 Format = Literal["html", "text"]
@@ -66,8 +67,13 @@ class _Block:
 class _Writer:
     """Knows how to spell the few pieces of a digest in one output format."""
 
-    def __init__(self, fmt: Format) -> None:
+    def __init__(self, fmt: Format, lang: str = "en") -> None:
         self.fmt = fmt
+        self.lang = lang
+
+    def say(self, template: str, **params: object) -> str:
+        """A sentence of the digest in the chat's language, not yet escaped."""
+        return tr(self.lang, template, **params)
 
     def esc(self, text: str) -> str:
         return html.escape(text, quote=False) if self.fmt == "html" else text
@@ -103,7 +109,7 @@ def _item_block(
     item = delivery.item
     # A blank title reads like a missing one: fall back to the summary, then the link.
     candidates = (_cap(text, _TITLE_CAP) for text in (item.title, item.summary, item.link or ""))
-    title = next((text for text in candidates if text), "(untitled)")
+    title = next((text for text in candidates if text), writer.say("(untitled)"))
     texts: list[str] = []
     # The group's own words first: they are why the item stands under this heading.
     for match in sorted(delivery.matches, key=lambda m: m.watchlist != group):
@@ -117,7 +123,8 @@ def _item_block(
     ]
     others = sorted({m.watchlist for m in delivery.matches} - {group})
     if others:
-        facts.append(writer.esc("also " + ", ".join(titles.get(o, o) for o in others)))
+        also = ", ".join(titles.get(o, o) for o in others)
+        facts.append(writer.esc(writer.say("also {names}", names=also)))
     body = writer.title_line(title, item.link) + "\n  " + " · ".join(facts)
     return _Block(body, delivery.id)
 
@@ -135,13 +142,14 @@ def render_digest(
     fmt: Format = "html",
     tz: tzinfo = UTC,
     limit: int = TELEGRAM_TEXT_LIMIT,
+    lang: str = "en",
 ) -> list[DigestMessage]:
     """Group the deliveries by watchlist (an item that hits several stands once, under the first) and
     cut the result into messages of at most `limit` visible characters."""
     deliveries = [d for d in deliveries if d.matches]
     if not deliveries:
         return []
-    writer = _Writer(fmt)
+    writer = _Writer(fmt, lang)
     titles: dict[str, str] = {name: w.display_title for name, w in watchlists.items()}
     order = sorted(
         {m.watchlist for d in deliveries for m in d.matches},
@@ -152,7 +160,12 @@ def render_digest(
         groups[_group_of(delivery.matches, order)].append(delivery)
 
     count = len(deliveries)
-    header = writer.bold(f"feedwatch · {count} new mention{'s' if count != 1 else ''}")
+    header = writer.bold(
+        writer.say(
+            "feedwatch · 1 new mention" if count == 1 else "feedwatch · {count} new mentions",
+            count=count,
+        )
+    )
     messages: list[DigestMessage] = []
     parts: list[str] = [header]
     ids: list[int] = []
@@ -180,7 +193,7 @@ def render_digest(
 
     for name, members in ((n, m) for n, m in groups.items() if m):
         title = titles.get(name, name)
-        continued = writer.heading(f"{title} (continued)")
+        continued = writer.heading(writer.say("{title} (continued)", title=title))
         add("\n" + writer.heading(f"{title} ({len(members)})"), None, "")
         for delivery in members:
             block = _item_block(writer, delivery, name, titles, tz, now)
@@ -201,11 +214,12 @@ def render_instant(
     now: datetime,
     fmt: Format = "html",
     tz: tzinfo = UTC,
+    lang: str = "en",
 ) -> DigestMessage | None:
     """One hit as its own message (`/every instant`): the watchlist's title, then the item."""
     if not delivery.matches:
         return None
-    writer = _Writer(fmt)
+    writer = _Writer(fmt, lang)
     titles = {name: w.display_title for name, w in watchlists.items()}
     group = delivery.matches[0].watchlist
     block = _item_block(writer, delivery, group, titles, tz, now)
@@ -221,11 +235,12 @@ def render_backlog(
     fmt: Format = "html",
     tz: tzinfo = UTC,
     newest: int = BACKLOG_NEWEST,
+    lang: str = "en",
 ) -> tuple[DigestMessage, tuple[int, ...]]:
     """A backlog too long for a digest: one message with the count per watchlist and the newest
     items, and the ids of the rows it only counts (they stay available through /hits)."""
     deliveries = [d for d in deliveries if d.matches]
-    writer = _Writer(fmt)
+    writer = _Writer(fmt, lang)
     titles = {name: w.display_title for name, w in watchlists.items()}
     counts: dict[str, int] = {}
     for delivery in deliveries:
@@ -233,23 +248,29 @@ def render_backlog(
             counts[name] = counts.get(name, 0) + 1
     latest = sorted(deliveries, key=lambda d: (d.item.published or d.item.seen_at, d.id))[-newest:]
     lines = [
-        writer.bold(f"feedwatch · {len(deliveries)} new mentions, too many for one digest"),
+        writer.bold(
+            writer.say(
+                "feedwatch · {count} new mentions, too many for one digest", count=len(deliveries)
+            )
+        ),
         *(
             writer.esc(f"{titles.get(name, name)}: {count}")
             for name, count in sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
         ),
         "",
-        writer.heading(f"The newest {len(latest)}"),
+        writer.heading(writer.say("The newest {count}", count=len(latest))),
     ]
     for delivery in reversed(latest):
         group = delivery.matches[0].watchlist
         lines.append(_item_block(writer, delivery, group, titles, tz, now).body)
-    lines += ["", writer.esc("The rest: /hits 50.")]
+    lines += ["", writer.esc(writer.say("The rest: /hits 50."))]
     text = "\n".join(lines)
     # The newest items alone could pass the limit only with extreme titles: cut them to fit.
     while visible_length(text, fmt) > TELEGRAM_TEXT_LIMIT and len(latest) > 1:
         latest = latest[1:]
-        return render_backlog(deliveries, watchlists, now=now, fmt=fmt, tz=tz, newest=len(latest))
+        return render_backlog(
+            deliveries, watchlists, now=now, fmt=fmt, tz=tz, newest=len(latest), lang=lang
+        )
     shown = {d.id for d in latest}
     thread = deliveries[0].thread_id if deliveries else None
     message = DigestMessage(text, tuple(d.id for d in latest), thread)

@@ -76,4 +76,10 @@ class ChatMoved(DeliveryError):
 
 class RefusedError(FeedwatchError):
     """A request from a chat that cannot be done as asked: a limit, or a name that is not its own.
-    The message says why and what to do instead."""
+    The message says why and what to do instead; `template` and `params` let a chat read it in
+    its own language."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template.format(**params))

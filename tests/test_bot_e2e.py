@@ -57,9 +57,13 @@ async def say(fake: FakeBotApi, text: str, chat_id: int = CHAT) -> str:
 async def test_subscribe_poll_and_digest_send_one_escaped_linked_message_once(
     app: FeedwatchApp, fake_bot_api: FakeBotApi
 ) -> None:
-    assert [c.params["commands"][0]["command"] for c in fake_bot_api.calls("setMyCommands")] == [
-        "start"
-    ]
+    menus = {
+        c.params.get("language_code", ""): c.params["commands"]
+        for c in fake_bot_api.calls("setMyCommands")
+    }
+    assert set(menus) == {"", "ru", "uk"}
+    assert [m[0]["command"] for m in menus.values()] == ["start"] * 3
+    assert menus["uk"][0]["description"] == "зареєструвати чат і показати довідку"
     assert "feedwatch" in await say(fake_bot_api, "/start")
     assert "Now following" in await say(fake_bot_api, "/subscribe rvc")
 

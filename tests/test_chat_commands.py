@@ -598,3 +598,40 @@ async def test_in_a_group_a_member_may_use_every_reading_command(
     answer = await say(fake_bot_api, text, group, user_id=MEMBER)
     assert REFUSAL not in answer
     assert answer
+
+
+async def test_answers_come_in_the_senders_language(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi
+) -> None:
+    help_text = await say(fake_bot_api, "/start", language_code="uk")
+    assert "стежить за стрічками новин" in help_text
+    assert "/watch NAME TERM[, TERM…] — створити власний список" in help_text
+    created = await say(fake_bot_api, "/watch kursk Курськ", language_code="uk")
+    assert "Створено список kursk (цей чат)." in created
+    assert "Тепер у підписках: rvc." in await say(
+        fake_bot_api, "/subscribe rvc", language_code="uk-UA"
+    )
+    refused = await say(fake_bot_api, "/require nosuch бій", language_code="ru")
+    assert (
+        refused
+        == "Не сделано: в этом чате нет списка nosuch; сначала создайте его: /watch nosuch ТЕРМИН."
+    )
+    unsubscribed = await say(fake_bot_api, "/unsubscribe rvc", language_code="ru")
+    assert unsubscribed == "Больше не в подписках: rvc."
+    # A language we have no translations for reads English.
+    assert await say(fake_bot_api, "/subscribe legion", language_code="de") == (
+        "Now following: legion.\nNew mentions from now on come in this chat's digest."
+    )
+
+
+async def test_a_member_of_a_group_is_refused_in_their_language(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi
+) -> None:
+    group = GROUP - 50
+    fake_bot_api.set_chat_member_status(group, MEMBER, "member")
+    answer = await say(
+        fake_bot_api, "/watch kursk Курск", group, user_id=MEMBER, language_code="ru"
+    )
+    assert answer.startswith(
+        "Извините, в группе настройки feedwatch меняют только её администраторы."
+    )

@@ -663,3 +663,17 @@ def test_any_text_digest_fits_and_carries_every_matched_item_once(
     ids = all_ids(messages)
     assert sorted(ids) == sorted(d.id for d in deliveries if d.matches)
     assert len(ids) == len(set(ids))
+
+
+def test_a_digest_reads_in_the_chats_language() -> None:
+    lists = {
+        "rvc": Watchlist("rvc", ("RVC",), title="РДК"),
+        "kursk": Watchlist("kursk", ("Kursk",)),
+    }
+    both = delivery(1, match("rvc"), match("kursk"))
+    [message] = render_digest([both, delivery(2, match("rvc"))], lists, now=NOW, lang="uk")
+    plain, _ = parse_html(message.text)
+    assert plain.startswith("feedwatch · нових згадок: 2")
+    assert "також РДК" in plain
+    [english] = render_digest([both], lists, now=NOW)
+    assert parse_html(english.text)[0].startswith("feedwatch · 1 new mention")

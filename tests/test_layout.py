@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-PURE = ["bot.matching", "bot.digest", "bot.schedule", "bot.parsing", "bot.domain"]
+PURE = ["bot.matching", "bot.digest", "bot.schedule", "bot.parsing", "bot.domain", "bot.texts"]
 ADAPTER_LIBRARIES = ["httpx", "sqlmodel", "sqlalchemy", "telegram", "apscheduler", "bot.config"]
 
 

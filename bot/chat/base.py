@@ -20,8 +20,10 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.domain import Chat
+from bot.errors import RefusedError
 from bot.pipeline.deliver import Deliverer
 from bot.storage.repository import Repository
+from bot.texts import language_of, tr
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +47,28 @@ class Target:
     def id(self) -> int:
         return self.chat.id
 
-    def where(self) -> str:
-        return (
-            f"the channel {escape(self.chat.title or str(self.chat.id))}"
-            if self.is_channel
-            else "this chat"
-        )
+    def where(self, lang: str = "en", *, start: bool = False) -> str:
+        """ "this chat", or "the channel …", in `lang`; capitalised to `start` a sentence."""
+        if self.is_channel:
+            title = escape(self.chat.title or str(self.chat.id))
+            return tr(lang, "The channel {title}" if start else "the channel {title}", title=title)
+        return tr(lang, "This chat" if start else "this chat")
 
     @property
     def is_channel(self) -> bool:
         return self.chat.type == "channel"
+
+
+def language(update: Update) -> str:
+    """The language to answer in: the sender's, where we have it."""
+    user = update.effective_user
+    return language_of(user.language_code if user is not None else None)
+
+
+def refusal(update: Update, error: RefusedError) -> str:
+    """A refusal in the sender's language, its names escaped."""
+    params = {name: escape(str(value)) for name, value in error.params.items()}
+    return tr(language(update), error.template, **params)
 
 
 def codes(names: Sequence[str]) -> str:
@@ -124,8 +138,11 @@ class CommandBase:
         if change and chat.is_group and not await self._is_admin(context, chat.id, update):
             await self._answer(
                 update,
-                "Sorry, in a group only its administrators can change what feedwatch does. "
-                "Everyone may use /watchlists, /hits, /test and /help.",
+                tr(
+                    language(update),
+                    "Sorry, in a group only its administrators can change what feedwatch does. "
+                    "Everyone may use /watchlists, /hits, /test and /help.",
+                ),
             )
             return None
         return Target(chat, thread_id)

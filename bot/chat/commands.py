@@ -13,13 +13,14 @@ from html import escape
 from telegram import BotCommand, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.chat.base import AnyApplication, Context, addressed_to_us
+from bot.chat.base import AnyApplication, Context, addressed_to_us, language
 from bot.chat.feeds import FeedCommands
 from bot.chat.lists import ListCommands
 from bot.chat.settings import SettingsCommands
 from bot.domain import Watchlist
 from bot.errors import FeedwatchError, StorageError
 from bot.limits import MAX_FEEDS_PER_CHAT, MAX_LISTS_PER_CHAT, MAX_TERMS_PER_LIST
+from bot.texts import tr
 
 __all__ = ["COMMANDS", "AnyApplication", "ChatCommands", "menu"]
 
@@ -53,8 +54,9 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def menu() -> list[BotCommand]:
-    return [BotCommand(name, about) for name, _, about in COMMANDS]
+def menu(lang: str = "en") -> list[BotCommand]:
+    """The command menu Telegram shows, in `lang`."""
+    return [BotCommand(name, tr(lang, about)) for name, _, about in COMMANDS]
 
 
 class ChatCommands(ListCommands, SettingsCommands, FeedCommands):
@@ -111,27 +113,36 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands):
         target = await self._target(update, context, change=False)
         if target is None:
             return
+        lang = language(update)
         available = await self._visible_names(target)
         followed = {w.label for w in await self._followed(target.id)}
         lines = [
-            "<b>feedwatch</b> watches news feeds for the names you follow and sends this chat "
-            "a digest of every new mention, in Russian, Ukrainian and English, in any "
-            "grammatical form.",
+            tr(
+                lang,
+                "<b>feedwatch</b> watches news feeds for the names you follow and sends this chat "
+                "a digest of every new mention, in Russian, Ukrainian and English, in any "
+                "grammatical form.",
+            ),
             "",
-            "<b>Watchlists</b>" if available else "No watchlists yet.",
+            tr(lang, "<b>Watchlists</b>") if available else tr(lang, "No watchlists yet."),
             *(f"• <code>{escape(n)}</code>" + (" ✓" if n in followed else "") for n in available),
             "",
-            "<b>Try</b>",
-            "/subscribe rvc — follow a shared watchlist",
-            "/watch kursk_news Курск, Курская область, Курськ, Kursk — make your own",
-            "/test Губернатор Курской области объявил эвакуацию — see what would match",
+            tr(lang, "<b>Try</b>"),
+            f"/subscribe rvc — {tr(lang, 'follow a shared watchlist')}",
+            f"/watch kursk_news Курск, Курская область, Курськ, Kursk — {tr(lang, 'make your own')}",
+            f"/test Губернатор Курской области объявил эвакуацию — {tr(lang, 'see what would match')}",
             "",
-            "<b>Commands</b>",
-            *(f"{escape(usage)} — {escape(about)}" for _, usage, about in COMMANDS),
+            tr(lang, "<b>Commands</b>"),
+            *(f"{escape(usage)} — {escape(tr(lang, about))}" for _, usage, about in COMMANDS),
             "",
-            f"Limits: {MAX_LISTS_PER_CHAT} watchlists per chat, {MAX_TERMS_PER_LIST} terms per "
-            f"list, {MAX_FEEDS_PER_CHAT} feeds per chat. In groups only administrators change "
-            "settings.",
+            tr(
+                lang,
+                "Limits: {lists} watchlists per chat, {terms} terms per list, {feeds} feeds per "
+                "chat. In groups only administrators change settings.",
+                lists=MAX_LISTS_PER_CHAT,
+                terms=MAX_TERMS_PER_LIST,
+                feeds=MAX_FEEDS_PER_CHAT,
+            ),
         ]
         await self._answer(update, "\n".join(lines))
 
@@ -145,7 +156,13 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands):
         command = (message.text or "").split()[0].split("@")[0]
         known = " ".join(f"/{name}" for name, _, _ in COMMANDS)
         await self._answer(
-            update, f"There is no command {escape(command)}. Commands: {escape(known)}"
+            update,
+            tr(
+                language(update),
+                "There is no command {command}. Commands: {known}",
+                command=escape(command),
+                known=escape(known),
+            ),
         )
 
     async def on_error(self, update: object, context: Context) -> None:

@@ -12,7 +12,7 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 
-from bot.chat.base import ADMIN_STATUSES, CommandBase, Context, Target, arguments
+from bot.chat.base import ADMIN_STATUSES, CommandBase, Context, Target, arguments, refusal
 from bot.digest import format_moment
 from bot.domain import FeedState
 from bot.errors import FeedwatchError, RefusedError
@@ -84,7 +84,7 @@ class FeedCommands(CommandBase):
                 self.repo.add_chat_feed, target.id, url, title, self.clock()
             )
         except RefusedError as error:
-            await self._answer(update, f"Not added: {escape(str(error))}.")
+            await self._answer(update, f"Not added: {refusal(update, error)}.")
             return
         said = {
             "added": f"Added {escape(title or url)}; its new items are matched against "
@@ -131,7 +131,7 @@ class FeedCommands(CommandBase):
                 wanted if wanted.lstrip("-").isdigit() else "@" + wanted.lstrip("@")
             )
             if found.type != TelegramChat.CHANNEL:
-                raise RefusedError(f"{wanted} is not a channel")
+                raise RefusedError("{name} is not a channel", name=wanted)
             mine = await context.bot.get_chat_member(found.id, user.id)
             bot_member = await context.bot.get_chat_member(found.id, context.bot.id)
         except RefusedError as error:

@@ -10,7 +10,16 @@ from io import BytesIO
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.chat import arguments as parse
-from bot.chat.base import CommandBase, Context, Target, addressed_to_us, arguments, codes
+from bot.chat.base import (
+    CommandBase,
+    Context,
+    Target,
+    addressed_to_us,
+    arguments,
+    codes,
+    language,
+    refusal,
+)
 from bot.config import read_watchlists_document, watchlists_document
 from bot.domain import Watchlist
 from bot.errors import ConfigError, RefusedError
@@ -18,6 +27,7 @@ from bot.matching import Matcher
 from bot.parsing import html_to_text
 from bot.storage.chats import TermRole
 from bot.storage.repository import SubscribeResult
+from bot.texts import tr
 
 EXPORT_LIMIT = 1024 * 1024  # bytes of a TOML document /import reads
 _CALLBACK_LIMIT = 64  # bytes of callback data Telegram keeps
@@ -71,29 +81,44 @@ class ListCommands(CommandBase):
             )
         else:
             result = await asyncio.to_thread(self.repo.unsubscribe, target.id, names)
-        await self._answer(update, await self._describe(target, result, subscribe=subscribe))
+        await self._answer(
+            update, await self._describe(target, result, language(update), subscribe=subscribe)
+        )
 
     async def _visible_names(self, target: Target) -> list[str]:
         shared = await asyncio.to_thread(self.repo.shared_watchlists)
         own = await asyncio.to_thread(self.repo.own_watchlists, target.id)
         return sorted({w.label for w in shared} | {w.label for w in own})
 
-    async def _describe(self, target: Target, result: SubscribeResult, *, subscribe: bool) -> str:
+    async def _describe(
+        self, target: Target, result: SubscribeResult, lang: str, *, subscribe: bool
+    ) -> str:
         lines = []
         if result.changed:
-            verb = "Now following" if subscribe else "No longer following"
-            lines.append(f"{verb}: {codes(result.changed)}.")
+            verb = "Now following: {names}." if subscribe else "No longer following: {names}."
+            lines.append(tr(lang, verb, names=codes(result.changed)))
         if result.unchanged:
-            state = "Already following" if subscribe else "Was not following"
-            lines.append(f"{state}: {codes(result.unchanged)}.")
+            state = "Already following: {names}." if subscribe else "Was not following: {names}."
+            lines.append(tr(lang, state, names=codes(result.unchanged)))
         if result.unknown:
+            available = codes(await self._visible_names(target)) or tr(lang, "none yet")
             lines.append(
-                f"No watchlist called {codes(result.unknown)}. "
-                f"Available: {codes(await self._visible_names(target)) or 'none yet'}. "
-                "Make your own with /watch NAME TERM, TERM…"
+                tr(
+                    lang,
+                    "No watchlist called {names}. Available: {available}. Make your own with "
+                    "/watch NAME TERM, TERM…",
+                    names=codes(result.unknown),
+                    available=available,
+                )
             )
         if subscribe and result.changed:
-            lines.append(f"New mentions from now on come in {target.where()}'s digest.")
+            lines.append(
+                tr(
+                    lang,
+                    "New mentions from now on come in {where}'s digest.",
+                    where=target.where(lang),
+                )
+            )
         return "\n".join(lines)
 
     # --- the chat's own lists ---------------------------------------------------------------
@@ -113,6 +138,7 @@ class ListCommands(CommandBase):
         target = await self._target(update, context, change=True)
         if target is None:
             return
+        lang = language(update)
         try:
             label, terms = parse.name_and_terms(arguments(update.effective_message))
         except ValueError as error:
@@ -133,20 +159,39 @@ class ListCommands(CommandBase):
                 thread_id=target.thread_id,
             )
         except RefusedError as error:
-            await self._answer(update, f"Not done: {escape(str(error))}.")
+            await self._answer(
+                update, tr(lang, "Not done: {reason}.", reason=refusal(update, error))
+            )
             return
-        part = {"terms": "terms", "require": "required terms", "exclude": "exclusions"}[role]
+        added = {
+            "terms": "Added to its terms: {terms}.",
+            "require": "Added to its required terms: {terms}.",
+            "exclude": "Added to its exclusions: {terms}.",
+        }[role]
         lines = []
         if result.created:
             lines.append(
-                f"Created the watchlist <code>{escape(label)}</code> for {target.where()}."
+                tr(
+                    lang,
+                    "Created the watchlist {name} for {where}.",
+                    name=f"<code>{escape(label)}</code>",
+                    where=target.where(lang),
+                )
             )
         if result.added:
-            lines.append(f"Added to its {part}: {', '.join(escape(t) for t in result.added)}.")
+            lines.append(tr(lang, added, terms=", ".join(escape(t) for t in result.added)))
         if result.already:
-            lines.append(f"Already there: {', '.join(escape(t) for t in result.already)}.")
+            lines.append(
+                tr(
+                    lang,
+                    "Already there: {terms}.",
+                    terms=", ".join(escape(t) for t in result.already),
+                )
+            )
         if result.created:
-            lines.append("New mentions come in the digest; /test TEXT tries it on any text.")
+            lines.append(
+                tr(lang, "New mentions come in the digest; /test TEXT tries it on any text.")
+            )
         await self._answer(update, "\n".join(lines))
 
     async def unwatch(self, update: Update, context: Context) -> None:
@@ -179,10 +224,15 @@ class ListCommands(CommandBase):
                 await asyncio.to_thread(self.repo.remove_list, target.id, label)
                 await self._answer(
                     update,
-                    f"Removed the watchlist <code>{escape(label)}</code>; its past hits stay in /hits.",
+                    tr(
+                        language(update),
+                        "Removed the watchlist {name}; its past hits stay in /hits.",
+                        name=f"<code>{escape(label)}</code>",
+                    ),
                 )
         except RefusedError as error:
-            await self._answer(update, f"Not done: {escape(str(error))}.")
+            reason = refusal(update, error)
+            await self._answer(update, tr(language(update), "Not done: {reason}.", reason=reason))
 
     # --- seeing them ------------------------------------------------------------------------
 
@@ -195,7 +245,7 @@ class ListCommands(CommandBase):
         lines: list[str] = []
         buttons: list[list[InlineKeyboardButton]] = []
         if followed:
-            lines.append(f"<b>{target.where().capitalize()} follows</b>")
+            lines.append(f"<b>{target.where(start=True)} follows</b>")
             for watchlist in followed:
                 own = " (own)" if watchlist.owner is not None else ""
                 lines.append(f"{_list_line(watchlist)}{own}\n{_terms_line(watchlist)}")
@@ -207,7 +257,7 @@ class ListCommands(CommandBase):
                         [InlineKeyboardButton(f"{verb} {watchlist.label}", callback_data=data)]
                     )
         else:
-            lines.append(f"{target.where().capitalize()} follows no watchlist yet.")
+            lines.append(f"{target.where(start=True)} follows no watchlist yet.")
         following = {w.name for w in followed}
         others = [w for w in shared if w.name not in following]
         if others:
@@ -280,7 +330,7 @@ class ListCommands(CommandBase):
         followed = await asyncio.to_thread(self.repo.chat_watchlists, target.id)
         message = update.effective_message
         if not followed or message is None:
-            await self._answer(update, f"{target.where().capitalize()} follows no watchlist yet.")
+            await self._answer(update, f"{target.where(start=True)} follows no watchlist yet.")
             return
         document = watchlists_document(followed).encode()
         await message.reply_document(

@@ -9,11 +9,12 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.chat import arguments as parse
-from bot.chat.base import CommandBase, Context, arguments
+from bot.chat.base import CommandBase, Context, arguments, language
 from bot.config import format_duration
 from bot.digest import format_moment
 from bot.limits import HITS_SHOWN_AT_MOST
 from bot.schedule import local_time
+from bot.texts import tr
 
 HITS_BY_DEFAULT = 10
 
@@ -25,6 +26,7 @@ class SettingsCommands(CommandBase):
         target = await self._target(update, context, change=True)
         if target is None:
             return
+        lang = language(update)
         text = arguments(update.effective_message)
         try:
             interval = parse.digest_interval(text) if text else None
@@ -41,24 +43,35 @@ class SettingsCommands(CommandBase):
             )  # fmt: skip
             await self._answer(
                 update,
-                f"{target.where().capitalize()} gets {said}.\nUsage: /every DURATION (5m … 7d) or /every instant",
+                f"{target.where(start=True)} gets {said}.\nUsage: /every DURATION (5m … 7d) or /every instant",
             )
             return
         await asyncio.to_thread(self.repo.set_digest_interval, target.id, interval)
         if interval == parse.INSTANT:
             await self._answer(
-                update, f"{target.where().capitalize()} now gets each hit as it comes."
+                update,
+                tr(
+                    lang,
+                    "{where} now gets each hit as it comes.",
+                    where=target.where(lang, start=True),
+                ),
             )
         else:
             await self._answer(
                 update,
-                f"{target.where().capitalize()} now gets a digest every {format_duration(interval)}.",
+                tr(
+                    lang,
+                    "{where} now gets a digest every {interval}.",
+                    where=target.where(lang, start=True),
+                    interval=format_duration(interval),
+                ),
             )
 
     async def quiet(self, update: Update, context: Context) -> None:
         target = await self._target(update, context, change=True)
         if target is None:
             return
+        lang = language(update)
         try:
             hours = parse.quiet_hours(arguments(update.effective_message))
         except ValueError as error:
@@ -68,13 +81,21 @@ class SettingsCommands(CommandBase):
             return
         await asyncio.to_thread(self.repo.set_quiet, target.id, hours)
         if hours is None:
-            await self._answer(update, "No quiet hours: digests come whenever they are due.")
+            await self._answer(
+                update, tr(lang, "No quiet hours: digests come whenever they are due.")
+            )
             return
         zone = target.chat.timezone or "UTC"
         await self._answer(
             update,
-            f"Quiet from {parse.clock(hours[0])} to {parse.clock(hours[1])} ({escape(zone)}); what "
-            "comes then is sent when they end. /tz Area/City sets the time zone.",
+            tr(
+                lang,
+                "Quiet from {start} to {end} ({zone}); what comes then is sent when they end. "
+                "/tz Area/City sets the time zone.",
+                start=parse.clock(hours[0]),
+                end=parse.clock(hours[1]),
+                zone=escape(zone),
+            ),
         )
 
     async def tz(self, update: Update, context: Context) -> None:
@@ -90,7 +111,15 @@ class SettingsCommands(CommandBase):
             return
         await asyncio.to_thread(self.repo.set_timezone, target.id, zone)
         now = local_time(self.clock(), zone)
-        await self._answer(update, f"Time zone {escape(zone)}: it is {now:%H:%M} there now.")
+        await self._answer(
+            update,
+            tr(
+                language(update),
+                "Time zone {zone}: it is {time} there now.",
+                zone=escape(zone),
+                time=f"{now:%H:%M}",
+            ),
+        )
 
     async def pause(self, update: Update, context: Context) -> None:
         target = await self._target(update, context, change=True)
@@ -99,30 +128,40 @@ class SettingsCommands(CommandBase):
         await asyncio.to_thread(self.repo.pause, target.id)
         await self._answer(
             update,
-            "Paused: nothing is sent until /resume. Hits are still collected, and offered when "
-            "you resume.",
+            tr(
+                language(update),
+                "Paused: nothing is sent until /resume. Hits are still collected, and offered "
+                "when you resume.",
+            ),
         )
 
     async def resume(self, update: Update, context: Context) -> None:
         target = await self._target(update, context, change=True)
         if target is None:
             return
+        lang = language(update)
         held = await asyncio.to_thread(self.repo.resume, target.id)
         if not held:
-            await self._answer(update, "Delivery is on.")
+            await self._answer(update, tr(lang, "Delivery is on."))
             return
         buttons = InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(f"Send the {held}", callback_data="held:send"),
-                    InlineKeyboardButton("Skip them", callback_data="held:skip"),
+                    InlineKeyboardButton(
+                        tr(lang, "Send the {held}", held=held), callback_data="held:send"
+                    ),
+                    InlineKeyboardButton(tr(lang, "Skip them"), callback_data="held:skip"),
                 ]
             ]
         )
         await self._answer(
             update,
-            f"Delivery is on. {held} items came in while paused; send them now, or skip them "
-            "(they stay in /hits).",
+            tr(
+                lang,
+                "Delivery is on. {held} items came in while paused; send them now, or skip them "
+                "(they stay in /hits).",
+                held=held,
+            ),
             buttons=buttons,
         )
 
@@ -141,7 +180,12 @@ class SettingsCommands(CommandBase):
         else:
             skipped = await asyncio.to_thread(self.repo.skip_held, target.id, self.clock())
             await query.answer(f"Skipped {skipped}.")
-            await self._answer(update, f"Skipped {skipped} held items; /hits lists them.")
+            await self._answer(
+                update,
+                tr(
+                    language(update), "Skipped {count} held items; /hits lists them.", count=skipped
+                ),
+            )
 
     async def digest(self, update: Update, context: Context) -> None:
         target = await self._target(update, context, change=False)
@@ -149,9 +193,16 @@ class SettingsCommands(CommandBase):
             return
         outcome = await self.deliverer.deliver_now(target.id)
         if outcome.error:
-            await self._answer(update, f"The digest could not be sent: {escape(outcome.error)}")
+            await self._answer(
+                update,
+                tr(
+                    language(update),
+                    "The digest could not be sent: {reason}",
+                    reason=escape(outcome.error),
+                ),
+            )
         elif outcome.items == 0:
-            await self._answer(update, "Nothing new since the last digest.")
+            await self._answer(update, tr(language(update), "Nothing new since the last digest."))
 
     async def hits(self, update: Update, context: Context) -> None:
         target = await self._target(update, context, change=False)
@@ -167,10 +218,13 @@ class SettingsCommands(CommandBase):
         count = int(text) if text else HITS_BY_DEFAULT
         found = await asyncio.to_thread(self.repo.recent_hits, target.id, count)
         if not found:
-            await self._answer(update, f"No hits for {target.where()} yet.")
+            lang = language(update)
+            await self._answer(
+                update, tr(lang, "No hits for {where} yet.", where=target.where(lang))
+            )
             return
         zone = target.chat.timezone
-        lines = [f"<b>The last {len(found)} hits</b>"]
+        lines = [tr(language(update), "<b>The last {count} hits</b>", count=len(found))]
         for past in found:
             item = past.item
             title = escape(item.title or "(untitled)")

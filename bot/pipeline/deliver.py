@@ -26,6 +26,7 @@ from bot.domain import Chat, DigestMessage, PendingDelivery, Watchlist
 from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater, StorageError
 from bot.schedule import digest_due, in_quiet_hours
 from bot.storage.repository import Repository
+from bot.texts import language_of
 
 log = logging.getLogger(__name__)
 
@@ -155,21 +156,24 @@ class Deliverer:
         """The messages for a chat, one digest per forum topic, each with the rows it only counts
         (a backlog summary's)."""
         now, fmt, tz = self.clock(), self.sink.format, zone(chat.timezone)
+        lang = language_of(chat.language)
         by_thread: dict[int | None, list[PendingDelivery]] = {}
         for delivery in pending:
             by_thread.setdefault(delivery.thread_id, []).append(delivery)
         messages: list[tuple[DigestMessage, tuple[int, ...]]] = []
         for thread_id, group in by_thread.items():
             if len(group) > BACKLOG_LIMIT:
-                summary, counted = render_backlog(group, watchlists, now=now, fmt=fmt, tz=tz)
+                summary, counted = render_backlog(
+                    group, watchlists, now=now, fmt=fmt, tz=tz, lang=lang
+                )
                 messages.append((replace(summary, thread_id=thread_id), counted))
             elif chat.instant:
                 for delivery in group:
-                    one = render_instant(delivery, watchlists, now=now, fmt=fmt, tz=tz)
+                    one = render_instant(delivery, watchlists, now=now, fmt=fmt, tz=tz, lang=lang)
                     if one is not None:
                         messages.append((one, ()))
             else:
-                rendered = render_digest(group, watchlists, now=now, fmt=fmt, tz=tz)
+                rendered = render_digest(group, watchlists, now=now, fmt=fmt, tz=tz, lang=lang)
                 messages.extend((replace(m, thread_id=thread_id), ()) for m in rendered)
         return messages
 

@@ -447,8 +447,8 @@ class ChatStore(Store):
         ).one()
         if count + adding > MAX_LISTS_PER_CHAT:
             raise RefusedError(
-                f"a chat can follow at most {MAX_LISTS_PER_CHAT} watchlists; "
-                "/unsubscribe or /unwatch one first"
+                "a chat can follow at most {count} watchlists; /unsubscribe or /unwatch one first",
+                count=MAX_LISTS_PER_CHAT,
             )
 
     def subscribe_console_to_all(self, now: datetime) -> None:
@@ -482,15 +482,17 @@ class ChatStore(Store):
             row = self._visible_lists(session, chat_id, prefer_own=True).get(label)
             if row is not None and row.owner_chat_id is None:
                 raise RefusedError(
-                    f"{label} is a shared watchlist, set up by the operator; follow it with "
-                    f"/subscribe {label}, or choose another name for your own"
+                    "{label} is a shared watchlist, set up by the operator; follow it with "
+                    "/subscribe {label}, or choose another name for your own",
+                    label=label,
                 )
             created = row is None
             if row is None:
                 if role != "terms":
                     raise RefusedError(
-                        f"this chat has no watchlist {label}; create it first with "
-                        f"/watch {label} TERM"
+                        "this chat has no watchlist {label}; create it first with "
+                        "/watch {label} TERM",
+                        label=label,
                     )
                 row = self._own_row(session, chat_id, label, now)
             current = list(getattr(row, role))
@@ -503,8 +505,12 @@ class ChatStore(Store):
             held = len(row.terms) + len(row.require) + len(row.exclude)
             if held + len(added) > MAX_TERMS_PER_LIST:
                 raise RefusedError(
-                    f"a watchlist holds at most {MAX_TERMS_PER_LIST} terms; {label} has "
-                    f"{held}, and {len(added)} more would be too many"
+                    "a watchlist holds at most {limit} terms; {label} has {held}, and {adding} "
+                    "more would be too many",
+                    limit=MAX_TERMS_PER_LIST,
+                    label=label,
+                    held=held,
+                    adding=len(added),
                 )
             setattr(row, role, current + added)
             row.updated_at = now
@@ -579,11 +585,12 @@ class ChatStore(Store):
     def _own_list(self, session: Session, chat_id: int, label: str) -> WatchlistRow:
         row = self._visible_lists(session, chat_id, prefer_own=True).get(label)
         if row is None:
-            raise RefusedError(f"this chat has no watchlist {label}")
+            raise RefusedError("this chat has no watchlist {label}", label=label)
         if row.owner_chat_id is None:
             raise RefusedError(
-                f"{label} is a shared watchlist, set up by the operator; /unsubscribe {label} "
-                "stops it here"
+                "{label} is a shared watchlist, set up by the operator; /unsubscribe {label} "
+                "stops it here",
+                label=label,
             )
         return row
 
@@ -626,7 +633,8 @@ class ChatStore(Store):
                 return "already"
             if count >= MAX_FEEDS_PER_CHAT:
                 raise RefusedError(
-                    f"a chat can add at most {MAX_FEEDS_PER_CHAT} feeds; /removefeed one first"
+                    "a chat can add at most {count} feeds; /removefeed one first",
+                    count=MAX_FEEDS_PER_CHAT,
                 )
             session.add(ChatFeedRow(chat_id=chat_id, feed_id=feed.id, created_at=now))
             return "added"
