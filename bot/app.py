@@ -118,7 +118,10 @@ class FeedwatchApp:
         await asyncio.to_thread(self.repo.sync_config, settings.feeds, settings.watchlists, now)
         # The Russian and Ukrainian dictionaries load once, here, not inside the first poll or /test.
         await asyncio.to_thread(default_morphology)
-        self.fetcher = Fetcher(timeout=settings.polling.timeout.total_seconds())
+        self.fetcher = Fetcher(
+            timeout=settings.polling.timeout.total_seconds(),
+            allow_private_addresses=settings.polling.allow_private_addresses,
+        )
         resources.push_async_callback(self.fetcher.aclose)
         self.poller = Poller(
             self.repo,

@@ -61,6 +61,11 @@ def _parser() -> argparse.ArgumentParser:
     match.add_argument("file", nargs="?", type=Path, help="JSON lines to read (default: stdin)")
     parse = commands.add_parser("parse", help="parse a feed file or URL into JSON lines")
     parse.add_argument("source", help="a file path or an http(s) URL")
+    parse.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        help="let the URL reach loopback and private addresses (the address guard refuses them)",
+    )
     check = commands.add_parser("check-config", help="check a config file and report every problem")
     check.add_argument("path", nargs="?", type=Path, help="config file (default as for run)")
     return parser
@@ -88,7 +93,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "match":
         return _match(args.watchlists, args.file, explain=args.explain)
     if command == "parse":
-        return _parse(args.source)
+        return _parse(args.source, allow_private=args.allow_private_addresses)
     if command == "demo":
         from bot.demo import run_demo
 
@@ -218,12 +223,12 @@ def _stdin() -> BinaryIO:
     return open(sys.stdin.fileno(), "rb", closefd=False)
 
 
-def _parse(source: str) -> int:
+def _parse(source: str, *, allow_private: bool = False) -> int:
     from bot.parsing import parse_feed
 
     headers: dict[str, str] = {}
     if source.startswith(("http://", "https://")):
-        content, headers = asyncio.run(_download(source))
+        content, headers = asyncio.run(_download(source, allow_private=allow_private))
     else:
         path = Path(source)
         try:
@@ -246,9 +251,9 @@ def _parse(source: str) -> int:
     return EXIT_OK
 
 
-async def _download(url: str) -> tuple[bytes, dict[str, str]]:
+async def _download(url: str, *, allow_private: bool) -> tuple[bytes, dict[str, str]]:
     from bot.fetch import Fetcher
 
-    async with Fetcher() as fetcher:
+    async with Fetcher(allow_private_addresses=allow_private) as fetcher:
         fetched = await fetcher.fetch(url)
     return fetched.content, dict(fetched.headers)

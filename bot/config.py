@@ -86,6 +86,8 @@ class PollingSettings:
     timeout: timedelta = timedelta(seconds=30)
     concurrency: int = 16
     tick: timedelta = timedelta(seconds=30)
+    # Off, feeds may reach only public addresses; tests and the demo serve feeds on 127.0.0.1.
+    allow_private_addresses: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +212,14 @@ def _integer(low: int, high: int) -> _Check:
     return check
 
 
+def _boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"  # from an environment variable
+    raise ValueError(f"must be true or false, not {_kind(value)}")
+
+
 def _http_url(value: object) -> str:
     url = _string(value)
     try:
@@ -283,6 +293,7 @@ _SECTIONS: dict[str, tuple[type, dict[str, _Check]]] = {
             "timeout": _duration(timedelta(seconds=1)),
             "concurrency": _integer(1, 256),
             "tick": _duration(timedelta(seconds=1)),
+            "allow_private_addresses": _boolean,
         },
     ),
     "digest": (

@@ -11,6 +11,7 @@ from types import TracebackType
 import httpx
 
 from bot import __version__
+from bot.address_guard import AddressRefused, guarded_transport
 from bot.domain import FetchedFeed
 from bot.errors import FetchError
 
@@ -32,10 +33,13 @@ class Fetcher:
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         max_bytes: int = MAX_BODY_BYTES,
+        allow_private_addresses: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
+        if transport is None and not allow_private_addresses:
+            transport = guarded_transport()
         self._client = httpx.AsyncClient(
             headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
             timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
@@ -79,6 +83,8 @@ class Fetcher:
         except httpx.TimeoutException as error:
             raise FetchError(url, f"timed out after {self.timeout:g} s") from error
         except httpx.ConnectError as error:
+            if isinstance(error.__cause__, AddressRefused):
+                raise FetchError(url, str(error.__cause__)) from error
             raise FetchError(url, f"cannot connect: {_first_line(error)}") from error
         except httpx.InvalidURL as error:
             raise FetchError(url, f"not a valid URL: {_first_line(error)}") from error

@@ -63,6 +63,7 @@ api_url = "{api_url}"
 [polling]
 interval = "10m"
 timeout = "5s"
+allow_private_addresses = true
 
 [digest]
 interval = "1h"

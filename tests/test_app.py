@@ -37,6 +37,7 @@ url = "sqlite:///{tmp_path / "feedwatch.db"}"
 [polling]
 interval = "10m"
 tick = "1s"
+allow_private_addresses = true
 [digest]
 interval = "5m"
 tick = "1s"

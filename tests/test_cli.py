@@ -411,12 +411,22 @@ def test_parse_an_unreadable_or_empty_file_exits_1_with_one_line(
         assert "No such file" in problem
 
 
+def test_parse_refuses_a_url_on_a_private_address_and_names_it(
+    feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = feed_server.add("/news.rss", rss(("raid-1", "RVC raid", "Fighters")))
+    assert main(["parse", url]) != 0
+    _, err = capsys.readouterr()
+    assert "address guard: 127.0.0.1 is a loopback address" in err
+    assert feed_server.hits("/news.rss") == 0
+
+
 def test_parse_an_http_url(feed_server: FeedServer, capsys: pytest.CaptureFixture[str]) -> None:
     url = feed_server.add(
         "/news.rss",
         rss(("raid-1", "RVC & Legion <claim> raid", "Fighters"), ("w", "Sunny", "Nothing")),
     )
-    assert main(["parse", url]) == 0
+    assert main(["parse", url, "--allow-private-addresses"]) == 0
     out, err = capsys.readouterr()
     assert err == ""
     records = json_lines(out)
@@ -433,7 +443,7 @@ def test_parse_an_url_that_fails_exits_1_with_the_http_status(
     status: int, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = feed_server.add("/broken.rss", b"oops", status=status, content_type="text/plain")
-    assert main(["parse", url]) == 1
+    assert main(["parse", url, "--allow-private-addresses"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
     [problem] = lines(err)

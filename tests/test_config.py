@@ -186,6 +186,11 @@ def test_watchlist_files_are_relative_to_the_config_file_not_the_cwd(
             id="bad-duration",
         ),
         pytest.param(
+            '[polling]\nallow_private_addresses = "yes"\n',
+            "[polling] allow_private_addresses: must be true or false, not a string",
+            id="guard-setting-not-a-boolean",
+        ),
+        pytest.param(
             "[polling]\ninterval = 600\n",
             '[polling] interval: must be a duration string such as "10m", not an integer',
             id="duration-as-integer",

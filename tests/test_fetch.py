@@ -18,7 +18,7 @@ async def test_a_feed_comes_back_as_bytes_with_its_cache_facts(feed_server: Feed
     url = feed_server.add(
         "/a.rss", BODY, etag='"v1"', last_modified="Tue, 12 Mar 2024 05:40:00 GMT"
     )
-    async with Fetcher() as fetcher:
+    async with Fetcher(allow_private_addresses=True) as fetcher:
         fetched = await fetcher.fetch(url)
     assert (fetched.status, fetched.content, fetched.etag) == (200, BODY, '"v1"')
     assert fetched.last_modified == "Tue, 12 Mar 2024 05:40:00 GMT"
@@ -30,7 +30,7 @@ async def test_conditional_get_sends_validators_and_takes_a_304(feed_server: Fee
     url = feed_server.add(
         "/a.rss", BODY, etag='"v1"', last_modified="Tue, 12 Mar 2024 05:40:00 GMT"
     )
-    async with Fetcher() as fetcher:
+    async with Fetcher(allow_private_addresses=True) as fetcher:
         fetched = await fetcher.fetch(
             url, etag='"v1"', last_modified="Tue, 12 Mar 2024 05:40:00 GMT"
         )
@@ -43,7 +43,7 @@ async def test_conditional_get_sends_validators_and_takes_a_304(feed_server: Fee
 
 async def test_gzip_bodies_are_decoded(feed_server: FeedServer) -> None:
     url = feed_server.add("/z.rss", gzip.compress(BODY), headers={"Content-Encoding": "gzip"})
-    async with Fetcher() as fetcher:
+    async with Fetcher(allow_private_addresses=True) as fetcher:
         assert (await fetcher.fetch(url)).content == BODY
 
 
@@ -55,7 +55,7 @@ async def test_redirects_are_followed_and_only_permanent_ones_mark_a_move(
 ) -> None:
     target = feed_server.add("/new.rss", BODY)
     old = feed_server.redirect("/old.rss", target, status=status)
-    async with Fetcher() as fetcher:
+    async with Fetcher(allow_private_addresses=True) as fetcher:
         fetched = await fetcher.fetch(old)
     assert (fetched.final_url, fetched.moved_permanently, fetched.content) == (target, moved, BODY)
 
@@ -63,7 +63,7 @@ async def test_redirects_are_followed_and_only_permanent_ones_mark_a_move(
 async def test_a_redirect_loop_is_cut_off(feed_server: FeedServer) -> None:
     feed_server.redirect("/loop-a", f"{feed_server.url}/loop-b")
     url = feed_server.redirect("/loop-b", f"{feed_server.url}/loop-a")
-    async with Fetcher() as fetcher:
+    async with Fetcher(allow_private_addresses=True) as fetcher:
         with pytest.raises(FetchError, match="more than 5 redirects"):
             await fetcher.fetch(url)
 
@@ -75,7 +75,7 @@ async def test_http_errors_name_the_status(
     feed_server: FeedServer, status: int, reason: str
 ) -> None:
     url = feed_server.add("/broken", b"oops", status=status)
-    async with Fetcher() as fetcher:
+    async with Fetcher(allow_private_addresses=True) as fetcher:
         with pytest.raises(FetchError) as caught:
             await fetcher.fetch(url)
     assert (caught.value.reason, caught.value.status, caught.value.url) == (reason, status, url)
@@ -83,14 +83,14 @@ async def test_http_errors_name_the_status(
 
 async def test_a_server_that_never_answers_times_out(feed_server: FeedServer) -> None:
     url = feed_server.hang("/slow")
-    async with Fetcher(timeout=0.3) as fetcher:
+    async with Fetcher(timeout=0.3, allow_private_addresses=True) as fetcher:
         with pytest.raises(FetchError, match=r"timed out after 0\.3 s"):
             await fetcher.fetch(url)
 
 
 async def test_a_body_over_the_cap_is_refused(feed_server: FeedServer) -> None:
     url = feed_server.add("/big", b"x" * 5000)
-    async with Fetcher(max_bytes=4096) as fetcher:
+    async with Fetcher(max_bytes=4096, allow_private_addresses=True) as fetcher:
         with pytest.raises(FetchError, match="larger than"):
             await fetcher.fetch(url)
 
@@ -98,12 +98,12 @@ async def test_a_body_over_the_cap_is_refused(feed_server: FeedServer) -> None:
 async def test_nobody_listening_is_a_connect_error(feed_server: FeedServer) -> None:
     url = feed_server.url
     feed_server.stop()
-    async with Fetcher() as fetcher:
+    async with Fetcher(allow_private_addresses=True) as fetcher:
         with pytest.raises(FetchError, match="cannot connect"):
             await fetcher.fetch(url + "/gone")
 
 
 async def test_a_non_http_url_is_refused_in_plain_words() -> None:
-    async with Fetcher() as fetcher:
+    async with Fetcher(allow_private_addresses=True) as fetcher:
         with pytest.raises(FetchError, match="only http and https"):
             await fetcher.fetch("ftp://127.0.0.1/feed")

@@ -27,7 +27,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def poller(repo: Repository, clock: Clock) -> AsyncIterator[Poller]:
-    async with Fetcher(timeout=0.5) as fetcher:
+    async with Fetcher(timeout=0.5, allow_private_addresses=True) as fetcher:
         yield Poller(repo, fetcher, clock=clock, default_interval=timedelta(minutes=10))
 
 
