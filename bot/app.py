@@ -129,6 +129,7 @@ class FeedwatchApp:
             clock=self.clock,
             default_interval=settings.polling.interval,
             concurrency=settings.polling.concurrency,
+            per_host=settings.polling.per_host,
         )
         sink: DigestSink
         if settings.telegram.token:

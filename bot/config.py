@@ -84,7 +84,8 @@ class TelegramSettings:
 class PollingSettings:
     interval: timedelta = timedelta(minutes=10)
     timeout: timedelta = timedelta(seconds=30)
-    concurrency: int = 16
+    concurrency: int = 64
+    per_host: int = 4
     tick: timedelta = timedelta(seconds=30)
     # Off, feeds may reach only public addresses; tests and the demo serve feeds on 127.0.0.1.
     allow_private_addresses: bool = False
@@ -291,7 +292,8 @@ _SECTIONS: dict[str, tuple[type, dict[str, _Check]]] = {
         {
             "interval": _duration(timedelta(minutes=1)),
             "timeout": _duration(timedelta(seconds=1)),
-            "concurrency": _integer(1, 256),
+            "concurrency": _integer(1, 1024),
+            "per_host": _integer(1, 64),
             "tick": _duration(timedelta(seconds=1)),
             "allow_private_addresses": _boolean,
         },

@@ -87,6 +87,8 @@ class ParsedFeed:
     title: str | None
     link: str | None
     items: tuple[ParsedItem, ...]
+    # RSS <ttl>: how many minutes the publisher says the feed may be cached.
+    ttl_minutes: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,19 @@ class ConfigError(FeedwatchError):
 class FetchError(FeedwatchError):
     """A feed could not be fetched: network, HTTP status, size or address guard."""
 
-    def __init__(self, url: str, reason: str, *, status: int | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        reason: str,
+        *,
+        status: int | None = None,
+        retry_after: str | None = None,
+    ) -> None:
         self.url = url
         self.reason = reason
         self.status = status
+        # The server's Retry-After header, as sent (429 and 503 carry one).
+        self.retry_after = retry_after
         super().__init__(f"{url}: {reason}")
 
 

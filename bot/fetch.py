@@ -113,8 +113,9 @@ class Fetcher:
                 phrase = response.reason_phrase or ""
                 raise FetchError(
                     url,
-                    f"HTTP {response.status_code} {phrase}".strip(),
+                    _status_reason(response.status_code, phrase),
                     status=response.status_code,
+                    retry_after=response.headers.get("Retry-After"),
                 )
             if response.status_code != 200:
                 raise FetchError(
@@ -144,6 +145,13 @@ class Fetcher:
                 last_modified=response.headers.get("Last-Modified") or None,
                 moved_permanently=moved,
             )
+
+
+def _status_reason(status: int, phrase: str) -> str:
+    reason = f"HTTP {status} {phrase}".strip()
+    if status == 410:
+        return f"{reason}: the server says the feed is gone for good; it is no longer polled"
+    return reason
 
 
 def _headers(response: httpx.Response) -> dict[str, str]:

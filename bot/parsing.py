@@ -594,4 +594,11 @@ def parse_feed(
         title=title or None,
         link=_absolute(feed_link, base),
         items=tuple(items),
+        ttl_minutes=_ttl(_get(feed, "ttl")),
     )
+
+
+def _ttl(value: object) -> int | None:
+    """RSS <ttl> in minutes, when it is a sensible whole number."""
+    text = str(value).strip() if isinstance(value, str | int) else ""
+    return int(text) if text.isdigit() and 0 < int(text) <= 7 * 24 * 60 else None

@@ -135,7 +135,12 @@ def test_an_empty_file_gives_the_defaults(tmp_path: Path) -> None:
     assert settings.database.url == "sqlite:///feedwatch.db"
     assert settings.telegram == TelegramSettings(token=Secret(""), api_url="")
     assert settings.polling == PollingSettings(
-        timedelta(minutes=10), timedelta(seconds=30), 16, timedelta(seconds=30)
+        interval=timedelta(minutes=10),
+        timeout=timedelta(seconds=30),
+        concurrency=64,
+        per_host=4,
+        tick=timedelta(seconds=30),
+        allow_private_addresses=False,
     )
     assert settings.digest == DigestSettings(timedelta(hours=1), timedelta(minutes=1))
     assert (settings.feeds, settings.watchlists) == ((), ())
@@ -221,13 +226,13 @@ def test_watchlist_files_are_relative_to_the_config_file_not_the_cwd(
             id="concurrency-boolean",
         ),
         pytest.param(
-            "[polling]\nconcurrency = 257\n",
-            "[polling] concurrency: 257 is out of range; use 1 to 256",
+            "[polling]\nconcurrency = 1025\n",
+            "[polling] concurrency: 1025 is out of range; use 1 to 1024",
             id="concurrency-too-high",
         ),
         pytest.param(
             "[polling]\nconcurrency = 0\n",
-            "[polling] concurrency: 0 is out of range; use 1 to 256",
+            "[polling] concurrency: 0 is out of range; use 1 to 1024",
             id="concurrency-zero",
         ),
         pytest.param(
@@ -525,7 +530,7 @@ def test_several_problems_are_reported_together(tmp_path: Path) -> None:
         load_settings(config, env={"FEEDWATCH_DATABASE_URL": "oracle://x"})
     assert raised.value.problems == [
         f"{config}: [polling] interval: '10x' is not a duration; write it as 90s, 10m, 1h or 1d",
-        f"{config}: [polling] concurrency: 0 is out of range; use 1 to 256",
+        f"{config}: [polling] concurrency: 0 is out of range; use 1 to 1024",
         f"{config}: [[feed]] #1 url: 'ftp://x' is not an http(s) URL",
         f"{config}: [[feed]] #1: unknown key 'intervl'; did you mean 'interval'?",
         f"{config}: [[watchlist]] #1 (rvc) terms: the list is empty",

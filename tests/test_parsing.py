@@ -600,3 +600,14 @@ def test_served_over_http_gives_the_items_read_from_disk(
     assert over_http.title == from_disk.title
     assert len(over_http.items) >= 10
     assert feed_server.hits("/feed") == 1
+
+
+@pytest.mark.parametrize(
+    ("ttl", "minutes"), [("90", 90), (" 15 ", 15), ("0", None), ("soon", None)]
+)
+def test_an_rss_ttl_is_read_in_minutes(ttl: str, minutes: int | None) -> None:
+    document = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        f"<ttl>{ttl}</ttl><item><title>A</title><guid>a</guid></item></channel></rss>"
+    ).encode()
+    assert parse_feed(document, source="ttl.rss").ttl_minutes == minutes

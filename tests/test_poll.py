@@ -3,6 +3,8 @@ recorded as health with backoff, and one broken feed never stopping the others."
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
@@ -13,7 +15,7 @@ from bot.fetch import Fetcher
 from bot.pipeline.poll import Poller, summarise
 from bot.storage.repository import Repository
 from tests.builders import Clock, rss
-from tests.fakes.feed_server import FeedServer
+from tests.fakes.feed_server import FeedServer, Route
 
 RVC = Watchlist("rvc", ("Russian Volunteer Corps", "RVC", "РДК"))
 RAID = ("raid", "RVC claims raid", "Fighters of the Russian Volunteer Corps crossed the border")
@@ -152,3 +154,68 @@ async def test_a_changed_watchlist_is_used_from_the_next_poll(
     feed_server.add("/a.rss", rss(RAID, ("legion", "Легиону пришлось отступить", "")))
     [outcome] = await poller.poll()
     assert (outcome.new_items, outcome.new_hits) == (1, 1)
+
+
+async def test_a_feed_gone_for_good_is_no_longer_polled_and_says_why(
+    repo: Repository, poller: Poller, feed_server: FeedServer, clock: Clock
+) -> None:
+    gone = feed_server.route("/gone.rss", Route(status=410))
+    fine = feed_server.add("/fine.rss", rss(RAID))
+    configure(repo, clock, gone, fine)
+    outcomes = {o.feed_url: o for o in await poller.poll()}
+    assert "gone for good; it is no longer polled" in (outcomes[gone].error or "")
+    assert outcomes[fine].new_items == 1
+    clock.advance(days=3)
+    assert [o.feed_url for o in await poller.poll()] == [fine]
+    assert feed_server.hits("/gone.rss") == 1
+    shared, _ = repo.chat_feeds(CONSOLE_CHAT_ID)
+    assert any(f.url == gone and "410" in (f.last_error or "") for f in shared)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_retry_after_on_a_busy_server_puts_the_next_poll_off(
+    repo: Repository, poller: Poller, feed_server: FeedServer, clock: Clock, status: int
+) -> None:
+    url = feed_server.route("/busy.rss", Route(status=status, headers={"Retry-After": "3600"}))
+    configure(repo, clock, url)
+    [outcome] = await poller.poll()
+    assert f"HTTP {status}" in (outcome.error or "")
+    [feed] = repo.feeds()
+    assert feed.next_poll_at is not None
+    # An hour, as asked (the backoff alone would be 20 minutes), give or take the jitter.
+    assert feed.next_poll_at - clock() >= timedelta(minutes=54)
+
+
+async def test_a_servers_cache_hint_stretches_the_interval_within_bounds(
+    repo: Repository, poller: Poller, feed_server: FeedServer, clock: Clock
+) -> None:
+    url = feed_server.add("/cached.rss", rss(RAID), headers={"Cache-Control": "max-age=86400"})
+    configure(repo, clock, url)
+    await poller.poll()
+    [feed] = repo.feeds()
+    assert feed.next_poll_at is not None
+    # A day asked, six intervals (an hour) granted, give or take the jitter.
+    assert timedelta(minutes=54) <= feed.next_poll_at - clock() <= timedelta(minutes=66)
+
+
+async def test_one_server_gets_a_few_requests_at_a_time(
+    repo: Repository, feed_server: FeedServer, clock: Clock
+) -> None:
+    # Each request waits at the server until released: were there no limit per host, all six
+    # would be waiting at once before the first is let go.
+    gate = threading.Semaphore(0)
+    urls = [
+        feed_server.route(f"/f{n}.rss", Route(body=rss((f"r{n}", "RVC raid", "")), gate=gate))
+        for n in range(6)
+    ]
+    configure(repo, clock, *urls)
+    async with Fetcher(timeout=10, allow_private_addresses=True) as fetcher:
+        poller = Poller(
+            repo, fetcher, clock=clock, default_interval=timedelta(minutes=10), per_host=2
+        )
+        polling = asyncio.create_task(poller.poll())
+        await asyncio.to_thread(feed_server.wait_until, lambda server: server.in_flight == 2)
+        gate.release(6)
+        outcomes = await polling
+    assert [o.new_items for o in outcomes] == [1] * 6
+    assert feed_server.most_in_flight == 2

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.schedule import MAX_BACKOFF, digest_due, next_poll_at
+from bot.schedule import MAX_BACKOFF, cache_hint, digest_due, next_poll_at, retry_after
 
 NOW = datetime(2024, 8, 6, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -163,3 +163,67 @@ def test_next_poll_is_later_but_never_too_late(
         assert now + interval * 0.9 <= result <= now + interval * 1.1
     else:
         assert result - now >= min(interval * 2, DAY) * 0.9
+
+
+# --- a server's hints -----------------------------------------------------------------------------
+
+HOUR = timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("hint", "failures", "expected"),
+    [
+        (None, 0, timedelta(minutes=10)),
+        (timedelta(minutes=5), 0, timedelta(minutes=10)),  # a hint never shortens the interval
+        (timedelta(minutes=30), 0, timedelta(minutes=30)),
+        (timedelta(days=2), 0, HOUR),  # at most six intervals
+        (timedelta(minutes=45), 1, timedelta(minutes=45)),  # Retry-After beyond the backoff
+        (timedelta(minutes=5), 2, timedelta(minutes=40)),  # the backoff beyond Retry-After
+    ],
+)
+def test_a_hint_stretches_the_wait_within_bounds(
+    hint: timedelta | None, failures: int, expected: timedelta
+) -> None:
+    now = datetime(2024, 3, 12, 6, 0, tzinfo=UTC)
+    moment = next_poll_at(
+        now, timedelta(minutes=10), consecutive_failures=failures, hint=hint, jitter=0.5
+    )
+    assert moment - now == expected
+
+
+def test_a_hint_on_a_daily_feed_stops_at_a_day() -> None:
+    now = datetime(2024, 3, 12, 6, 0, tzinfo=UTC)
+    moment = next_poll_at(now, timedelta(hours=12), hint=timedelta(days=5))
+    assert moment - now == timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("headers", "ttl", "expected"),
+    [
+        ({}, None, None),
+        ({"cache-control": "public, max-age=600"}, None, timedelta(minutes=10)),
+        ({"cache-control": 'max-age="120", must-revalidate'}, None, timedelta(minutes=2)),
+        ({"cache-control": "s-maxage=900"}, None, None),
+        ({"cache-control": "no-cache"}, 30, timedelta(minutes=30)),
+        ({"cache-control": "max-age=3600"}, 30, HOUR),
+    ],
+)
+def test_cache_hint_from_headers_and_ttl(
+    headers: dict[str, str], ttl: int | None, expected: timedelta | None
+) -> None:
+    assert cache_hint(headers, ttl) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("120", timedelta(minutes=2)),
+        ("Tue, 12 Mar 2024 07:00:00 GMT", HOUR),
+        ("Tue, 12 Mar 2024 05:00:00 GMT", timedelta(0)),
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_retry_after_in_seconds_or_as_a_date(value: str | None, expected: timedelta | None) -> None:
+    assert retry_after(value, datetime(2024, 3, 12, 6, 0, tzinfo=UTC)) == expected

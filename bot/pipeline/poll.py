@@ -13,20 +13,21 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from bot.domain import FeedState, Match, ParsedItem, PollOutcome, Watchlist
 from bot.errors import FeedwatchError, FetchError, ParseError
 from bot.fetch import Fetcher
 from bot.matching import Matcher
 from bot.parsing import parse_feed
-from bot.schedule import next_poll_at
+from bot.schedule import cache_hint, next_poll_at, retry_after
 from bot.storage.repository import Repository
 
 log = logging.getLogger(__name__)
 
 
 class Poller:
-    """Polls due feeds concurrently, within a global limit."""
+    """Polls due feeds concurrently, within a global limit and a limit per host."""
 
     def __init__(
         self,
@@ -35,7 +36,8 @@ class Poller:
         *,
         clock: Callable[[], datetime],
         default_interval: timedelta,
-        concurrency: int = 16,
+        concurrency: int = 64,
+        per_host: int = 4,
         rng: random.Random | None = None,
     ) -> None:
         self.repo = repo
@@ -43,6 +45,9 @@ class Poller:
         self.clock = clock
         self.default_interval = default_interval
         self._slots = asyncio.Semaphore(concurrency)
+        # A few requests at a time to one server, however many of its feeds are due.
+        self._per_host = per_host
+        self._hosts: dict[str, asyncio.Semaphore] = {}
         # Storage writes go one at a time: SQLite has one writer, and it keeps PostgreSQL calm too.
         self._store_lock = asyncio.Lock()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
@@ -67,8 +72,15 @@ class Poller:
             self._compiled = (watchlists, matcher)
         return self._compiled[1]
 
+    def _host_slots(self, url: str) -> asyncio.Semaphore:
+        host = (urlsplit(url).hostname or "").lower()
+        slots = self._hosts.get(host)
+        if slots is None:
+            slots = self._hosts[host] = asyncio.Semaphore(self._per_host)
+        return slots
+
     async def _poll_guarded(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
-        async with self._slots:
+        async with self._host_slots(feed.url), self._slots:
             try:
                 return await self.poll_feed(feed, matcher)
             except FeedwatchError as error:
@@ -83,7 +95,12 @@ class Poller:
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
         except FetchError as error:
-            return await self._failed(feed, now, error.reason)
+            if error.status == 410:
+                log.warning("%s: %s", feed.url, error.reason)
+                await asyncio.to_thread(self.repo.disable_feed, feed.id, error.reason, now)
+                return PollOutcome(feed.url, error=error.reason)
+            wait = retry_after(error.retry_after, now) if error.status in (429, 503) else None
+            return await self._failed(feed, now, error.reason, hint=wait)
 
         interval = feed.interval or self.default_interval
         healthy = replace(
@@ -95,7 +112,12 @@ class Poller:
             last_success_at=now,
             last_error=None,
             consecutive_failures=0,
-            next_poll_at=next_poll_at(now, interval, jitter=self._rng.random()),
+            next_poll_at=next_poll_at(
+                now,
+                interval,
+                jitter=self._rng.random(),
+                hint=cache_hint(fetched.headers, None),
+            ),
         )
         body_hash = (
             hashlib.sha256(fetched.content).hexdigest() if not fetched.not_modified else None
@@ -111,6 +133,17 @@ class Poller:
             )
         except ParseError as error:
             return await self._failed(feed, now, error.reason)
+        if parsed.ttl_minutes:
+            # The feed's own <ttl> may stretch the wait further than the headers did.
+            healthy = replace(
+                healthy,
+                next_poll_at=next_poll_at(
+                    now,
+                    interval,
+                    jitter=self._rng.random(),
+                    hint=cache_hint(fetched.headers, parsed.ttl_minutes),
+                ),
+            )
 
         async with self._store_lock:
             unseen = await asyncio.to_thread(
@@ -133,7 +166,9 @@ class Poller:
             )
         return PollOutcome(feed.url, new_items=stored.new_items, new_hits=stored.new_hits)
 
-    async def _failed(self, feed: FeedState, now: datetime, reason: str) -> PollOutcome:
+    async def _failed(
+        self, feed: FeedState, now: datetime, reason: str, *, hint: timedelta | None = None
+    ) -> PollOutcome:
         failures = feed.consecutive_failures + 1
         log.warning("%s: %s (failure %d in a row)", feed.url, reason, failures)
         state = replace(
@@ -146,6 +181,7 @@ class Poller:
                 feed.interval or self.default_interval,
                 consecutive_failures=failures,
                 jitter=self._rng.random(),
+                hint=hint,
             ),
         )
         await asyncio.to_thread(self.repo.save_feed_state, state)

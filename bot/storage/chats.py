@@ -670,10 +670,14 @@ class ChatStore(Store):
                     )
                 ).all()
             )
+            # Configured feeds in use, and those the server said are gone (410), so that /feeds
+            # tells why they stopped.
             shared = session.exec(
                 select(FeedRow)
                 .where(FeedRow.source == CONFIG_SOURCE)
-                .where(col(FeedRow.enabled).is_(True))
+                .where(
+                    col(FeedRow.enabled).is_(True) | col(FeedRow.last_error).like("%gone for good%")
+                )
                 .order_by(col(FeedRow.id))
             ).all()
             own = session.exec(

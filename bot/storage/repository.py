@@ -168,6 +168,14 @@ class Repository(ChatStore):
                 query = query.limit(limit)
             return [state_of(row) for row in session.exec(query)]
 
+    def disable_feed(self, feed_id: int, reason: str, now: datetime) -> None:
+        """Stop polling a feed the server says is gone; `/feeds` shows why."""
+        with self._session() as session:
+            row = session.get(FeedRow, feed_id)
+            if row is not None:
+                row.enabled, row.last_error, row.last_polled_at = False, reason, now
+                row.consecutive_failures += 1
+
     def save_feed_state(self, state: FeedState) -> FeedState:
         """Store a feed's cache facts, schedule and health after a poll, and its new URL when it
         moved permanently (it keeps the URL it was configured with as its identity)."""

@@ -7,7 +7,7 @@ Use the `feed_server` fixture, or `with FeedServer() as server:` where a fixture
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -54,6 +54,8 @@ class Route:
     etag: str | None = None
     last_modified: str | None = None
     hang: bool = False  # hold the request open until the server stops (for timeout tests)
+    # Hold each request until the test releases the semaphore once for it (concurrency tests).
+    gate: threading.Semaphore | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,14 @@ class _Handler(BaseHTTPRequestHandler):
         if route.hang:
             owner._stopping.wait()
             return  # the connection closes without an answer
+        if route.gate is not None:
+            owner._enter()
+            try:
+                while not route.gate.acquire(timeout=0.05):
+                    if owner._stopping.is_set():
+                        return
+            finally:
+                owner._leave()
         answer = dict(route.headers)
         if route.etag is not None:
             answer["ETag"] = route.etag
@@ -149,6 +159,10 @@ class FeedServer:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[RecordedFeedRequest] = []
+        # Requests held at a gate right now, and the most there ever were at once.
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self._changed = threading.Condition(self._lock)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -247,7 +261,24 @@ class FeedServer:
                 return sum(1 for request in self.requests if request.path == path)
             return sum(1 for request in self.requests if urlsplit(request.path).path == path)
 
+    def wait_until(self, predicate: Callable[[FeedServer], bool], timeout: float = 10.0) -> None:
+        """Block until `predicate(self)` holds (checked whenever a gated request comes or goes)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: predicate(self), timeout=timeout):
+                raise AssertionError(f"the feed server did not get there in {timeout} s")
+
     # -- used by the handler thread -------------------------------------------------------------
+
+    def _enter(self) -> None:
+        with self._changed:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+            self._changed.notify_all()
+
+    def _leave(self) -> None:
+        with self._changed:
+            self.in_flight -= 1
+            self._changed.notify_all()
 
     def _record(self, request: RecordedFeedRequest) -> None:
         with self._lock:
