@@ -61,7 +61,7 @@ def format_moment(moment: datetime, timezone: str | None, now: datetime) -> str:
 @dataclass(frozen=True, slots=True)
 class _Block:
     body: str
-    delivery_id: int | None = None
+    delivery_ids: tuple[int, ...] = ()
 
 
 class _Writer:
@@ -126,7 +126,11 @@ def _item_block(
         also = ", ".join(titles.get(o, o) for o in others)
         facts.append(writer.esc(writer.say("also {names}", names=also)))
     body = writer.title_line(title, item.link) + "\n  " + " · ".join(facts)
-    return _Block(body, delivery.id)
+    if delivery.also:
+        outlets = ", ".join(_cap(name, _FEED_NAME_CAP) for name in delivery.also[:_MATCHES_SHOWN])
+        more = "…" if len(delivery.also) > _MATCHES_SHOWN else ""
+        body += "\n  " + writer.esc(writer.say("also in: {outlets}", outlets=outlets + more))
+    return _Block(body, (delivery.id, *delivery.merged_ids))
 
 
 def _group_of(matches: Sequence[Match], order: Sequence[str]) -> str:
@@ -176,28 +180,27 @@ def render_digest(
         parts.clear()
         ids.clear()
 
-    def add(text: str, delivery_id: int | None, continued: str) -> None:
+    def add(text: str, delivery_ids: tuple[int, ...], continued: str) -> None:
         nonlocal dangling_heading
         if ids and visible_length("\n".join([*parts, text]), fmt) > limit:
             # A heading never ends a message: it moves to the next one with its first item.
             moved = parts.pop() if dangling_heading else continued
             flush()
-            if moved and delivery_id is not None:
+            if moved and delivery_ids:
                 parts.append(moved.lstrip("\n"))
             else:
                 text = text.lstrip("\n")
         parts.append(text)
-        dangling_heading = delivery_id is None
-        if delivery_id is not None:
-            ids.append(delivery_id)
+        dangling_heading = not delivery_ids
+        ids.extend(delivery_ids)
 
     for name, members in ((n, m) for n, m in groups.items() if m):
         title = titles.get(name, name)
         continued = writer.heading(writer.say("{title} (continued)", title=title))
-        add("\n" + writer.heading(f"{title} ({len(members)})"), None, "")
+        add("\n" + writer.heading(f"{title} ({len(members)})"), (), "")
         for delivery in members:
             block = _item_block(writer, delivery, name, titles, tz, now)
-            add(block.body, block.delivery_id, continued)
+            add(block.body, block.delivery_ids, continued)
     flush()
     return messages
 
@@ -224,7 +227,7 @@ def render_instant(
     group = delivery.matches[0].watchlist
     block = _item_block(writer, delivery, group, titles, tz, now)
     text = writer.bold(titles.get(group, group)) + "\n" + block.body
-    return DigestMessage(text, (delivery.id,), delivery.thread_id)
+    return DigestMessage(text, block.delivery_ids, delivery.thread_id)
 
 
 def render_backlog(
@@ -271,7 +274,8 @@ def render_backlog(
         return render_backlog(
             deliveries, watchlists, now=now, fmt=fmt, tz=tz, newest=len(latest), lang=lang
         )
-    shown = {d.id for d in latest}
+    shown = [row for d in latest for row in (d.id, *d.merged_ids)]
     thread = deliveries[0].thread_id if deliveries else None
-    message = DigestMessage(text, tuple(d.id for d in latest), thread)
-    return message, tuple(d.id for d in deliveries if d.id not in shown)
+    message = DigestMessage(text, tuple(shown), thread)
+    every = [row for d in deliveries for row in (d.id, *d.merged_ids)]
+    return message, tuple(row for row in every if row not in set(shown))

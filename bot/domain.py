@@ -175,6 +175,10 @@ class PendingDelivery:
     item: StoredItem
     matches: tuple[Match, ...]
     thread_id: int | None = None
+    # The same story from other outlets, folded into this one (`bot.stories`): their names, and
+    # their outbox rows, which close with this one.
+    also: tuple[str, ...] = ()
+    merged_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

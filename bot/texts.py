@@ -268,6 +268,7 @@ TRANSLATIONS: Mapping[str, tuple[str, str]] = {
     ),
     "{title} (continued)": ("{title} (продолжение)", "{title} (продовження)"),
     "also {names}": ("также {names}", "також {names}"),
+    "also in: {outlets}": ("также в: {outlets}", "також у: {outlets}"),
     "(untitled)": ("(без заголовка)", "(без заголовка)"),
     "The newest {count}": ("Последние {count}", "Останні {count}"),
     "The rest: /hits 50.": ("Остальное: /hits 50.", "Решта: /hits 50."),

@@ -597,3 +597,30 @@ async def test_a_run_killed_mid_round_delivers_every_hit_once_after_restart(
     assert len(twice) <= 1, f"digests sent twice to {twice}"
     assert len(sent) == len(chats) + len(twice)
     assert max(len(messages) for messages in per_chat.values()) <= 2
+
+
+async def test_one_story_from_two_outlets_comes_once_and_not_again_later(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer, clock: Clock
+) -> None:
+    follow(app, GROUP, "rvc")
+    story = "RVC fighters claim a raid into the Kursk region overnight"
+    other_url = feed_server.add("/other.rss", rss(("b-1", story, "")))
+    assert app.repo.add_chat_feed(GROUP, other_url, "Other Outlet", app.clock()) == "added"
+    feed_server.add(FEED, rss(("a-1", story, ""), ("a-2", "RVC report weather 1", "")))
+    assert [o.error for o in await app.poll_once(all_feeds=True)] == [None, None]
+    [outcome] = await app.digest_once()
+    assert (outcome.messages, outcome.items) == (1, 3)
+    [message] = fake_bot_api.sent_messages(GROUP)
+    text = message.result["text"]
+    assert text.count(story) == 1
+    # Published at the same moment: whichever was stored first leads, the other is named.
+    assert "also in: Other Outlet" in text or "also in: Feed 1" in text
+    assert app.repo.pending_deliveries(GROUP) == []
+
+    # The other outlet's follow-up copy, hours later: the chat got this story already.
+    clock.advance(hours=3)
+    feed_server.add("/other.rss", rss(("b-1", story, ""), ("b-2", story + ".", "")))
+    await app.poll_once(all_feeds=True)
+    assert [(o.messages, o.items) for o in await app.digest_once()] == [(0, 0)]
+    assert len(fake_bot_api.sent_messages(GROUP)) == 1
+    assert app.repo.pending_deliveries(GROUP) == []

@@ -26,6 +26,7 @@ from bot.domain import Chat, DigestMessage, PendingDelivery, Watchlist
 from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater, StorageError
 from bot.schedule import digest_due, in_quiet_hours
 from bot.storage.repository import Repository
+from bot.stories import STORY_WINDOW, group_stories
 from bot.texts import language_of
 
 log = logging.getLogger(__name__)
@@ -122,9 +123,16 @@ class Deliverer:
         if orphans:
             # The chat stopped following every watchlist these items hit: nothing to tell it.
             await asyncio.to_thread(self.repo.mark_sent, orphans, now, outcome="dropped")
+        # One story from several outlets goes once; one the chat got in the last 48 hours, not again.
+        recent = await asyncio.to_thread(self.repo.recent_sent_items, chat.id, now - STORY_WINDOW)
+        stories = group_stories([d for d in pending if d.matches], recent)
+        if stories.repeats:
+            await asyncio.to_thread(
+                self.repo.mark_sent, list(stories.repeats), now, outcome="duplicate"
+            )
         watchlists = {w.name: w for w in await asyncio.to_thread(self.repo.watchlists)}
         sent = items = 0
-        for message, counted in self._render(chat, [d for d in pending if d.matches], watchlists):
+        for message, counted in self._render(chat, list(stories.deliveries), watchlists):
             try:
                 message_id = await self.sink.send(chat, message)
             except ChatMoved as moved:

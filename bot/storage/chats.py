@@ -762,6 +762,19 @@ class ChatStore(Store):
                 )
             return result
 
+    def recent_sent_items(self, chat_id: int, since: datetime) -> list[StoredItem]:
+        """Items the chat was sent since `since`: a story among them is not sent again."""
+        with self._session() as session:
+            rows = session.exec(
+                select(ItemRow, FeedRow)
+                .join(DeliveryRow, col(DeliveryRow.item_id) == ItemRow.id)
+                .join(FeedRow, col(FeedRow.id) == ItemRow.feed_id)
+                .where(DeliveryRow.chat_id == chat_id)
+                .where(col(DeliveryRow.outcome) == "sent")
+                .where(col(DeliveryRow.sent_at) >= since)
+            ).all()
+            return [stored_item(item, feed) for item, feed in rows]
+
     def count_pending(self, chat_id: int) -> int:
         with self._session() as session:
             return session.exec(

@@ -178,6 +178,7 @@ class DeliveryRow(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     # Open rows: None (pending) or "held" (came while the chat was paused; offered on /resume).
     # Closed rows: "sent"; "summarised" (in a backlog summary, left to /hits); "dropped" (the chat
-    # no longer follows any watchlist the item hit); "skipped" (held, and the chat declined them).
+    # no longer follows any watchlist the item hit); "skipped" (held, and the chat declined them);
+    # "duplicate" (a story the chat got from another outlet in the last 48 hours).
     outcome: str | None = Field(default=None, max_length=16)
     message_id: int | None = Field(default=None, sa_type=BigInteger)
