@@ -1,4 +1,4 @@
-"""The `feedwatch` command: run, demo, poll, digest, match, parse and check-config.
+"""The `feedwatch` command: run, demo, poll, digest, feeds, match, parse and check-config.
 
 Each subcommand turns feedwatch's errors into one line on stderr and an exit status; no traceback
 reaches a user for a problem with their input.
@@ -13,11 +13,13 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from bot import __version__
 from bot.config import Settings, check_config, load_settings, load_watchlists, summary
+from bot.domain import FeedState
 from bot.errors import ConfigError, FeedwatchError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -49,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     poll = with_config(commands.add_parser("poll", help="poll the feeds that are due, once"))
     poll.add_argument("--once", action="store_true", help="one round, then exit (required)")
     poll.add_argument("--all", action="store_true", help="poll every feed, not only the due ones")
+    with_config(commands.add_parser("feeds", help="the feeds, with their health"))
     digest = with_config(commands.add_parser("digest", help="send the digests that are due, once"))
     digest.add_argument("--once", action="store_true", help="one round, then exit (required)")
     match = commands.add_parser(
@@ -111,7 +114,48 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(_run(settings))
     if command == "poll":
         return asyncio.run(_poll(settings, all_feeds=args.all))
+    if command == "feeds":
+        return _feeds(settings)
     return asyncio.run(_digest(settings))
+
+
+def _feeds(settings: Settings) -> int:
+    """A table of the stored feeds with their health, without starting the bot."""
+    from bot.storage.repository import Repository
+
+    repo = Repository.open(settings.database.url)
+    try:
+        repo.sync_config(settings.feeds, settings.watchlists, datetime.now(UTC))
+        feeds = repo.feeds()
+    finally:
+        repo.close()
+    print(feeds_table(feeds))
+    return EXIT_OK
+
+
+def feeds_table(feeds: Sequence[FeedState]) -> str:
+    """Feeds as aligned columns: name, state, last read, failures, items, last error."""
+    rows = [("feed", "state", "last read (UTC)", "failures", "items", "last error")]
+    for feed in feeds:
+        state = "failing" if feed.last_error else "ok" if feed.last_success_at else "new"
+        read = f"{feed.last_success_at:%Y-%m-%d %H:%M}" if feed.last_success_at else "never"
+        rows.append(
+            (
+                feed.display_name[:40],
+                state,
+                read,
+                str(feed.consecutive_failures),
+                str(feed.item_count),
+                (feed.last_error or "")[:80],
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        + "  "
+        + row[-1]
+        for row in rows
+    ).rstrip()
 
 
 def _logging(verbose: bool, *, secrets: Sequence[str] = (), quiet: bool = False) -> None:

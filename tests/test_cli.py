@@ -491,6 +491,16 @@ def test_poll_once_then_digest_once_print_to_the_terminal(
     assert any(broken in line and "HTTP 500" in line for line in polled)
     assert polled[-1] == "polled 3 feeds: 3 new items, 2 hits, 0 unchanged, 1 failed"
 
+    assert main(["feeds", "--config", config]) == 0
+    out, _ = capsys.readouterr()
+    table = lines(out)
+    assert table[0].split()[:2] == ["feed", "state"]
+    # Named "Feed 1" … "Feed 3" by write_settings, in the order given.
+    rows = {row[:6]: row[6:].split() for row in table[1:]}
+    assert rows["Feed 1"][:1] == ["ok"] and rows["Feed 1"][3:5] == ["0", "2"]
+    assert rows["Feed 3"][:3] == ["failing", "never", "1"]
+    assert "HTTP 500" in " ".join(rows["Feed 3"])
+
     assert main(["digest", "--once", "--config", config]) == 0
     out, _ = capsys.readouterr()
     assert "RVC & Legion <claim> raid" in out  # plain text on a terminal: nothing escaped
