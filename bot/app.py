@@ -10,8 +10,10 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
+from multiprocessing import get_context
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -123,6 +125,14 @@ class FeedwatchApp:
             allow_private_addresses=settings.polling.allow_private_addresses,
         )
         resources.push_async_callback(self.fetcher.aclose)
+        workers = settings.polling.parse_workers
+        if workers is None:
+            workers = os.cpu_count() or 1
+        parse_pool = None
+        if workers > 0:
+            # forkserver: a clean process to copy, not this one with its threads and sockets.
+            parse_pool = ProcessPoolExecutor(workers, mp_context=get_context("forkserver"))
+            resources.callback(parse_pool.shutdown, wait=True, cancel_futures=True)
         self.poller = Poller(
             self.repo,
             self.fetcher,
@@ -130,6 +140,7 @@ class FeedwatchApp:
             default_interval=settings.polling.interval,
             concurrency=settings.polling.concurrency,
             per_host=settings.polling.per_host,
+            parse_pool=parse_pool,
         )
         sink: DigestSink
         if settings.telegram.token:

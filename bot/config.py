@@ -89,6 +89,8 @@ class PollingSettings:
     tick: timedelta = timedelta(seconds=30)
     # Off, feeds may reach only public addresses; tests and the demo serve feeds on 127.0.0.1.
     allow_private_addresses: bool = False
+    # Processes that parse feeds (None: one per core; 0: a thread of the bot's own process).
+    parse_workers: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +298,7 @@ _SECTIONS: dict[str, tuple[type, dict[str, _Check]]] = {
             "per_host": _integer(1, 64),
             "tick": _duration(timedelta(seconds=1)),
             "allow_private_addresses": _boolean,
+            "parse_workers": _integer(0, 64),
         },
     ),
     "digest": (

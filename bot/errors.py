@@ -4,6 +4,8 @@ Every adapter wraps its library's errors into one of these at its edge, so that 
 that says what went wrong and where, never a raw traceback from httpx, SQLAlchemy or feedparser.
 """
 
+from __future__ import annotations
+
 
 class FeedwatchError(Exception):
     """Base of every error feedwatch raises on purpose; `str()` is a sentence fit for a user."""
@@ -43,6 +45,10 @@ class ParseError(FeedwatchError):
         self.source = source
         self.reason = reason
         super().__init__(f"{source}: {reason}")
+
+    def __reduce__(self) -> tuple[type[ParseError], tuple[str, str]]:
+        # Parsing runs in worker processes: the error crosses back whole.
+        return (ParseError, (self.source, self.reason))
 
 
 class StorageError(FeedwatchError):

@@ -497,7 +497,8 @@ def test_poll_once_then_digest_once_print_to_the_terminal(
     assert table[0].split()[:2] == ["feed", "state"]
     # Named "Feed 1" … "Feed 3" by write_settings, in the order given.
     rows = {row[:6]: row[6:].split() for row in table[1:]}
-    assert rows["Feed 1"][:1] == ["ok"] and rows["Feed 1"][3:5] == ["0", "2"]
+    assert rows["Feed 1"][:1] == ["ok"]
+    assert rows["Feed 1"][3:5] == ["0", "2"]
     assert rows["Feed 3"][:3] == ["failing", "never", "1"]
     assert "HTTP 500" in " ".join(rows["Feed 3"])
 

@@ -141,6 +141,7 @@ def test_an_empty_file_gives_the_defaults(tmp_path: Path) -> None:
         per_host=4,
         tick=timedelta(seconds=30),
         allow_private_addresses=False,
+        parse_workers=None,
     )
     assert settings.digest == DigestSettings(timedelta(hours=1), timedelta(minutes=1))
     assert (settings.feeds, settings.watchlists) == ((), ())

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
+from multiprocessing import get_context
 
 import pytest
 
@@ -219,3 +221,22 @@ async def test_one_server_gets_a_few_requests_at_a_time(
         outcomes = await polling
     assert [o.new_items for o in outcomes] == [1] * 6
     assert feed_server.most_in_flight == 2
+
+
+async def test_parsing_in_worker_processes_gives_the_same_items_and_errors(
+    repo: Repository, feed_server: FeedServer, clock: Clock
+) -> None:
+    good = feed_server.add("/good.rss", rss(RAID, WEATHER))
+    html = feed_server.add(
+        "/page.rss", b"<html><body>Not a feed</body></html>", content_type="text/html"
+    )
+    configure(repo, clock, good, html)
+    with ProcessPoolExecutor(1, mp_context=get_context("forkserver")) as pool:
+        async with Fetcher(timeout=5, allow_private_addresses=True) as fetcher:
+            poller = Poller(
+                repo, fetcher, clock=clock, default_interval=timedelta(minutes=10), parse_pool=pool
+            )
+            outcomes = {o.feed_url: o for o in await poller.poll()}
+    assert (outcomes[good].new_items, outcomes[good].new_hits) == (2, 1)
+    # The parse error crossed back from the worker with its reason, not as a broken pool.
+    assert "HTML" in (outcomes[html].error or "")

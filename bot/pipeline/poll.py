@@ -7,15 +7,17 @@ leaves the feed due again, so nothing is lost.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from bot.domain import FeedState, Match, ParsedItem, PollOutcome, Watchlist
+from bot.domain import FeedState, Match, ParsedFeed, ParsedItem, PollOutcome, Watchlist
 from bot.errors import FeedwatchError, FetchError, ParseError
 from bot.fetch import Fetcher
 from bot.matching import Matcher
@@ -38,6 +40,7 @@ class Poller:
         default_interval: timedelta,
         concurrency: int = 64,
         per_host: int = 4,
+        parse_pool: Executor | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.repo = repo
@@ -48,6 +51,9 @@ class Poller:
         # A few requests at a time to one server, however many of its feeds are due.
         self._per_host = per_host
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        # Parsing in worker processes, so that one huge feed holds no lock the others need; in a
+        # thread of this process when no pool is given.
+        self._parse_pool = parse_pool
         # Storage writes go one at a time: SQLite has one writer, and it keeps PostgreSQL calm too.
         self._store_lock = asyncio.Lock()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
@@ -128,9 +134,7 @@ class Poller:
             return PollOutcome(feed.url, not_modified=True)
 
         try:
-            parsed = await asyncio.to_thread(
-                parse_feed, fetched.content, source=feed.url, headers=fetched.headers
-            )
+            parsed = await self._parse(fetched.content, feed.url, fetched.headers)
         except ParseError as error:
             return await self._failed(feed, now, error.reason)
         if parsed.ttl_minutes:
@@ -149,13 +153,9 @@ class Poller:
             unseen = await asyncio.to_thread(
                 self.repo.unseen_keys, feed.id, [item.key for item in parsed.items]
             )
-            fresh: list[tuple[ParsedItem, dict[str, tuple[Match, ...]]]] = []
-            seen_now: set[str] = set()
-            for item in parsed.items:
-                # A feed that lists the same key twice yields one item.
-                if item.key in unseen and item.key not in seen_now:
-                    seen_now.add(item.key)
-                    fresh.append((item, matcher.match(item.title, item.summary)))
+            # Matching runs in a thread, one feed at a time (under this lock): the matcher's
+            # word caches are not shared between threads, and the event loop stays free.
+            fresh = await asyncio.to_thread(_match_new, matcher, parsed.items, unseen)
             stored = await asyncio.to_thread(self.repo.store_items, feed.id, fresh, now)
             await asyncio.to_thread(
                 self.repo.save_feed_state, replace(healthy, body_hash=body_hash)
@@ -165,6 +165,13 @@ class Poller:
                 "%s: %d new items, %d hits", feed.display_name, stored.new_items, stored.new_hits
             )
         return PollOutcome(feed.url, new_items=stored.new_items, new_hits=stored.new_hits)
+
+    async def _parse(self, content: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
+        if self._parse_pool is None:
+            return await asyncio.to_thread(parse_feed, content, source=url, headers=headers)
+        loop = asyncio.get_running_loop()
+        call = functools.partial(parse_feed, content, source=url, headers=dict(headers))
+        return await loop.run_in_executor(self._parse_pool, call)
 
     async def _failed(
         self, feed: FeedState, now: datetime, reason: str, *, hint: timedelta | None = None
@@ -186,6 +193,19 @@ class Poller:
         )
         await asyncio.to_thread(self.repo.save_feed_state, state)
         return PollOutcome(feed.url, error=reason)
+
+
+def _match_new(
+    matcher: Matcher, items: Sequence[ParsedItem], unseen: set[str]
+) -> list[tuple[ParsedItem, dict[str, tuple[Match, ...]]]]:
+    """The items not stored yet, each with its hits; a feed that lists a key twice yields one."""
+    fresh: list[tuple[ParsedItem, dict[str, tuple[Match, ...]]]] = []
+    seen_now: set[str] = set()
+    for item in items:
+        if item.key in unseen and item.key not in seen_now:
+            seen_now.add(item.key)
+            fresh.append((item, matcher.match(item.title, item.summary)))
+    return fresh
 
 
 def summarise(outcomes: Sequence[PollOutcome]) -> str:
