@@ -118,6 +118,8 @@ class FeedState:
     last_error: str | None = None
     consecutive_failures: int = 0
     item_count: int = 0
+    # When the current run of failures began (None while the feed is healthy).
+    failing_since: datetime | None = None
 
     @property
     def display_name(self) -> str:

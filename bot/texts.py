@@ -272,6 +272,13 @@ TRANSLATIONS: Mapping[str, tuple[str, str]] = {
     "(untitled)": ("(без заголовка)", "(без заголовка)"),
     "The newest {count}": ("Последние {count}", "Останні {count}"),
     "The rest: /hits 50.": ("Остальное: /hits 50.", "Решта: /hits 50."),
+    "The feed {feed} has failed since {since}: {reason}. feedwatch keeps trying it, at most once "
+    "a day; /feeds shows its health.": (
+        "Лента {feed} не читается с {since}: {reason}. feedwatch пробует её снова, не чаще раза в "
+        "сутки; состояние — в /feeds.",
+        "Стрічка {feed} не читається з {since}: {reason}. feedwatch пробує її знову, не частіше "
+        "разу на добу; стан — у /feeds.",
+    ),
 }
 
 

@@ -624,3 +624,18 @@ async def test_one_story_from_two_outlets_comes_once_and_not_again_later(
     assert [(o.messages, o.items) for o in await app.digest_once()] == [(0, 0)]
     assert len(fake_bot_api.sent_messages(GROUP)) == 1
     assert app.repo.pending_deliveries(GROUP) == []
+
+
+async def test_a_notice_goes_at_once_outside_the_digest_schedule_and_only_once(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi
+) -> None:
+    follow(app, GROUP, "rvc")
+    [feed] = app.repo.feeds()
+    told = app.repo.tell_chats_feed_is_failing(
+        feed.id, lambda language: f"Feed down ({language or 'no language'})", app.clock()
+    )
+    assert told == 1
+    assert app.repo.tell_chats_feed_is_failing(feed.id, lambda _: "again", app.clock()) == 0
+    await app.digest_once()
+    await app.digest_once()
+    assert fake_bot_api.sent_texts(GROUP) == ["Feed down (no language)"]

@@ -240,3 +240,32 @@ async def test_parsing_in_worker_processes_gives_the_same_items_and_errors(
     assert (outcomes[good].new_items, outcomes[good].new_hits) == (2, 1)
     # The parse error crossed back from the worker with its reason, not as a broken pool.
     assert "HTML" in (outcomes[html].error or "")
+
+
+async def test_chats_are_told_once_when_a_feed_has_failed_for_three_days(
+    repo: Repository, poller: Poller, feed_server: FeedServer, clock: Clock
+) -> None:
+    url = feed_server.route("/down.rss", Route(status=500))
+    configure(repo, clock, url)
+    await poller.poll()
+    for _ in range(3):
+        assert repo.pending_notices() == []
+        clock.advance(days=1, minutes=1)
+        await poller.poll(all_feeds=True)
+    [(_, chat_id, text)] = repo.pending_notices()
+    assert chat_id == CONSOLE_CHAT_ID
+    assert "has failed since 2024" in text
+    assert "HTTP 500" in text
+    clock.advance(days=1)
+    await poller.poll(all_feeds=True)
+    assert len(repo.pending_notices()) == 1  # once per run of failures
+
+    # Healthy again, then down for three more days: news again.
+    feed_server.add("/down.rss", rss(RAID))
+    clock.advance(days=1)
+    await poller.poll(all_feeds=True)
+    feed_server.route("/down.rss", Route(status=500))
+    for _ in range(4):
+        clock.advance(days=1)
+        await poller.poll(all_feeds=True)
+    assert len(repo.pending_notices()) == 2

@@ -78,6 +78,7 @@ class Deliverer:
         """One round: every chat whose digest is due, that is not paused, not in its quiet hours,
         and has something pending."""
         async with self._lock:
+            await self._send_notices()
             now = self.clock()
             chats = await asyncio.to_thread(self.repo.chats_with_pending)
             outcomes = []
@@ -97,6 +98,19 @@ class Deliverer:
                     log.error("chat %s: %s", chat.id, error)
                     outcomes.append(DeliveryOutcome(chat.id, error=str(error)))
             return outcomes
+
+    async def _send_notices(self) -> None:
+        """Notices (a feed failing for days) go at once, outside digest schedules."""
+        for notice_id, chat_id, text in await asyncio.to_thread(self.repo.pending_notices):
+            chat = await asyncio.to_thread(self.repo.chat, chat_id)
+            if chat is None or self._not_before.get(chat_id, self.clock()) > self.clock():
+                continue
+            try:
+                await self.sink.send(chat, DigestMessage(text, ()))
+            except DeliveryError as error:
+                await self._failed(chat, error)
+                continue
+            await asyncio.to_thread(self.repo.mark_notice_sent, notice_id, self.clock())
 
     async def deliver_now(self, chat_id: int) -> DeliveryOutcome:
         """Send what is pending for one chat now, whatever its schedule (`/digest`)."""

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import replace
 from datetime import datetime, timedelta
+from html import escape
 from urllib.parse import urlsplit
 
 from bot.domain import FeedState, Match, ParsedFeed, ParsedItem, PollOutcome, Watchlist
@@ -24,8 +25,12 @@ from bot.matching import Matcher
 from bot.parsing import parse_feed
 from bot.schedule import cache_hint, next_poll_at, retry_after
 from bot.storage.repository import Repository
+from bot.texts import language_of, tr
 
 log = logging.getLogger(__name__)
+
+TELL_CHATS_AFTER = timedelta(days=3)
+"""A feed failing this long is worth a message to the chats that draw on it (once per run)."""
 
 
 class Poller:
@@ -118,6 +123,7 @@ class Poller:
             last_success_at=now,
             last_error=None,
             consecutive_failures=0,
+            failing_since=None,
             next_poll_at=next_poll_at(
                 now,
                 interval,
@@ -178,11 +184,13 @@ class Poller:
     ) -> PollOutcome:
         failures = feed.consecutive_failures + 1
         log.warning("%s: %s (failure %d in a row)", feed.url, reason, failures)
+        since = feed.failing_since or now
         state = replace(
             feed,
             last_polled_at=now,
             last_error=reason,
             consecutive_failures=failures,
+            failing_since=since,
             next_poll_at=next_poll_at(
                 now,
                 feed.interval or self.default_interval,
@@ -192,7 +200,29 @@ class Poller:
             ),
         )
         await asyncio.to_thread(self.repo.save_feed_state, state)
+        if now - since >= TELL_CHATS_AFTER:
+            told = await asyncio.to_thread(
+                self.repo.tell_chats_feed_is_failing, feed.id, _failing(feed, reason, since), now
+            )
+            if told:
+                log.warning("%s: failing since %s; told %d chats", feed.url, since, told)
         return PollOutcome(feed.url, error=reason)
+
+
+def _failing(feed: FeedState, reason: str, since: datetime) -> Callable[[str | None], str]:
+    """The notice that a feed has been failing for days, in a chat's language (HTML)."""
+
+    def text(language: str | None) -> str:
+        return tr(
+            language_of(language),
+            "The feed {feed} has failed since {since}: {reason}. feedwatch keeps trying it, at "
+            "most once a day; /feeds shows its health.",
+            feed=escape(feed.display_name),
+            since=f"{since:%Y-%m-%d %H:%M} UTC",
+            reason=escape(reason),
+        )
+
+    return text
 
 
 def _match_new(

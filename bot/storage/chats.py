@@ -114,6 +114,7 @@ def state_of(row: FeedRow, item_count: int = 0) -> FeedState:
         last_error=row.last_error,
         consecutive_failures=row.consecutive_failures,
         item_count=item_count,
+        failing_since=row.failing_since,
     )
 
 

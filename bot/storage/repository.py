@@ -7,7 +7,7 @@ Tables stay behind this module. Each method is one transaction; SQLAlchemy's err
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,6 +33,7 @@ from bot.storage.tables import (
     FeedRow,
     HitRow,
     ItemRow,
+    NoticeRow,
     SubscriptionRow,
     WatchlistRow,
 )
@@ -52,6 +53,7 @@ _POLL_FIELDS = (
     "last_success_at",
     "last_error",
     "consecutive_failures",
+    "failing_since",
 )
 
 
@@ -168,6 +170,48 @@ class Repository(ChatStore):
                 query = query.limit(limit)
             return [state_of(row) for row in session.exec(query)]
 
+    def tell_chats_feed_is_failing(
+        self, feed_id: int, text: Callable[[str | None], str], now: datetime
+    ) -> int:
+        """Queue a notice, once per run of failures, to every chat that draws on the feed (the
+        chats that added it; for a configured feed, every active chat that follows a list).
+        `text` writes it in a chat's language. Returns how many chats are told."""
+        with self._session() as session:
+            feed = session.get(FeedRow, feed_id)
+            if feed is None or feed.failure_notified_at is not None:
+                return 0
+            feed.failure_notified_at = now
+            if feed.source == CHAT_SOURCE:
+                chats = select(ChatFeedRow.chat_id).where(ChatFeedRow.feed_id == feed_id)
+            else:
+                chats = select(SubscriptionRow.chat_id).distinct()
+            rows = session.exec(
+                select(ChatRow)
+                .where(col(ChatRow.active).is_(True))
+                .where(col(ChatRow.id).in_(chats))
+            ).all()
+            for chat in rows:
+                session.add(NoticeRow(chat_id=chat.id, text=text(chat.language), created_at=now))
+            return len(rows)
+
+    def pending_notices(self) -> list[tuple[int, int, str]]:
+        """(notice id, chat id, text) of the notices still to send, to active chats."""
+        with self._session() as session:
+            rows = session.exec(
+                select(NoticeRow)
+                .join(ChatRow, col(ChatRow.id) == NoticeRow.chat_id)
+                .where(col(NoticeRow.sent_at).is_(None))
+                .where(col(ChatRow.active).is_(True))
+                .order_by(col(NoticeRow.id))
+            ).all()
+            return [(row.id or 0, row.chat_id, row.text) for row in rows]
+
+    def mark_notice_sent(self, notice_id: int, now: datetime) -> None:
+        with self._session() as session:
+            row = session.get(NoticeRow, notice_id)
+            if row is not None:
+                row.sent_at = now
+
     def disable_feed(self, feed_id: int, reason: str, now: datetime) -> None:
         """Stop polling a feed the server says is gone; `/feeds` shows why."""
         with self._session() as session:
@@ -185,6 +229,8 @@ class Repository(ChatStore):
                 raise StorageError(f"feed #{state.id} does not exist")
             for name in _POLL_FIELDS:
                 setattr(row, name, getattr(state, name))
+            if state.failing_since is None:
+                row.failure_notified_at = None  # healthy again: a new run of failures is news
             return state_of(row)
 
     # --- items, hits, outbox ----------------------------------------------------------------

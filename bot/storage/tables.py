@@ -37,6 +37,9 @@ class FeedRow(SQLModel, table=True):
     last_success_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     last_error: str | None = Field(default=None, sa_type=Text)
     consecutive_failures: int = 0
+    # When the current run of failures began, and when the chats were told it had lasted days.
+    failing_since: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    failure_notified_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
@@ -182,3 +185,18 @@ class DeliveryRow(SQLModel, table=True):
     # "duplicate" (a story the chat got from another outlet in the last 48 hours).
     outcome: str | None = Field(default=None, max_length=16)
     message_id: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class NoticeRow(SQLModel, table=True):
+    """A message to a chat outside its digests (a feed failing for days); sent once."""
+
+    __tablename__ = "notice"
+    __table_args__ = (Index("ix_notice_pending", "chat_id", "sent_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), nullable=False)
+    )
+    text: str = Field(sa_type=Text)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
