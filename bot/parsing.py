@@ -363,6 +363,38 @@ def _neutralise(data: bytes, source: str) -> tuple[bytes, _Prolog, bool]:
     return encoded, prolog, codec is not None
 
 
+_DECLARED = re.compile(rb"^(?:\xef\xbb\xbf)?<\?xml\s[^>]*?encoding\s*=\s*[\"']?([\w.:-]+)", re.I)
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+
+
+def _repair_utf8(data: bytes, content_type: str) -> bytes:
+    """A UTF-8 document with a few invalid bytes: only those become U+FFFD. feedparser would
+    otherwise decode the whole document in a legacy codec and garble every other letter."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return data
+    declared = _DECLARED.match(data[:512])
+    charset = _CHARSET.search(content_type)
+    names = {m.lower().replace("_", "-") for m in (
+        declared[1].decode("ascii", "replace") if declared else "",
+        charset[1] if charset else "",
+    ) if m}  # fmt: skip
+    if names - {"utf-8", "utf8"}:
+        return data  # it says it is something else: feedparser reads it as that
+    text = data.decode("utf-8", "replace")
+    invalid = text.count("\ufffd")
+    valid = len(text) - len(text.encode("ascii", "ignore")) - invalid
+    # Said to be UTF-8 (a BOM, a declaration, a charset), or mostly read as UTF-8: repair. A
+    # windows-1251 document with no declaration reads as almost nothing but invalid bytes.
+    said = data.startswith(b"\xef\xbb\xbf") or bool(names)
+    if said or valid >= 10 * invalid:
+        return text.encode("utf-8")
+    return data
+
+
 def _gunzip(data: bytes, source: str) -> bytes:
     decompressor = zlib.decompressobj(wbits=31)
     try:
@@ -561,6 +593,7 @@ def parse_feed(
     content_type = lowered.get("content-type", "")
     if not wide:
         content_type = _WIDE_CHARSET.sub("", content_type)
+        data = _repair_utf8(data, content_type)
     # Only Content-Type goes in: feedparser would resolve Atom ids against Content-Location,
     # and keys must not change with the headers of one fetch.
     response_headers = {"content-type": content_type} if content_type else {}

@@ -1,11 +1,13 @@
 """A real HTTP server on 127.0.0.1 that serves feeds to tests, with conditional GET, redirects,
-gzip bodies and requests that hang until the server stops; it records every request it gets.
+gzip bodies, requests that hang until the server stops and bodies streamed piece by piece (huge,
+endless or dripped); it records every request it gets.
 
 Use the `feed_server` fixture, or `with FeedServer() as server:` where a fixture does not fit.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -56,6 +58,12 @@ class Route:
     hang: bool = False  # hold the request open until the server stops (for timeout tests)
     # Hold each request until the test releases the semaphore once for it (concurrency tests).
     gate: threading.Semaphore | None = None
+    # A body sent piece by piece as `stream()` yields it, with no Content-Length unless `headers`
+    # gives one: for bodies too big to build or that never end. Sending stops when the client
+    # hangs up or the server stops.
+    stream: Callable[[], Iterable[bytes]] | None = None
+    # Seconds to wait after each piece of `stream` (cut short when the server stops): a drip.
+    pace: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,9 @@ class _Handler(BaseHTTPRequestHandler):
             answer["ETag"] = route.etag
         if route.last_modified is not None:
             answer["Last-Modified"] = route.last_modified
+        if route.stream is not None:
+            self._stream(route, answer, send_body)
+            return
         if self._not_modified(route):
             answer.pop("Content-Type", None)
             answer.pop("Content-Encoding", None)
@@ -136,6 +147,26 @@ class _Handler(BaseHTTPRequestHandler):
         if send_body and body:
             self.wfile.write(body)
 
+    def _stream(self, route: Route, headers: dict[str, str], send_body: bool) -> None:
+        owner = self.server.owner
+        path = urlsplit(self.path).path
+        self.send_response(route.status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not send_body or route.stream is None:
+            return
+        try:
+            for piece in route.stream():
+                if owner._stopping.is_set():
+                    return
+                self.wfile.write(piece)
+                owner._sent(path, len(piece))
+                if route.pace and owner._stopping.wait(route.pace):
+                    return
+        except OSError:
+            return  # the client hung up (a size cap or a timeout): expected
+
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the recorded requests are the log."""
 
@@ -150,15 +181,19 @@ class _Server(ThreadingHTTPServer):
 
 
 class FeedServer:
-    """A feed server on 127.0.0.1 and a random port, serving from a background thread."""
+    """A feed server on a loopback address (127.0.0.1 unless told) and a random port, serving from
+    a background thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        # Any loopback address: 127.0.0.2 stands in for a second, "public" server in guard tests.
+        self.host = host
         self._routes: dict[str, Route] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.requests: list[RecordedFeedRequest] = []
+        self._bytes_sent: dict[str, int] = {}
         # Requests held at a gate right now, and the most there ever were at once.
         self.in_flight = 0
         self.most_in_flight = 0
@@ -170,7 +205,7 @@ class FeedServer:
         if self._server is not None:
             return self
         self._stopping.clear()
-        server = _Server(("127.0.0.1", 0), _Handler)
+        server = _Server((self.host, 0), _Handler)
         server.owner = self
         self._server = server
         self._thread = threading.Thread(
@@ -254,6 +289,60 @@ class FeedServer:
         """Accept requests on `path` and never answer, until the server stops."""
         return self.route(path, Route(hang=True))
 
+    def stream(
+        self,
+        path: str,
+        pieces: Callable[[], Iterable[bytes]],
+        *,
+        pace: float = 0.0,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
+        """Answer `path` with the body `pieces()` yields, written as it comes (no Content-Length
+        unless `headers` has one), waiting `pace` seconds after each piece."""
+        all_headers = {"Content-Type": content_type, **(headers or {})}
+        return self.route(path, Route(status=status, headers=all_headers, stream=pieces, pace=pace))
+
+    def drip(
+        self,
+        path: str,
+        body: bytes,
+        *,
+        every: float = 1.0,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+    ) -> str:
+        """Send the headers at once (Content-Length included), then `body` one byte every `every`
+        seconds, until it is all sent, the client hangs up or the server stops."""
+        return self.stream(
+            path,
+            lambda: (body[i : i + 1] for i in range(len(body))),
+            pace=every,
+            content_type=content_type,
+            headers={"Content-Length": str(len(body))},
+        )
+
+    def endless(
+        self,
+        path: str,
+        piece: bytes,
+        *,
+        head: bytes = b"",
+        content_type: str = DEFAULT_CONTENT_TYPE,
+    ) -> str:
+        """A 200 whose body is `head`, then `piece` again and again, never ending (no
+        Content-Length): it stops only when the client hangs up or the server stops."""
+        return self.stream(
+            path,
+            lambda: itertools.chain([head], itertools.repeat(piece)),
+            content_type=content_type,
+        )
+
+    def bytes_sent(self, path: str) -> int:
+        """How many body bytes streamed routes (`stream`, `drip`, `endless`) sent on `path`."""
+        with self._lock:
+            return self._bytes_sent.get(path, 0)
+
     def hits(self, path: str) -> int:
         """How many requests asked for `path`; a path without a query counts any query."""
         with self._lock:
@@ -283,6 +372,10 @@ class FeedServer:
     def _record(self, request: RecordedFeedRequest) -> None:
         with self._lock:
             self.requests.append(request)
+
+    def _sent(self, path: str, count: int) -> None:
+        with self._lock:
+            self._bytes_sent[path] = self._bytes_sent.get(path, 0) + count
 
     def _route(self, path: str) -> Route | None:
         with self._lock:
