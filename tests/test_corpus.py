@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 import gzip
 import html
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -17,30 +16,7 @@ import pytest
 from bot.domain import ParsedFeed
 from bot.errors import ParseError
 from bot.parsing import MAX_KEY_LENGTH, MAX_SUMMARY_LENGTH, MAX_TITLE_LENGTH, parse_feed
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def _shared_dir() -> Path:
-    override = os.environ.get("FEEDWATCH_SHARED_DIR")
-    # shared/ sits beside the repository: tests/ -> repo root -> its parent.
-    return Path(override) if override else Path(__file__).resolve().parents[1].parent / "shared"
-
-
-CORPUS = _shared_dir() / "corpus"
-
-
-def _require(sub: str) -> Path:
-    folder = CORPUS / sub
-    if not folder.is_dir():
-        message = (
-            f"the shared feed corpus is missing: {folder} does not exist "
-            "(set FEEDWATCH_SHARED_DIR to the folder that holds corpus/)"
-        )
-        if IN_CI:
-            pytest.fail(message + "; under CI=true the corpus tests must run")
-        pytest.skip(message)
-    return folder
+from tests.shared_corpus import CORPUS, require_corpus
 
 
 def _files(sub: str) -> list[Path]:
@@ -167,7 +143,7 @@ def _parse(data: bytes, name: str, headers: dict[str, str] | None) -> ParsedFeed
 def test_every_document_gives_an_item_per_entry_or_a_plain_error(
     sub: str, path: Path | None
 ) -> None:
-    folder = _require(sub)
+    folder = require_corpus(sub)
     assert path is not None
     name = f"{sub}/{path.relative_to(folder).as_posix()}"
     data = path.read_bytes()
@@ -212,14 +188,14 @@ def test_the_mojibake_check_catches_misread_utf8_and_spares_real_text() -> None:
         for codec in ("cp1252", "latin-1", "iso-8859-2"):
             misread = real.encode("utf-8").decode(codec, "ignore")
             assert _mojibake(misread) is not None, (real, codec, misread)
-    _require("feedparser")
+    require_corpus("feedparser")
     for name in NO_MOJIBAKE_CHECK:
         assert (CORPUS / name).is_file(), f"{name} is no longer in the corpus"
     assert len(list((CORPUS / UNDECLARED_LEGACY).iterdir())) == 8
 
 
 def test_one_invalid_byte_leaves_the_rest_of_a_utf8_document_readable() -> None:
-    folder = _require("feedparser")
+    folder = require_corpus("feedparser")
     raw = (folder / "encoding" / "bozo_invalid-bytes-with-bom.xml").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # a UTF-8 byte order mark
     assert "Ѩ".encode() in raw
@@ -264,7 +240,7 @@ def _items_column() -> dict[str, int]:
 def test_news_titles_are_the_documents_own_text_and_every_entry_counts(
     sub: str, path: Path | None
 ) -> None:
-    _require(sub)
+    require_corpus(sub)
     assert path is not None
     raw = path.read_bytes()
     data = gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
@@ -283,7 +259,7 @@ def test_news_titles_are_the_documents_own_text_and_every_entry_counts(
 
 
 def test_every_news_document_is_in_sources_md() -> None:
-    _require("news")
+    require_corpus("news")
     assert sorted(_items_column()) == sorted(p.name for p in _files("news"))
 
 
@@ -298,7 +274,7 @@ def _cyrillic_share(text: str) -> float:
 
 @pytest.mark.parametrize("name", ["nfp_iconv.xml", "nfp_compressed.xml"])
 def test_the_russian_news_feed_reads_in_cyrillic(name: str) -> None:
-    folder = _require("news")
+    folder = require_corpus("news")
     feed = parse_feed((folder / name).read_bytes(), source=name)
     assert feed.title == "Новости Оренбурга и области / Раздел Новости"
     assert len(feed.items) == 10
@@ -322,7 +298,7 @@ def test_the_russian_news_feed_reads_in_cyrillic(name: str) -> None:
     ],
 )
 def test_latin_news_feeds_keep_their_accented_letters(name: str, title: str, letters: str) -> None:
-    folder = _require("news")
+    folder = require_corpus("news")
     feed = parse_feed((folder / name).read_bytes(), source=name)
     assert feed.title == title
     text = " ".join(i.title + " " + i.summary for i in feed.items)
@@ -331,7 +307,7 @@ def test_latin_news_feeds_keep_their_accented_letters(name: str, title: str, let
 
 
 def test_a_false_utf16_declaration_does_not_turn_english_into_cjk() -> None:
-    folder = _require("news")
+    folder = require_corpus("news")
     raw = (folder / "ffp_9e0834333e854116").read_bytes()
     assert raw.startswith(b'<?xml version="1.0" encoding="utf-16"?>')
     feed = parse_feed(raw, source="ffp_9e0834333e854116")
@@ -362,7 +338,7 @@ def test_a_document_without_a_declaration_reads_in_its_script_when_served_with_a
     # Without any encoding information feedparser's suite guesses with chardet, which feedwatch
     # does not use: from disk these give a feed in the wrong letters (checked above not to crash);
     # served as servers do, with a charset, they read right.
-    folder = _require("feedparser")
+    folder = require_corpus("feedparser")
     raw = (folder / "illformed" / "chardet" / name).read_bytes()
     feed = parse_feed(raw, source=name, headers={"Content-Type": f"text/xml; charset={charset}"})
     text = " ".join([feed.title or "", *(i.title + " " + i.summary for i in feed.items)])
@@ -419,14 +395,14 @@ def _read(path: Path, where: str, field: str) -> str | None:
 def test_plain_text_reads_as_feedparsers_own_suite_expects(
     path: Path | None, where: str, field: str, expected: str
 ) -> None:
-    _require("feedparser")
+    require_corpus("feedparser")
     assert path is not None
     # feedwatch gives plain text on one line: whitespace (a no-break space too) collapses.
     assert _read(path, where, field) == " ".join(expected.split())
 
 
 def test_the_cases_that_part_from_feedparser_still_do() -> None:
-    folder = _require("feedparser")
+    folder = require_corpus("feedparser")
     linenoise = folder / "encoding" / "bozo_linenoise.xml"
     # Valid UTF-8 around one invalid byte: read as UTF-8, the invalid byte alone replaced (the
     # case's own Expect is what feedparser makes of it: the whole text in windows-1252).

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -22,31 +21,9 @@ from bot.domain import ParsedFeed, ParsedItem
 from bot.errors import ParseError
 from bot.parsing import MAX_KEY_LENGTH, MAX_SUMMARY_LENGTH, html_to_text, parse_feed
 from tests.fakes.feed_server import FeedServer
+from tests.shared_corpus import CORPUS, require_corpus
 
 DATA = Path(__file__).parent / "data" / "parsing"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def _shared_dir() -> Path:
-    override = os.environ.get("FEEDWATCH_SHARED_DIR")
-    # shared/ sits beside the repository: tests/ -> repo root -> its parent.
-    return Path(override) if override else Path(__file__).resolve().parents[1].parent / "shared"
-
-
-CORPUS = _shared_dir() / "corpus"
-
-
-def _require_corpus(sub: str) -> Path:
-    folder = CORPUS / sub
-    if not folder.is_dir():
-        message = (
-            f"the shared feed corpus is missing: {folder} does not exist "
-            "(set FEEDWATCH_SHARED_DIR to the folder that holds corpus/)"
-        )
-        if IN_CI:
-            pytest.fail(message + "; under CI=true the corpus tests must run")
-        pytest.skip(message)
-    return folder
 
 
 def _corpus_files(sub: str) -> list[Any]:
@@ -509,7 +486,7 @@ def test_early_stop_gives_the_same_cut_text(html: str, limit: int) -> None:
 
 @pytest.mark.parametrize("path", _corpus_files("news"))
 def test_every_news_corpus_feed_has_items(path: Path | None) -> None:
-    _require_corpus("news")
+    require_corpus("news")
     assert path is not None
     feed = parse_feed(path.read_bytes(), source=path.name)
     assert feed.items, f"{path.name} gave no items"
@@ -541,7 +518,7 @@ FEEDPARSER_CASES_NOT_FEEDS = {
 
 @pytest.mark.parametrize("path", _corpus_files("feedparser"))
 def test_feedparser_case_gives_a_feed_or_a_parse_error(path: Path | None) -> None:
-    folder = _require_corpus("feedparser")
+    folder = require_corpus("feedparser")
     assert path is not None
     name = path.relative_to(folder).as_posix()
     data = path.read_bytes()
@@ -555,7 +532,7 @@ def test_feedparser_case_gives_a_feed_or_a_parse_error(path: Path | None) -> Non
 
 
 def test_header_lines_of_feedparser_cases_are_read() -> None:
-    folder = _require_corpus("feedparser")
+    folder = require_corpus("feedparser")
     data = (folder / "encoding" / "http_text_xml_charset.xml").read_bytes()
     assert _header_lines(data) == {"Content-type": 'text/xml;charset= "us-ascii"'}
 
@@ -582,7 +559,7 @@ def _fetch(url: str) -> httpx.Response:
 def test_served_over_http_gives_the_items_read_from_disk(
     feed_server: FeedServer, served: str, content_type: str, gzip_it: bool, on_disk: str
 ) -> None:
-    folder = _require_corpus("news")
+    folder = require_corpus("news")
     body = (folder / served).read_bytes()
     headers = {"Content-Encoding": "gzip"} if gzip_it else None
     url = feed_server.add(

@@ -118,6 +118,15 @@ def state_of(row: FeedRow, item_count: int = 0) -> FeedState:
     )
 
 
+def item_counts(session: Session) -> dict[int, int]:
+    """How many items each feed has stored, by feed id."""
+    return dict(
+        session.exec(
+            select(ItemRow.feed_id, func.count(col(ItemRow.id))).group_by(col(ItemRow.feed_id))
+        ).all()
+    )
+
+
 def stored_item(item: ItemRow, feed: FeedRow) -> StoredItem:
     assert item.id is not None
     assert feed.id is not None
@@ -664,13 +673,7 @@ class ChatStore(Store):
     def chat_feeds(self, chat_id: int) -> tuple[list[FeedState], list[FeedState]]:
         """(shared feeds, the chat's own feeds), each with its health and item count."""
         with self._session() as session:
-            counts = dict(
-                session.exec(
-                    select(ItemRow.feed_id, func.count(col(ItemRow.id))).group_by(
-                        col(ItemRow.feed_id)
-                    )
-                ).all()
-            )
+            counts = item_counts(session)
             # Configured feeds in use, and those the server said are gone (410), so that /feeds
             # tells why they stopped.
             shared = session.exec(

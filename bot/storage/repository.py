@@ -23,6 +23,7 @@ from bot.storage.chats import (
     PastHit,
     SubscribeResult,
     TermsResult,
+    item_counts,
     state_of,
     watchlist_of,
 )
@@ -145,13 +146,7 @@ class Repository(ChatStore):
     def feeds(self) -> list[FeedState]:
         """Every enabled feed, with its number of stored items."""
         with self._session() as session:
-            counts = dict(
-                session.exec(
-                    select(ItemRow.feed_id, func.count(col(ItemRow.id))).group_by(
-                        col(ItemRow.feed_id)
-                    )
-                ).all()
-            )
+            counts = item_counts(session)
             rows = session.exec(
                 select(FeedRow).where(col(FeedRow.enabled).is_(True)).order_by(col(FeedRow.id))
             )
