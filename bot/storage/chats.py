@@ -220,27 +220,22 @@ class ChatStore(Store):
 
     def release_held(self, chat_id: int) -> int:
         """The chat wants what was held: it goes with the next digest."""
-        with self._session() as session:
-            released = session.execute(
-                update(DeliveryRow)
-                .where(col(DeliveryRow.chat_id) == chat_id)
-                .where(col(DeliveryRow.sent_at).is_(None))
-                .where(col(DeliveryRow.outcome) == HELD)
-                .values(outcome=None)
-            )
-            return _rowcount(released)
+        return self._change_held(chat_id, outcome=None)
 
     def skip_held(self, chat_id: int, now: datetime) -> int:
         """The chat declined what was held: close it unsent (it stays in `/hits`)."""
+        return self._change_held(chat_id, outcome="skipped", sent_at=now)
+
+    def _change_held(self, chat_id: int, **values: object) -> int:
         with self._session() as session:
-            skipped = session.execute(
+            changed = session.execute(
                 update(DeliveryRow)
                 .where(col(DeliveryRow.chat_id) == chat_id)
                 .where(col(DeliveryRow.sent_at).is_(None))
                 .where(col(DeliveryRow.outcome) == HELD)
-                .values(outcome="skipped", sent_at=now)
+                .values(**values)
             )
-            return _rowcount(skipped)
+            return _rowcount(changed)
 
     def _update_chat(self, chat_id: int, **values: object) -> None:
         with self._session() as session:
