@@ -330,33 +330,22 @@ class ChatStore(Store):
 
     def shared_watchlists(self) -> list[Watchlist]:
         """The configured watchlists every chat may follow."""
-        with self._session() as session:
-            rows = session.exec(
-                select(WatchlistRow)
-                .where(col(WatchlistRow.retired).is_(False))
-                .where(col(WatchlistRow.owner_chat_id).is_(None))
-                .order_by(WatchlistRow.name)
-            )
-            return [watchlist_of(row) for row in rows]
+        return self._live_lists(col(WatchlistRow.owner_chat_id).is_(None))
 
     def own_watchlists(self, chat_id: int) -> list[Watchlist]:
-        with self._session() as session:
-            rows = session.exec(
-                select(WatchlistRow)
-                .where(col(WatchlistRow.retired).is_(False))
-                .where(WatchlistRow.owner_chat_id == chat_id)
-                .order_by(WatchlistRow.name)
-            )
-            return [watchlist_of(row) for row in rows]
+        return self._live_lists(col(WatchlistRow.owner_chat_id) == chat_id)
 
     def chat_watchlists(self, chat_id: int) -> list[Watchlist]:
         """The watchlists a chat follows, its own and shared ones."""
+        following = select(SubscriptionRow.watchlist_id).where(SubscriptionRow.chat_id == chat_id)
+        return self._live_lists(col(WatchlistRow.id).in_(following))
+
+    def _live_lists(self, *conditions: ColumnElement[bool]) -> list[Watchlist]:
+        """The watchlists not retired that meet `conditions`, by name."""
         with self._session() as session:
             rows = session.exec(
                 select(WatchlistRow)
-                .join(SubscriptionRow, col(SubscriptionRow.watchlist_id) == WatchlistRow.id)
-                .where(SubscriptionRow.chat_id == chat_id)
-                .where(col(WatchlistRow.retired).is_(False))
+                .where(col(WatchlistRow.retired).is_(False), *conditions)
                 .order_by(WatchlistRow.name)
             )
             return [watchlist_of(row) for row in rows]

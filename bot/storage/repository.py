@@ -25,7 +25,6 @@ from bot.storage.chats import (
     TermsResult,
     item_counts,
     state_of,
-    watchlist_of,
 )
 from bot.storage.tables import (
     ChatFeedRow,
@@ -132,14 +131,8 @@ class Repository(ChatStore):
                     gone_list.retired = True
 
     def watchlists(self) -> list[Watchlist]:
-        """Every watchlist in use, by name."""
-        with self._session() as session:
-            rows = session.exec(
-                select(WatchlistRow)
-                .where(col(WatchlistRow.retired).is_(False))
-                .order_by(WatchlistRow.name)
-            )
-            return [watchlist_of(row) for row in rows]
+        """Every watchlist in use, by name: the configured ones and every chat's own."""
+        return self._live_lists()
 
     # --- feeds ----------------------------------------------------------------------------
 
