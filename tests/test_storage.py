@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -91,6 +92,50 @@ def test_store_items_is_idempotent_per_feed_and_key(seeded: Repository) -> None:
     assert seeded.unseen_keys(a, ["1", "2", "3"]) == {"3"}
 
 
+def test_store_items_takes_a_key_listed_twice_once(seeded: Repository) -> None:
+    a = feed_id(seeded, "https://a.example/rss")
+    seeded.register_chat(100, "private", "analyst", NOW)
+    seeded.subscribe(100, ["rvc"], NOW)
+    result = seeded.store_items(a, [(item("1"), hit("rvc")), (item("1", "Again"), hit("rvc"))], NOW)
+    assert (result.new_items, result.new_hits, result.new_deliveries) == (1, 1, 1)
+    assert [p.item.title for p in seeded.pending_deliveries(100)] == ["A title"]
+
+
+def test_store_items_saves_the_feed_state_in_the_same_transaction(seeded: Repository) -> None:
+    feed = next(f for f in seeded.feeds() if f.url == "https://a.example/rss")
+    later = NOW + timedelta(minutes=30)
+    first = seeded.store_items(
+        feed.id, [(item("1"), {})], NOW, state=replace(feed, body_hash="b1", next_poll_at=later)
+    )
+    # Nothing new in the body: the state (its hash, its schedule) is saved all the same.
+    second = seeded.store_items(
+        feed.id, [(item("1"), {})], NOW, state=replace(feed, body_hash="b2", next_poll_at=later)
+    )
+    assert (first.new_items, second.new_items) == (1, 0)
+    saved = next(f for f in seeded.feeds() if f.id == feed.id)
+    assert (saved.body_hash, saved.next_poll_at, saved.item_count) == ("b2", later, 1)
+    assert feed not in seeded.due_feeds(NOW)
+
+
+def test_the_state_of_many_feeds_is_saved_in_one_call(seeded: Repository) -> None:
+    a, b = seeded.feeds()
+    later = NOW + timedelta(hours=1)
+    gone = replace(a, id=a.id + b.id + 1000)  # a feed that no longer exists is skipped
+    saved = seeded.save_feed_states(
+        [
+            replace(a, etag='"a2"', next_poll_at=later, last_success_at=NOW),
+            replace(b, last_modified="Tue, 12 Mar 2024 05:40:00 GMT", next_poll_at=later),
+            gone,
+        ]
+    )
+    assert saved == 2
+    after = {f.id: f for f in seeded.feeds()}
+    assert (after[a.id].etag, after[a.id].last_success_at) == ('"a2"', NOW)
+    assert after[b.id].last_modified == "Tue, 12 Mar 2024 05:40:00 GMT"
+    assert seeded.due_feeds(NOW) == []
+    assert seeded.save_feed_states([]) == 0
+
+
 def test_hits_queue_one_delivery_per_following_chat_and_item(seeded: Repository) -> None:
     a = feed_id(seeded, "https://a.example/rss")
     seeded.register_chat(100, "private", "analyst", NOW)
@@ -174,8 +219,6 @@ def test_migrate_chat_moves_subscriptions_and_outbox(seeded: Repository) -> None
 
 
 def test_save_feed_state_keeps_health_and_a_moved_url(seeded: Repository) -> None:
-    from dataclasses import replace
-
     [feed, other] = seeded.feeds()
     saved = seeded.save_feed_state(
         replace(

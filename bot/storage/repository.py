@@ -7,12 +7,13 @@ Tables stay behind this module. Each method is one transaction; SQLAlchemy's err
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
-from sqlalchemy import func
-from sqlmodel import col, select
+from sqlalchemy import func, insert, update
+from sqlmodel import Session, col, select
 
 from bot.domain import FeedSpec, FeedState, Match, ParsedItem, Watchlist
 from bot.errors import StorageError
@@ -42,6 +43,8 @@ __all__ = ["PastHit", "Repository", "StoreResult", "SubscribeResult", "TermsResu
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # What a poll changes in a feed: where it is, its HTTP cache facts, its schedule and its health.
 _POLL_FIELDS = (
     "url",
@@ -55,6 +58,21 @@ _POLL_FIELDS = (
     "consecutive_failures",
     "failing_since",
 )
+
+
+def _poll_values(state: FeedState) -> dict[str, object]:
+    """The columns a poll writes; a healthy feed also forgets that its failure was told, so that a
+    new run of failures is news."""
+    values: dict[str, object] = {name: getattr(state, name) for name in _POLL_FIELDS}
+    if state.failing_since is None:
+        values["failure_notified_at"] = None
+    return values
+
+
+def _chunks(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """`values` in slices that keep an IN list under every driver's parameter limit."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,11 +233,25 @@ class Repository(ChatStore):
             row = session.get(FeedRow, state.id)
             if row is None:
                 raise StorageError(f"feed #{state.id} does not exist")
-            for name in _POLL_FIELDS:
-                setattr(row, name, getattr(state, name))
-            if state.failing_since is None:
-                row.failure_notified_at = None  # healthy again: a new run of failures is news
+            for name, value in _poll_values(state).items():
+                setattr(row, name, value)
             return state_of(row)
+
+    def save_feed_states(self, states: Sequence[FeedState]) -> int:
+        """`save_feed_state` for many feeds in one transaction (the feeds a cycle found unchanged:
+        one commit for hundreds of them, not one each). A feed deleted meanwhile is skipped.
+        Returns how many were saved."""
+        if not states:
+            return 0
+        with self._session() as session:
+            known: set[int] = set()
+            for part in _chunks(sorted({s.id for s in states})):
+                found = session.exec(select(FeedRow.id).where(col(FeedRow.id).in_(part)))
+                known.update(i for i in found if i is not None)
+            rows = [{"id": s.id, **_poll_values(s)} for s in states if s.id in known]
+            if rows:
+                session.execute(update(FeedRow), rows)
+            return len(rows)
 
     # --- items, hits, outbox ----------------------------------------------------------------
 
@@ -229,30 +261,52 @@ class Repository(ChatStore):
         if not wanted:
             return set()
         with self._session() as session:
-            seen: set[str] = set()
-            chunk = sorted(wanted)
-            # Chunked so that a feed of thousands of items stays under parameter limits.
-            for start in range(0, len(chunk), 500):
-                part = chunk[start : start + 500]
-                seen.update(
-                    session.exec(
-                        select(ItemRow.key)
-                        .where(ItemRow.feed_id == feed_id)
-                        .where(col(ItemRow.key).in_(part))
-                    )
-                )
-            return wanted - seen
+            return wanted - _stored_keys(session, feed_id, wanted)
 
     def store_items(
         self,
         feed_id: int,
         items: Sequence[tuple[ParsedItem, Mapping[str, Sequence[Match]]]],
         now: datetime,
+        *,
+        state: FeedState | None = None,
     ) -> StoreResult:
         """Store new items with their hits, and queue each hit for every chat that follows its
-        watchlist, all in one transaction: an item is never stored without its outbox rows."""
-        new_items = new_hits = new_deliveries = 0
+        watchlist, all in one transaction: an item is never stored without its outbox rows. With
+        `state`, the feed's poll state is saved in the same transaction, so that the body hash
+        that says "already read" is never saved without the items of that body.
+
+        Items, hits and outbox rows each go in as one multi-row INSERT, not a flush per item."""
         with self._session() as session:
+            feed = session.get(FeedRow, feed_id)
+            if feed is None:
+                raise StorageError(f"feed #{feed_id} does not exist")
+            if state is not None:
+                for name, value in _poll_values(state).items():
+                    setattr(feed, name, value)
+            stored = _stored_keys(session, feed_id, {parsed.key for parsed, _ in items})
+            fresh: list[tuple[ParsedItem, Mapping[str, Sequence[Match]]]] = []
+            for parsed, matches in items:
+                if parsed.key not in stored:
+                    stored.add(parsed.key)  # a feed that lists a key twice stores it once
+                    fresh.append((parsed, matches))
+            if not fresh:
+                return StoreResult(0, 0, 0)
+            item_ids = session.scalars(
+                insert(ItemRow).returning(col(ItemRow.id), sort_by_parameter_order=True),
+                [
+                    {
+                        "feed_id": feed_id,
+                        "key": parsed.key,
+                        "title": parsed.title,
+                        "link": parsed.link,
+                        "summary": parsed.summary,
+                        "published_at": parsed.published,
+                        "seen_at": now,
+                    }
+                    for parsed, _ in fresh
+                ],
+            ).all()
             lists = {
                 row.name: row.id
                 for row in session.exec(
@@ -260,73 +314,40 @@ class Repository(ChatStore):
                 )
                 if row.id is not None
             }
-            # Who follows each list, and in which forum topic; a feed a chat added reaches only
-            # the chats that added it.
-            followers: dict[int, list[tuple[int, int | None]]] = {}
-            query = (
-                select(
-                    SubscriptionRow.chat_id, SubscriptionRow.watchlist_id, SubscriptionRow.thread_id
-                )
-                .join(ChatRow, col(ChatRow.id) == SubscriptionRow.chat_id)
-                .where(col(ChatRow.active).is_(True))
-                .order_by(col(SubscriptionRow.watchlist_id))
-            )
-            feed = session.get(FeedRow, feed_id)
-            if feed is not None and feed.source == CHAT_SOURCE:
-                query = query.where(
-                    col(SubscriptionRow.chat_id).in_(
-                        select(ChatFeedRow.chat_id).where(ChatFeedRow.feed_id == feed_id)
-                    )
-                )
-            for chat_id, watchlist_id, thread_id in session.exec(query):
-                followers.setdefault(watchlist_id, []).append((chat_id, thread_id))
-
-            for parsed, matches in items:
-                exists = session.exec(
-                    select(ItemRow.id)
-                    .where(ItemRow.feed_id == feed_id)
-                    .where(ItemRow.key == parsed.key)
-                ).first()
-                if exists is not None:
-                    continue
-                item = ItemRow(
-                    feed_id=feed_id,
-                    key=parsed.key,
-                    title=parsed.title,
-                    link=parsed.link,
-                    summary=parsed.summary,
-                    published_at=parsed.published,
-                    seen_at=now,
-                )
-                session.add(item)
-                session.flush()
-                assert item.id is not None
-                new_items += 1
+            followers = _followers(session, feed)
+            hits: list[dict[str, object]] = []
+            deliveries: list[dict[str, object]] = []
+            for item_id, (_, matches) in zip(item_ids, fresh, strict=True):
                 # One outbox row per chat and item, to the topic of the first list that hit.
                 chats: dict[int, int | None] = {}
                 for name, found in matches.items():
                     list_id = lists.get(name)
                     if list_id is None or not found:
                         continue
-                    session.add(
-                        HitRow(
-                            item_id=item.id,
-                            watchlist_id=list_id,
-                            matches=[{"term": m.term, "text": m.text} for m in found],
-                            created_at=now,
-                        )
+                    hits.append(
+                        {
+                            "item_id": item_id,
+                            "watchlist_id": list_id,
+                            "matches": [{"term": m.term, "text": m.text} for m in found],
+                            "created_at": now,
+                        }
                     )
-                    new_hits += 1
                     for chat_id, thread_id in followers.get(list_id, ()):
                         chats.setdefault(chat_id, thread_id)
-                for chat_id, thread_id in sorted(chats.items()):
-                    session.add(
-                        DeliveryRow(
-                            chat_id=chat_id, item_id=item.id, thread_id=thread_id, created_at=now
-                        )
-                    )
-                    new_deliveries += 1
-        return StoreResult(new_items, new_hits, new_deliveries)
+                deliveries.extend(
+                    {
+                        "chat_id": chat_id,
+                        "item_id": item_id,
+                        "thread_id": thread_id,
+                        "created_at": now,
+                    }
+                    for chat_id, thread_id in sorted(chats.items())
+                )
+            if hits:
+                session.execute(insert(HitRow), hits)
+            if deliveries:
+                session.execute(insert(DeliveryRow), deliveries)
+        return StoreResult(len(fresh), len(hits), len(deliveries))
 
     def mark_sent(
         self,
@@ -355,3 +376,38 @@ class Repository(ChatStore):
             items = session.exec(select(func.count(col(ItemRow.id)))).one()
             hits = session.exec(select(func.count(col(HitRow.id)))).one()
             return Counts(feeds, items, hits)
+
+
+def _stored_keys(session: Session, feed_id: int, keys: set[str]) -> set[str]:
+    """The keys among `keys` that the feed has stored already."""
+    seen: set[str] = set()
+    for part in _chunks(sorted(keys)):
+        seen.update(
+            session.exec(
+                select(ItemRow.key)
+                .where(ItemRow.feed_id == feed_id)
+                .where(col(ItemRow.key).in_(part))
+            )
+        )
+    return seen
+
+
+def _followers(session: Session, feed: FeedRow) -> dict[int, list[tuple[int, int | None]]]:
+    """Who follows each list (by list id), and in which forum topic; a feed a chat added reaches
+    only the chats that added it."""
+    query = (
+        select(SubscriptionRow.chat_id, SubscriptionRow.watchlist_id, SubscriptionRow.thread_id)
+        .join(ChatRow, col(ChatRow.id) == SubscriptionRow.chat_id)
+        .where(col(ChatRow.active).is_(True))
+        .order_by(col(SubscriptionRow.watchlist_id))
+    )
+    if feed.source == CHAT_SOURCE:
+        query = query.where(
+            col(SubscriptionRow.chat_id).in_(
+                select(ChatFeedRow.chat_id).where(ChatFeedRow.feed_id == feed.id)
+            )
+        )
+    followers: dict[int, list[tuple[int, int | None]]] = {}
+    for chat_id, watchlist_id, thread_id in session.exec(query):
+        followers.setdefault(watchlist_id, []).append((chat_id, thread_id))
+    return followers
