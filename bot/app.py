@@ -10,10 +10,8 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
-from multiprocessing import get_context
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -32,7 +30,7 @@ from bot.fetch import Fetcher
 from bot.matching.morphology import default_morphology
 from bot.parsing import parse_feed
 from bot.pipeline.deliver import Deliverer, DeliveryOutcome, DigestSink
-from bot.pipeline.poll import Poller
+from bot.pipeline.poll import Poller, parse_pool
 from bot.storage.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -125,14 +123,9 @@ class FeedwatchApp:
             allow_private_addresses=settings.polling.allow_private_addresses,
         )
         resources.push_async_callback(self.fetcher.aclose)
-        workers = settings.polling.parse_workers
-        if workers is None:
-            workers = os.cpu_count() or 1
-        parse_pool = None
-        if workers > 0:
-            # forkserver: a clean process to copy, not this one with its threads and sockets.
-            parse_pool = ProcessPoolExecutor(workers, mp_context=get_context("forkserver"))
-            resources.callback(parse_pool.shutdown, wait=True, cancel_futures=True)
+        pool = parse_pool(settings.polling.parse_workers)
+        if pool is not None:
+            resources.callback(pool.shutdown, wait=True, cancel_futures=True)
         self.poller = Poller(
             self.repo,
             self.fetcher,
@@ -140,7 +133,7 @@ class FeedwatchApp:
             default_interval=settings.polling.interval,
             concurrency=settings.polling.concurrency,
             per_host=settings.polling.per_host,
-            parse_pool=parse_pool,
+            parse_pool=pool,
         )
         sink: DigestSink
         if settings.telegram.token:

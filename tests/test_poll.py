@@ -12,6 +12,7 @@ from multiprocessing import get_context
 
 import pytest
 
+import bot.pipeline.poll as poll_module
 from bot.domain import CONSOLE_CHAT_ID, FeedSpec, Watchlist
 from bot.fetch import Fetcher
 from bot.pipeline.poll import Poller, summarise
@@ -75,6 +76,24 @@ async def test_conditional_get_and_an_unchanged_body_skip_parsing(
     assert second_etag_request.headers.get("If-None-Match") == '"v1"'
     assert [f.etag for f in repo.feeds()] == ['"v1"', None]
     assert repo.counts().items == 2
+
+
+async def test_unchanged_feeds_are_saved_in_batches_and_none_is_left_out(
+    repo: Repository,
+    poller: Poller,
+    feed_server: FeedServer,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(poll_module, "UNCHANGED_BATCH", 2)  # 5 feeds: batches of 2, 2, then 1
+    urls = [feed_server.add(f"/{n}.rss", rss(RAID), etag=f'"{n}"') for n in range(5)]
+    configure(repo, clock, *urls)
+    await poller.poll()
+    clock.advance(minutes=12)
+    outcomes = await poller.poll()
+    assert sorted(o.feed_url for o in outcomes if o.not_modified) == sorted(urls)
+    assert {f.last_polled_at for f in repo.feeds()} == {clock()}
+    assert repo.due_feeds(clock()) == []
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,14 @@ import asyncio
 import functools
 import hashlib
 import logging
+import os
 import random
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from html import escape
+from multiprocessing import get_context
 from urllib.parse import urlsplit
 
 from bot.domain import FeedState, Match, ParsedFeed, ParsedItem, PollOutcome, Watchlist
@@ -24,13 +26,28 @@ from bot.fetch import Fetcher
 from bot.matching import Matcher
 from bot.parsing import parse_feed
 from bot.schedule import cache_hint, next_poll_at, retry_after
-from bot.storage.repository import Repository
+from bot.storage.repository import Repository, StoreResult
 from bot.texts import language_of, tr
 
 log = logging.getLogger(__name__)
 
 TELL_CHATS_AFTER = timedelta(days=3)
 """A feed failing this long is worth a message to the chats that draw on it (once per run)."""
+
+UNCHANGED_BATCH = 250
+"""Unchanged feeds' new state is saved this many at a time, in one transaction: most polls find
+nothing new, and a commit each would cost more than the conditional GET did."""
+
+
+def parse_pool(workers: int | None) -> ProcessPoolExecutor | None:
+    """Worker processes for parsing: `workers` of them, one per core when None; no pool (parse
+    in a thread) when 0. Shut it down when done."""
+    if workers is None:
+        workers = os.cpu_count() or 1
+    if workers <= 0:
+        return None
+    # forkserver: a clean process to copy, not this one with its threads and sockets.
+    return ProcessPoolExecutor(workers, mp_context=get_context("forkserver"))
 
 
 class Poller:
@@ -63,6 +80,7 @@ class Poller:
         self._store_lock = asyncio.Lock()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._compiled: tuple[tuple[Watchlist, ...], Matcher] | None = None
+        self._unchanged: list[FeedState] = []
 
     async def poll(self, *, all_feeds: bool = False) -> list[PollOutcome]:
         """Poll the feeds that are due (or every feed, still with conditional GET)."""
@@ -73,7 +91,13 @@ class Poller:
         if not feeds:
             return []
         matcher = await self._matcher()
-        return list(await asyncio.gather(*(self._poll_guarded(feed, matcher) for feed in feeds)))
+        outcomes = await asyncio.gather(*(self._poll_guarded(feed, matcher) for feed in feeds))
+        try:
+            await self._save_unchanged(flush=True)
+        except FeedwatchError as error:
+            # Those feeds keep their old state and stay due: the next tick asks them again.
+            log.error("saving the state of unchanged feeds failed: %s", error)
+        return list(outcomes)
 
     async def _matcher(self) -> Matcher:
         """The compiled watchlists, compiled again only when they changed."""
@@ -136,7 +160,8 @@ class Poller:
         )
         if fetched.not_modified or body_hash == feed.body_hash:
             # Many servers ignore conditional GET; an unchanged body needs no parse either.
-            await asyncio.to_thread(self.repo.save_feed_state, healthy)
+            self._unchanged.append(healthy)
+            await self._save_unchanged()
             return PollOutcome(feed.url, not_modified=True)
 
         try:
@@ -156,21 +181,33 @@ class Poller:
             )
 
         async with self._store_lock:
-            unseen = await asyncio.to_thread(
-                self.repo.unseen_keys, feed.id, [item.key for item in parsed.items]
-            )
             # Matching runs in a thread, one feed at a time (under this lock): the matcher's
             # word caches are not shared between threads, and the event loop stays free.
-            fresh = await asyncio.to_thread(_match_new, matcher, parsed.items, unseen)
-            stored = await asyncio.to_thread(self.repo.store_items, feed.id, fresh, now)
-            await asyncio.to_thread(
-                self.repo.save_feed_state, replace(healthy, body_hash=body_hash)
+            stored = await asyncio.to_thread(
+                self._store, parsed.items, matcher, replace(healthy, body_hash=body_hash), now
             )
         if stored.new_items:
             log.info(
                 "%s: %d new items, %d hits", feed.display_name, stored.new_items, stored.new_hits
             )
         return PollOutcome(feed.url, new_items=stored.new_items, new_hits=stored.new_hits)
+
+    def _store(
+        self, items: Sequence[ParsedItem], matcher: Matcher, state: FeedState, now: datetime
+    ) -> StoreResult:
+        """Match the items this feed has not stored yet, then store them with the feed's new
+        state (in a worker thread: storage and matching block)."""
+        unseen = self.repo.unseen_keys(state.id, [item.key for item in items])
+        fresh = _match_new(matcher, items, unseen)
+        return self.repo.store_items(state.id, fresh, now, state=state)
+
+    async def _save_unchanged(self, *, flush: bool = False) -> None:
+        """Save the state of the unchanged feeds polled so far, once a batch is full (or now)."""
+        if len(self._unchanged) < (1 if flush else UNCHANGED_BATCH):
+            return
+        batch, self._unchanged = self._unchanged, []
+        async with self._store_lock:
+            await asyncio.to_thread(self.repo.save_feed_states, batch)
 
     async def _parse(self, content: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
         if self._parse_pool is None:
