@@ -19,6 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from bot import feedparser_tuning
 from bot.domain import ParsedFeed, ParsedItem
 from bot.errors import ParseError
 
@@ -30,6 +31,8 @@ __all__ = [
     "html_to_text",
     "parse_feed",
 ]
+
+feedparser_tuning.install()
 
 MAX_KEY_LENGTH = 512
 MAX_SUMMARY_LENGTH = 2000
@@ -110,7 +113,7 @@ def html_to_text(s: str) -> str:
     return _extract_text(s, None)
 
 
-_CHUNK = 8192
+_CHUNK = 2048
 
 
 def _extract_text(s: str, enough: int | None) -> str:
