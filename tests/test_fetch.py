@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import zlib
+from collections.abc import Callable
 
+import brotli
 import pytest
 
 from bot.errors import FetchError
@@ -41,10 +44,18 @@ async def test_conditional_get_sends_validators_and_takes_a_304(feed_server: Fee
     assert request.headers["If-Modified-Since"] == "Tue, 12 Mar 2024 05:40:00 GMT"
 
 
-async def test_gzip_bodies_are_decoded(feed_server: FeedServer) -> None:
-    url = feed_server.add("/z.rss", gzip.compress(BODY), headers={"Content-Encoding": "gzip"})
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [("gzip", gzip.compress), ("deflate", zlib.compress), ("br", brotli.compress)],
+)
+async def test_compressed_bodies_are_asked_for_and_decoded(
+    feed_server: FeedServer, encoding: str, compress: Callable[[bytes], bytes]
+) -> None:
+    url = feed_server.add("/z.rss", compress(BODY), headers={"Content-Encoding": encoding})
     async with Fetcher(allow_private_addresses=True) as fetcher:
         assert (await fetcher.fetch(url)).content == BODY
+    offered = {e.strip() for e in feed_server.requests[-1].headers["Accept-Encoding"].split(",")}
+    assert encoding in offered
 
 
 @pytest.mark.parametrize(
