@@ -118,10 +118,7 @@ class FeedwatchApp:
         await asyncio.to_thread(self.repo.sync_config, settings.feeds, settings.watchlists, now)
         # The Russian and Ukrainian dictionaries load once, here, not inside the first poll or /test.
         await asyncio.to_thread(default_morphology)
-        self.fetcher = Fetcher(
-            timeout=settings.polling.timeout.total_seconds(),
-            allow_private_addresses=settings.polling.allow_private_addresses,
-        )
+        self.fetcher = Fetcher.configured(settings.polling)
         resources.push_async_callback(self.fetcher.aclose)
         pool = parse_pool(settings.polling.parse_workers)
         if pool is not None:

@@ -83,7 +83,10 @@ class TelegramSettings:
 @dataclass(frozen=True, slots=True)
 class PollingSettings:
     interval: timedelta = timedelta(minutes=10)
-    timeout: timedelta = timedelta(seconds=30)
+    timeout: timedelta = timedelta(seconds=30)  # the whole request: a server that drips is cut off
+    connect_timeout: timedelta = timedelta(seconds=10)
+    max_body_mib: int = 10  # read as a stream and cut off past this
+    max_redirects: int = 5
     concurrency: int = 64
     per_host: int = 4
     tick: timedelta = timedelta(seconds=30)
@@ -294,6 +297,9 @@ _SECTIONS: dict[str, tuple[type, dict[str, _Check]]] = {
         {
             "interval": _duration(timedelta(minutes=1)),
             "timeout": _duration(timedelta(seconds=1)),
+            "connect_timeout": _duration(timedelta(seconds=1)),
+            "max_body_mib": _integer(1, 1024),
+            "max_redirects": _integer(0, 20),
             "concurrency": _integer(1, 1024),
             "per_host": _integer(1, 64),
             "tick": _duration(timedelta(seconds=1)),

@@ -12,6 +12,7 @@ import httpx
 
 from bot import __version__
 from bot.address_guard import AddressRefused, guarded_transport
+from bot.config import PollingSettings
 from bot.domain import FetchedFeed
 from bot.errors import FetchError
 
@@ -33,19 +34,33 @@ class Fetcher:
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         max_bytes: int = MAX_BODY_BYTES,
+        max_redirects: int = MAX_REDIRECTS,
         allow_private_addresses: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.max_redirects = max_redirects
         if transport is None and not allow_private_addresses:
             transport = guarded_transport()
         self._client = httpx.AsyncClient(
             headers={"User-Agent": USER_AGENT, "Accept": ACCEPT},
             timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
             follow_redirects=True,
-            max_redirects=MAX_REDIRECTS,
+            max_redirects=max_redirects,
             transport=transport,
+        )
+
+    @classmethod
+    def configured(cls, polling: PollingSettings, *, allow_private: bool = False) -> Fetcher:
+        """A fetcher with the limits of `[polling]` (`allow_private` lifts the address guard for
+        one command, as `parse --allow-private-addresses` does)."""
+        return cls(
+            timeout=polling.timeout.total_seconds(),
+            connect_timeout=polling.connect_timeout.total_seconds(),
+            max_bytes=polling.max_body_mib * 1024 * 1024,
+            max_redirects=polling.max_redirects,
+            allow_private_addresses=polling.allow_private_addresses or allow_private,
         )
 
     async def __aenter__(self) -> Fetcher:
@@ -79,7 +94,8 @@ class Fetcher:
         except TimeoutError as error:
             raise FetchError(url, f"timed out after {self.timeout:g} s") from error
         except httpx.TooManyRedirects as error:
-            raise FetchError(url, f"more than {MAX_REDIRECTS} redirects") from error
+            hops = self.max_redirects
+            raise FetchError(url, f"more than {hops} redirect{'' if hops == 1 else 's'}") from error
         except httpx.TimeoutException as error:
             raise FetchError(url, f"timed out after {self.timeout:g} s") from error
         except httpx.ConnectError as error:
@@ -125,16 +141,12 @@ class Fetcher:
                 )
             declared = response.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
-                raise FetchError(
-                    url, f"the feed is larger than {self.max_bytes // 1024 // 1024} MiB"
-                )
+                raise FetchError(url, f"the feed is larger than {_size(self.max_bytes)}")
             body = bytearray()
             async for chunk in response.aiter_bytes():
                 body.extend(chunk)
                 if len(body) > self.max_bytes:
-                    raise FetchError(
-                        url, f"the feed is larger than {self.max_bytes // 1024 // 1024} MiB"
-                    )
+                    raise FetchError(url, f"the feed is larger than {_size(self.max_bytes)}")
             return FetchedFeed(
                 url=url,
                 final_url=final_url,
@@ -145,6 +157,12 @@ class Fetcher:
                 last_modified=response.headers.get("Last-Modified") or None,
                 moved_permanently=moved,
             )
+
+
+def _size(limit: int) -> str:
+    if limit % (1024 * 1024) == 0:
+        return f"{limit // (1024 * 1024)} MiB"
+    return f"{limit // 1024} KiB" if limit % 1024 == 0 else f"{limit} bytes"
 
 
 def _status_reason(status: int, phrase: str) -> str:

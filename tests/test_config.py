@@ -60,6 +60,9 @@ FULL = """\
     [polling]
     interval = "15m"
     timeout = "20s"
+    connect_timeout = "5s"
+    max_body_mib = 2
+    max_redirects = 3
     concurrency = 4
     tick = "10s"
 
@@ -106,6 +109,9 @@ def test_a_full_file_gives_exact_settings(tmp_path: Path) -> None:
         polling=PollingSettings(
             interval=timedelta(minutes=15),
             timeout=timedelta(seconds=20),
+            connect_timeout=timedelta(seconds=5),
+            max_body_mib=2,
+            max_redirects=3,
             concurrency=4,
             tick=timedelta(seconds=10),
         ),
@@ -137,6 +143,9 @@ def test_an_empty_file_gives_the_defaults(tmp_path: Path) -> None:
     assert settings.polling == PollingSettings(
         interval=timedelta(minutes=10),
         timeout=timedelta(seconds=30),
+        connect_timeout=timedelta(seconds=10),
+        max_body_mib=10,
+        max_redirects=5,
         concurrency=64,
         per_host=4,
         tick=timedelta(seconds=30),
@@ -220,6 +229,11 @@ def test_watchlist_files_are_relative_to_the_config_file_not_the_cwd(
             '[polling]\nconcurrency = "16"\n',
             "[polling] concurrency: must be an integer, not a string",
             id="concurrency-string",
+        ),
+        pytest.param(
+            "[polling]\nmax_redirects = 50\n",
+            "[polling] max_redirects: 50 is out of range; use 0 to 20",
+            id="polling-max-redirects-out-of-range",
         ),
         pytest.param(
             "[polling]\nconcurrency = true\n",

@@ -5,10 +5,12 @@ from __future__ import annotations
 import gzip
 import zlib
 from collections.abc import Callable
+from datetime import timedelta
 
 import brotli
 import pytest
 
+from bot.config import PollingSettings
 from bot.errors import FetchError
 from bot.fetch import Fetcher
 from tests.builders import rss
@@ -102,8 +104,29 @@ async def test_a_server_that_never_answers_times_out(feed_server: FeedServer) ->
 async def test_a_body_over_the_cap_is_refused(feed_server: FeedServer) -> None:
     url = feed_server.add("/big", b"x" * 5000)
     async with Fetcher(max_bytes=4096, allow_private_addresses=True) as fetcher:
-        with pytest.raises(FetchError, match="larger than"):
+        with pytest.raises(FetchError, match="larger than 4 KiB"):
             await fetcher.fetch(url)
+
+
+async def test_the_limits_of_the_polling_settings_apply(feed_server: FeedServer) -> None:
+    polling = PollingSettings(
+        max_body_mib=1, max_redirects=1, timeout=timedelta(seconds=3), allow_private_addresses=True
+    )
+    big = feed_server.add("/big", b"x" * (1024 * 1024 + 1))
+    target = feed_server.add("/feed.rss", BODY)
+    one_hop = feed_server.redirect("/hop", target)
+    two_hops = feed_server.redirect("/hop-hop", one_hop)
+    async with Fetcher.configured(polling) as fetcher:
+        assert fetcher.timeout == 3
+        assert (await fetcher.fetch(one_hop)).content == BODY
+        with pytest.raises(FetchError, match=r"more than 1 redirect$"):
+            await fetcher.fetch(two_hops)
+        with pytest.raises(FetchError, match="larger than 1 MiB"):
+            await fetcher.fetch(big)
+    # The address guard stays on unless the settings (or the one command) lift it.
+    async with Fetcher.configured(PollingSettings()) as guarded:
+        with pytest.raises(FetchError, match="address guard"):
+            await guarded.fetch(target)
 
 
 async def test_nobody_listening_is_a_connect_error(feed_server: FeedServer) -> None:
