@@ -24,6 +24,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -35,20 +36,26 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a plain script from a checkout
     sys.path.insert(0, str(REPO))
 
-import feedparser  # noqa: E402
-import httpx  # noqa: E402
-from sqlalchemy import update  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-from sqlmodel import Session  # noqa: E402
+# The parse pool's processes (and the feed server's) run this file again as "__mp_main__" before
+# they take work; the bot's own entry point, `feedwatch`, imports next to nothing at that point.
+# Skipping the imports below there keeps those processes as small as the bot's, so that the
+# memory figure is the bot's and not this script's.
+if __name__ != "__mp_main__":
+    import feedparser
+    import httpx
+    from sqlalchemy import update
+    from sqlalchemy.engine import make_url
+    from sqlmodel import Session
 
-import bot.pipeline.poll as poll_module  # noqa: E402
-from bot.config import PollingSettings, load_watchlists  # noqa: E402
-from bot.domain import FeedSpec, PollOutcome  # noqa: E402
-from bot.fetch import Fetcher  # noqa: E402
-from bot.matching import Matcher  # noqa: E402
-from bot.matching.morphology import default_morphology  # noqa: E402
-from bot.storage.repository import Repository  # noqa: E402
-from bot.storage.tables import FeedRow  # noqa: E402
+    import bot.pipeline.poll as poll_module
+    from bot import feedparser_tuning
+    from bot.config import PollingSettings, load_watchlists
+    from bot.domain import FeedSpec, PollOutcome
+    from bot.fetch import Fetcher
+    from bot.matching import Matcher
+    from bot.matching.morphology import default_morphology
+    from bot.storage.repository import Repository
+    from bot.storage.tables import FeedRow
 
 TARGET_COLD_RATIO = 5.0
 TARGET_WARM_FPS = 500.0
@@ -334,15 +341,52 @@ def _timed(function: Callable[..., T], stage: str, cpu: CpuByStage) -> Callable[
 
 
 def _instrument(repo: Repository, cpu: CpuByStage) -> None:
-    """Count the CPU each stage takes in the thread that runs it: parse_feed and the repository
-    calls run in worker threads, Matcher.match in the event loop. Everything else (httpx, the
-    event loop, hashing bodies, thread hand-offs) is the rest of the process's CPU time."""
-    poll_module.parse_feed = _timed(poll_module.parse_feed, "parse", cpu)  # type: ignore[assignment]
+    """Count the CPU each stage takes in the thread that runs it: matching and the repository
+    calls run in worker threads. Parsing runs in the pool's processes and is counted there (see
+    `PoolWatch`). Everything else in this process (httpx, the event loop, hashing bodies, taking
+    parsed feeds back from the pool, thread hand-offs) is the rest of its CPU time."""
     Matcher.match = _timed(Matcher.match, "match", cpu)  # type: ignore[method-assign]
     for name in ("unseen_keys", "store_items"):
         setattr(repo, name, _timed(getattr(repo, name), "store", cpu))
-    for name in ("feeds", "save_feed_state"):
+    for name in ("feeds", "save_feed_state", "save_feed_states"):
         setattr(repo, name, _timed(getattr(repo, name), "state", cpu))
+
+
+def _proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a live process, from /proc/PID/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _proc_kib(pid: int, field_name: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field_name + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
+
+
+class PoolWatch:
+    """The parse pool's worker processes: their CPU time and their peak memory."""
+
+    def __init__(self, pool: ProcessPoolExecutor | None) -> None:
+        self.pool = pool
+
+    def _pids(self) -> list[int]:
+        # The executor's own table of its workers (private, but a benchmark may look).
+        processes = getattr(self.pool, "_processes", None) or {}
+        return list(processes)
+
+    def cpu(self) -> float:
+        return sum(_proc_cpu(pid) for pid in self._pids())
+
+    def peaks_mb(self) -> list[float]:
+        return [_proc_kib(pid, "VmHWM") * 1024 / 1e6 for pid in self._pids()]
 
 
 def process_cpu() -> float:
@@ -396,7 +440,16 @@ class Step:
     store: float
     state: float
     server_cpu: float
-    peak: float
+    peak: float  # this process's VmHWM
+    pool_peaks: list[float]  # each parse process's VmHWM
+
+    @property
+    def workers(self) -> int:  # parse pool processes (0: parsing in this process's threads)
+        return len(self.pool_peaks)
+
+    @property
+    def total_peak(self) -> float:
+        return self.peak + sum(self.pool_peaks)
 
     @property
     def rate(self) -> float:
@@ -407,7 +460,13 @@ class Step:
         hits = sum(o.new_hits for o in self.outcomes)
         unchanged = sum(1 for o in self.outcomes if o.not_modified)
         failed = [o for o in self.outcomes if o.error]
-        rest = self.cpu - self.parse - self.match - self.store - self.state
+        in_process_parse = 0.0 if self.workers else self.parse
+        rest = self.cpu - in_process_parse - self.match - self.store - self.state
+        parsing = (
+            f"parse pool ({self.workers} processes) {self.parse:.1f} s"
+            if self.workers
+            else f"parse (threads of this process) {self.parse:.1f} s"
+        )
         lines = [
             f"{self.name:<32} {self.rate:8.1f} feeds/s  {self.seconds:7.2f} s for "
             f"{self.feeds:,} feeds ({self.served['bytes'] / self.seconds / 1e6:.1f} MB/s served)",
@@ -415,9 +474,12 @@ class Step:
             f"{int(self.served['other'])} other; outcomes: {unchanged:,} unchanged, "
             f"{new_items:,} new items, {hits:,} hits, {len(failed)} failed",
             f"    CPU: this process {self.cpu:.1f} s ({self.cpu / self.seconds:.2f} cores): "
-            f"parse {self.parse:.1f} s, match {self.match:.2f} s, store items {self.store:.1f} s, "
-            f"feed state {self.state:.1f} s, rest (httpx, event loop, threads, hashing) {rest:.1f} s; "
-            f"feed server {self.server_cpu:.1f} s; peak RSS so far {self.peak:.0f} MB",
+            f"match {self.match:.2f} s, store items {self.store:.1f} s, "
+            f"feed state {self.state:.1f} s, rest (httpx, event loop, threads, hashing, taking "
+            f"results from the pool) {rest:.1f} s; {parsing}; "
+            f"feed server {self.server_cpu:.1f} s",
+            f"    peak RSS so far {self.total_peak:.0f} MB: this process {self.peak:.0f} MB"
+            + "".join(f", parse process {mb:.0f} MB" for mb in self.pool_peaks),
         ]
         if failed:
             reasons = sorted({(o.error or "")[:90] for o in failed})
@@ -426,16 +488,20 @@ class Step:
 
 
 async def run_step(
-    name: str, poller: poll_module.Poller, server: ServerProcess, cpu: CpuByStage
+    name: str, poller: poll_module.Poller, server: ServerProcess, cpu: CpuByStage, pool: PoolWatch
 ) -> Step:
     served_before = server.stats()
     before = cpu.snapshot()
+    pool_before = pool.cpu()
     cpu0 = process_cpu()
     start = time.perf_counter()
     outcomes = await poller.poll(all_feeds=True)
     seconds = time.perf_counter() - start
     cpu1 = process_cpu()
     parse, match, store, state = (b - a for a, b in zip(before, cpu.snapshot(), strict=True))
+    if pool.pool is not None:
+        # Workers start on demand, so one that started during the step counts from zero.
+        parse = pool.cpu() - pool_before
     served_after = server.stats()
     served = {k: served_after[k] - served_before[k] for k in ("200", "304", "other", "bytes")}
     step = Step(
@@ -451,6 +517,7 @@ async def run_step(
         state=state,
         server_cpu=served_after["cpu"] - served_before["cpu"],
         peak=peak_mb(),
+        pool_peaks=pool.peaks_mb(),
     )
     for line in step.lines():
         print(line, flush=True)
@@ -527,6 +594,11 @@ async def bench_feedwatch(
         _instrument(repo, cpu)
         settings = PollingSettings()
         steps: list[Step] = []
+        # As FeedwatchApp does: a pool of parse processes, one per core unless told otherwise.
+        parse_pool = poll_module.parse_pool(args.parse_workers)
+        if parse_pool is None:
+            poll_module.parse_feed = _timed(poll_module.parse_feed, "parse", cpu)  # type: ignore[assignment]
+        pool = PoolWatch(parse_pool)
         async with Fetcher(
             timeout=settings.timeout.total_seconds(), allow_private_addresses=True
         ) as fetcher:
@@ -537,19 +609,20 @@ async def bench_feedwatch(
                 default_interval=settings.interval,
                 concurrency=args.concurrency,
                 per_host=args.concurrency,
+                parse_pool=parse_pool,
             )
-            steps.append(await run_step(f"1 cold, {args.feeds:,} feeds", poller, server, cpu))
-            steps.append(await run_step(f"2 warm, {args.feeds:,} feeds", poller, server, cpu))
+
+            async def step(name: str) -> Step:
+                return await run_step(name, poller, server, cpu, pool)
+
+            steps.append(await step(f"1 cold, {args.feeds:,} feeds"))
+            steps.append(await step(f"2 warm, {args.feeds:,} feeds"))
 
             changed = sorted(
                 random.Random(SEED).sample(range(args.feeds), round(args.feeds * CHANGED_SHARE))
             )
             server.change(changed)
-            steps.append(
-                await run_step(
-                    f"3 {len(changed)} changed ({CHANGED_SHARE:.0%})", poller, server, cpu
-                )
-            )
+            steps.append(await step(f"3 {len(changed)} changed ({CHANGED_SHARE:.0%})"))
 
             prime_start = time.perf_counter()
             specs = [FeedSpec(url=server.feed_url(i)) for i in range(args.warm_feeds)]
@@ -564,8 +637,10 @@ async def bench_feedwatch(
                 f"fails to parse)",
                 flush=True,
             )
-            steps.append(await run_step(f"4 warm, {args.warm_feeds:,} feeds", poller, server, cpu))
-        peak = peak_mb()
+            steps.append(await step(f"4 warm, {args.warm_feeds:,} feeds"))
+        peak = peak_mb() + sum(pool.peaks_mb())
+        if parse_pool is not None:
+            parse_pool.shutdown(wait=True)
         counts = await asyncio.to_thread(repo.counts)
         print(f"database: {counts.feeds:,} feeds, {counts.items:,} items, {counts.hits:,} hits")
         return steps, peak
@@ -598,6 +673,11 @@ class Baseline:
 
 
 def bench_baseline(urls: Sequence[str]) -> Baseline:
+    with feedparser_tuning.uninstalled():  # feedparser as shipped, not with feedwatch's reader
+        return _bench_baseline(urls)
+
+
+def _bench_baseline(urls: Sequence[str]) -> Baseline:
     feedparser.parse(urls[0])  # warm up imports and compiled patterns
     measured_peak = reset_peak()
     entries = not_feeds = 0
@@ -631,6 +711,12 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=None,
         help="time the baseline on this many URLs (default 200, each document once; 0: all N)",
+    )
+    parser.add_argument(
+        "--parse-workers",
+        type=int,
+        default=PollingSettings().parse_workers,
+        help="parse processes (default: one per core, as [polling] parse_workers; 0: a thread)",
     )
     parser.add_argument("--chats", type=int, default=10, help="chats following every watchlist")
     parser.add_argument(
@@ -678,7 +764,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(
                 f"database: {'SQLite file (WAL) in ' + tmp if not args.database else shown_url}"
-                f"; Poller(concurrency={args.concurrency}, per_host={args.concurrency})",
+                f"; Poller(concurrency={args.concurrency}, per_host={args.concurrency}), "
+                f"parse_workers={args.parse_workers}",
                 flush=True,
             )
             steps, peak = asyncio.run(bench_feedwatch(args, server, database))
@@ -710,7 +797,8 @@ def main(argv: list[str] | None = None) -> int:
     ratio = cold.rate / base.rate
     print(
         f"peak memory: {peak:.0f} MB of RSS (VmHWM of the benchmark process over steps 1-4, "
-        f"before the baseline ran; the feed server is another process)"
+        f"before the baseline ran, plus that of each parse process; the feed server is another "
+        f"process)"
     )
     checks = [
         (
