@@ -292,20 +292,24 @@ class Repository(ChatStore):
                     fresh.append((parsed, matches))
             if not fresh:
                 return StoreResult(0, 0, 0)
+            rows = [
+                {
+                    "feed_id": feed_id,
+                    "key": parsed.key,
+                    "title": parsed.title,
+                    "link": parsed.link,
+                    "summary": parsed.summary,
+                    "published_at": parsed.published,
+                    "seen_at": now,
+                }
+                for parsed, _ in fresh
+            ]
+            if not any(found for _, matches in fresh for found in matches.values()):
+                # Most items hit nothing: no ids to learn, no need to ask who follows what.
+                session.execute(insert(ItemRow), rows)
+                return StoreResult(len(fresh), 0, 0)
             item_ids = session.scalars(
-                insert(ItemRow).returning(col(ItemRow.id), sort_by_parameter_order=True),
-                [
-                    {
-                        "feed_id": feed_id,
-                        "key": parsed.key,
-                        "title": parsed.title,
-                        "link": parsed.link,
-                        "summary": parsed.summary,
-                        "published_at": parsed.published,
-                        "seen_at": now,
-                    }
-                    for parsed, _ in fresh
-                ],
+                insert(ItemRow).returning(col(ItemRow.id), sort_by_parameter_order=True), rows
             ).all()
             lists = {
                 row.name: row.id
