@@ -13,16 +13,15 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from bot import __version__
+from bot.cli import data as data_commands
+from bot.cli import feeds as feeds_commands
+from bot.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Handler, with_config
 from bot.config import Settings, check_config, load_settings, load_watchlists, summary
-from bot.domain import FeedState
 from bot.errors import ConfigError, FeedwatchError
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,14 +33,6 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def with_config(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sub.add_argument(
-            "--config",
-            type=Path,
-            help="config file (default: $FEEDWATCH_CONFIG or config/feedwatch.toml)",
-        )
-        return sub
-
     with_config(
         commands.add_parser("run", help="run the bot: poll feeds, send digests, answer chats")
     )
@@ -51,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     poll = with_config(commands.add_parser("poll", help="poll the feeds that are due, once"))
     poll.add_argument("--once", action="store_true", help="one round, then exit (required)")
     poll.add_argument("--all", action="store_true", help="poll every feed, not only the due ones")
-    with_config(commands.add_parser("feeds", help="the feeds, with their health"))
+    feeds_commands.add_commands(commands)
+    data_commands.add_commands(commands)
     digest = with_config(commands.add_parser("digest", help="send the digests that are due, once"))
     digest.add_argument("--once", action="store_true", help="one round, then exit (required)")
     match = commands.add_parser(
@@ -110,52 +102,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     settings = load_settings(args.config)
     _logging(args.verbose, secrets=[settings.telegram.token.reveal()], quiet=command != "run")
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is not None:
+        return handler(args, settings)
     if command == "run":
         return asyncio.run(_run(settings))
     if command == "poll":
         return asyncio.run(_poll(settings, all_feeds=args.all))
-    if command == "feeds":
-        return _feeds(settings)
     return asyncio.run(_digest(settings))
-
-
-def _feeds(settings: Settings) -> int:
-    """A table of the stored feeds with their health, without starting the bot."""
-    from bot.storage.repository import Repository
-
-    repo = Repository.open(settings.database.url)
-    try:
-        repo.sync_config(settings.feeds, settings.watchlists, datetime.now(UTC))
-        feeds = repo.feeds()
-    finally:
-        repo.close()
-    print(feeds_table(feeds))
-    return EXIT_OK
-
-
-def feeds_table(feeds: Sequence[FeedState]) -> str:
-    """Feeds as aligned columns: name, state, last read, failures, items, last error."""
-    rows = [("feed", "state", "last read (UTC)", "failures", "items", "last error")]
-    for feed in feeds:
-        state = "failing" if feed.last_error else "ok" if feed.last_success_at else "new"
-        read = f"{feed.last_success_at:%Y-%m-%d %H:%M}" if feed.last_success_at else "never"
-        rows.append(
-            (
-                feed.display_name[:40],
-                state,
-                read,
-                str(feed.consecutive_failures),
-                str(feed.item_count),
-                (feed.last_error or "")[:80],
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-        + "  "
-        + row[-1]
-        for row in rows
-    ).rstrip()
 
 
 def _logging(verbose: bool, *, secrets: Sequence[str] = (), quiet: bool = False) -> None:
