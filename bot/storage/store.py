@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Self
 
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,9 +51,23 @@ class Store:
         """Connect and bring the schema up to date (migrations run on every start)."""
         try:
             engine = create_db_engine(url, connect_args=connect_args)
-            migrate.upgrade(engine)
         except SQLAlchemyError as error:
             raise StorageError(f"cannot open the database: {reason(error)}") from error
+        try:
+            migrate.upgrade(engine)
+        except SQLAlchemyError as error:
+            engine.dispose()
+            raise StorageError(f"cannot open the database: {reason(error)}") from error
+        except CommandError as error:
+            # Most often a database a newer feedwatch has migrated: its revision is unknown here.
+            engine.dispose()
+            raise StorageError(
+                f"cannot bring the database schema up to date: {error}; is it from a newer "
+                "feedwatch?"
+            ) from error
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(engine)
 
     def close(self) -> None:
