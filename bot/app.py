@@ -7,15 +7,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
@@ -27,13 +30,20 @@ from bot.console import ConsoleSink
 from bot.domain import CONSOLE_CHAT_ID, PollOutcome
 from bot.errors import FeedwatchError
 from bot.fetch import Fetcher
+from bot.health import Health
 from bot.matching.morphology import default_morphology
+from bot.metrics import Metrics, MetricsServer
 from bot.parsing import parse_feed
 from bot.pipeline.deliver import Deliverer, DeliveryOutcome, DigestSink
 from bot.pipeline.poll import Poller, parse_pool
+from bot.replica import UpdatesLock, replica_name, updates_lock_key
 from bot.storage.repository import Repository
+from bot.storage.store import reason
 
 log = logging.getLogger(__name__)
+
+UPDATES_LOCK_RETRY = timedelta(seconds=3)
+"""How often a replica without the Telegram updates lock tries for it (and the holder checks it)."""
 
 
 def utcnow() -> datetime:
@@ -99,6 +109,11 @@ class FeedwatchApp:
         self._stdout = stdout
         self.application: AnyApplication | None = None
         self._started = False
+        # This process among the replicas that share a database (their claims carry the name).
+        self.replica = replica_name()
+        self._updates_lock: UpdatesLock | None = None
+        self._updates_task: asyncio.Task[None] | None = None
+        self._metrics_server: MetricsServer | None = None
 
     async def __aenter__(self) -> FeedwatchApp:
         # Whatever was opened is closed again, in reverse order, if a later step fails.
@@ -114,6 +129,8 @@ class FeedwatchApp:
         settings = self.settings
         self.repo = await asyncio.to_thread(Repository.open, settings.database.url)
         resources.push_async_callback(asyncio.to_thread, self.repo.close)
+        self.metrics = Metrics(self.repo)
+        self.health = Health(clock=self.clock, tick=settings.polling.tick, ping=self.repo.ping)
         now = self.clock()
         await asyncio.to_thread(self.repo.sync_config, settings.feeds, settings.watchlists, now)
         # The Russian and Ukrainian dictionaries load once, here, not inside the first poll or /test.
@@ -131,13 +148,15 @@ class FeedwatchApp:
             concurrency=settings.polling.concurrency,
             per_host=settings.polling.per_host,
             parse_pool=pool,
+            owner=self.replica,
+            lease=settings.polling.lease,
         )
         sink: DigestSink
         if settings.telegram.token:
             self.application = build_application(settings)
             await _initialize(self.application, settings.telegram.api_url)
             resources.push_async_callback(self.application.shutdown)
-            sink = TelegramSink(self.application.bot, clock=self.clock)
+            sink = TelegramSink(self.application.bot, clock=self.clock, metrics=self.metrics)
             # A database used without a token before has a terminal "chat"; Telegram cannot reach it.
             await asyncio.to_thread(
                 self.repo.deactivate_chat, CONSOLE_CHAT_ID, "a Telegram token is configured"
@@ -146,7 +165,12 @@ class FeedwatchApp:
             sink = ConsoleSink(self._stdout)
             await asyncio.to_thread(self.repo.subscribe_console_to_all, now)
         self.deliverer = Deliverer(
-            self.repo, sink, clock=self.clock, default_interval=settings.digest.interval
+            self.repo,
+            sink,
+            clock=self.clock,
+            default_interval=settings.digest.interval,
+            owner=self.replica,
+            lease=settings.polling.lease,
         )
         if self.application is not None:
             commands = ChatCommands(self.repo, self.deliverer, clock=self.clock)
@@ -172,14 +196,20 @@ class FeedwatchApp:
         return parsed.title
 
     async def poll_once(self, *, all_feeds: bool = False) -> list[PollOutcome]:
-        return await self.poller.poll(all_feeds=all_feeds)
+        outcomes = await self.poller.poll(all_feeds=all_feeds)
+        self._round_finished(outcomes)
+        return outcomes
+
+    def _round_finished(self, outcomes: list[PollOutcome]) -> None:
+        self.metrics.record_poll(outcomes)
+        self.health.round_finished()
 
     async def digest_once(self) -> list[DeliveryOutcome]:
         return await self.deliverer.deliver_due()
 
     async def _poll_tick(self) -> None:
         try:
-            await self.poller.poll()
+            self._round_finished(await self.poller.poll())
         except Exception:  # one bad round must not stop the schedule
             log.exception("poll round failed")
 
@@ -193,6 +223,11 @@ class FeedwatchApp:
         """Start the schedule (unless told not to: tests drive the rounds themselves) and, with a
         token, the Telegram updates; returns at once."""
         polling, digest = self.settings.polling, self.settings.digest
+        await self._serve_metrics()
+        # SQLite means one process: claims still in the database are a crashed run's own.
+        sqlite = self.repo.engine.dialect.name == "sqlite"
+        if sqlite and (cleared := await asyncio.to_thread(self.repo.clear_leases)):
+            log.info("released %d claims left by an earlier run", cleared)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         # One repeating tick asks storage what is due, instead of one job per feed.
         ticks = (
@@ -217,19 +252,91 @@ class FeedwatchApp:
             for lang in ("ru", "uk"):
                 await self.application.bot.set_my_commands(menu(lang), language_code=lang)
             await self.application.start()
-            assert self.application.updater is not None
-            await self.application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            await self._start_updates()
         self._started = True
+
+    async def _start_updates(self) -> None:
+        """Telegram updates: by webhook to every replica behind it; else by getUpdates, from one
+        replica at a time on PostgreSQL (an advisory lock decides) and from this process on
+        SQLite, which is one process."""
+        assert self.application is not None
+        assert self.application.updater is not None
+        telegram, updater = self.settings.telegram, self.application.updater
+        if telegram.webhook_url:
+            host, _, port = telegram.webhook_listen.rpartition(":")
+            await updater.start_webhook(
+                listen=host,
+                port=int(port),
+                url_path=urlsplit(telegram.webhook_url).path.strip("/"),
+                webhook_url=telegram.webhook_url,
+                secret_token=telegram.webhook_secret.reveal() or None,
+                allowed_updates=Update.ALL_TYPES,
+            )
+            log.info("taking Telegram updates by webhook on %s", telegram.webhook_listen)
+        elif self.repo.engine.dialect.name == "postgresql":
+            key = updates_lock_key(telegram.token.reveal())
+            self._updates_lock = UpdatesLock(self.repo.engine, key)
+            self._updates_task = asyncio.create_task(self._lead_updates(self._updates_lock))
+        else:
+            await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+
+    async def _lead_updates(self, lock: UpdatesLock) -> None:
+        """Take getUpdates whenever no other replica does, and give it up when the lock's
+        connection goes (another replica may have it by then)."""
+        assert self.application is not None
+        assert self.application.updater is not None
+        updater = self.application.updater
+        while True:
+            try:
+                if not lock.held:
+                    if await asyncio.to_thread(lock.try_acquire):
+                        log.info("replica %s takes the Telegram updates", self.replica)
+                        await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+                elif not await asyncio.to_thread(lock.still_held):
+                    log.warning("lost the Telegram updates lock; stopping getUpdates")
+                    if updater.running:
+                        await updater.stop()
+            except FeedwatchError as error:
+                log.warning("Telegram updates lock: %s", error)
+            except SQLAlchemyError as error:
+                log.warning("Telegram updates lock: %s", reason(error))
+            await asyncio.sleep(UPDATES_LOCK_RETRY.total_seconds())
+
+    async def _serve_metrics(self) -> None:
+        """/metrics and /healthz, for the long-running bot only: a one-round command (`poll
+        --once`) must not take the port of the bot that runs beside it."""
+        address = self.settings.metrics.address
+        if address is None or self._metrics_server is not None:
+            return
+        server = await asyncio.to_thread(
+            MetricsServer.start, address, self.metrics, self.health.problems
+        )
+        self._metrics_server = server
+        self._resources.push_async_callback(asyncio.to_thread, server.close)
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The port /metrics is served on (the one chosen when the config said 0), once started."""
+        return self._metrics_server.port if self._metrics_server is not None else None
 
     async def stop(self) -> None:
         if not self._started:
             return
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self._updates_task is not None:
+            self._updates_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._updates_task
+            self._updates_task = None
         if self.application is not None:
             assert self.application.updater is not None
-            await self.application.updater.stop()
+            if self.application.updater.running:
+                await self.application.updater.stop()
             await self.application.stop()
+        if self._updates_lock is not None:
+            await asyncio.to_thread(self._updates_lock.release)
+            self._updates_lock = None
         self._started = False
 
     async def serve(self, stop: asyncio.Event) -> None:

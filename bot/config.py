@@ -78,6 +78,11 @@ class DatabaseSettings:
 class TelegramSettings:
     token: Secret = _NO_TOKEN
     api_url: str = ""
+    # Empty: updates are fetched with getUpdates by one replica at a time. A public https URL:
+    # Telegram posts them there, to any replica behind it (webhook_listen is where each listens).
+    webhook_url: str = ""
+    webhook_listen: str = "0.0.0.0:8443"
+    webhook_secret: Secret = _NO_TOKEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +99,9 @@ class PollingSettings:
     allow_private_addresses: bool = False
     # Processes that parse feeds (None: one per core; 0: a thread of the bot's own process).
     parse_workers: int | None = None
+    # How long a replica's claim on a feed (or a chat's outbox) holds: a replica that dies gives
+    # its work back after this. It must outlast a poll: the request timeout and the parsing.
+    lease: timedelta = timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +111,27 @@ class DigestSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsSettings:
+    # Where /metrics and /healthz are served, HOST:PORT; empty: not at all.
+    listen: str = "127.0.0.1:9108"
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """(host, port) to bind, the brackets of an IPv6 host removed; None when turned off."""
+        if not self.listen:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     source: Path | None = None
     database: DatabaseSettings = DatabaseSettings()
     telegram: TelegramSettings = TelegramSettings()
     polling: PollingSettings = PollingSettings()
     digest: DigestSettings = DigestSettings()
+    metrics: MetricsSettings = MetricsSettings()
     feeds: tuple[FeedSpec, ...] = ()
     watchlists: tuple[Watchlist, ...] = ()
 
@@ -238,6 +261,17 @@ def _http_url(value: object) -> str:
     return url
 
 
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _webhook_secret(value: object) -> Secret:
+    secret = _secret(value)
+    if secret and not _WEBHOOK_SECRET.fullmatch(secret.reveal()):
+        # Telegram's rule for secret_token; the value itself stays out of the message.
+        raise ValueError("must be 1 to 256 letters, digits, _ and -")
+    return secret
+
+
 def _optional_http_url(value: object) -> str:
     return _http_url(value) if _string(value) else ""
 
@@ -253,6 +287,27 @@ def _database_url(value: object) -> str:
         what = f"database {scheme!r} is not supported" if scheme else "is not a database URL"
         raise ValueError(f"{what}; write sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB")
     return url
+
+
+_LISTEN = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):([0-9]{1,5})")
+
+
+def _listen(example: str, *, optional: bool) -> _Check:
+    """HOST:PORT to serve on ("[::1]:9108" for IPv6; port 0: any free one); with `optional`, ""
+    turns the service off."""
+
+    def check(value: object) -> str:
+        text = _string(value)
+        if (text or not optional) and not (
+            (match := _LISTEN.fullmatch(text)) and int(match[1]) <= 65535
+        ):
+            off = ', or "" to turn it off' if optional else ""
+            raise ValueError(
+                f"{text!r} is not an address to listen on; write HOST:PORT such as {example}{off}"
+            )
+        return text
+
+    return check
 
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -291,7 +346,16 @@ def _terms(allow_empty: bool) -> _Check:
 
 _SECTIONS: dict[str, tuple[type, dict[str, _Check]]] = {
     "database": (DatabaseSettings, {"url": _database_url}),
-    "telegram": (TelegramSettings, {"token": _secret, "api_url": _optional_http_url}),
+    "telegram": (
+        TelegramSettings,
+        {
+            "token": _secret,
+            "api_url": _optional_http_url,
+            "webhook_url": _optional_http_url,
+            "webhook_listen": _listen("0.0.0.0:8443", optional=False),
+            "webhook_secret": _webhook_secret,
+        },
+    ),
     "polling": (
         PollingSettings,
         {
@@ -305,6 +369,7 @@ _SECTIONS: dict[str, tuple[type, dict[str, _Check]]] = {
             "tick": _duration(timedelta(seconds=1)),
             "allow_private_addresses": _boolean,
             "parse_workers": _integer(0, 64),
+            "lease": _duration(timedelta(seconds=5), timedelta(hours=1)),
         },
     ),
     "digest": (
@@ -314,6 +379,7 @@ _SECTIONS: dict[str, tuple[type, dict[str, _Check]]] = {
             "tick": _duration(timedelta(seconds=1)),
         },
     ),
+    "metrics": (MetricsSettings, {"listen": _listen("127.0.0.1:9108", optional=True)}),
 }
 _FEED = {"url": _http_url, "name": _optional_text, "interval": _duration(timedelta(minutes=1))}
 _WATCHLIST = {
@@ -332,6 +398,8 @@ _ENV_OVERRIDES = {
     "FEEDWATCH_DATABASE_URL": ("database", "url"),
     "FEEDWATCH_TELEGRAM_TOKEN": ("telegram", "token"),
     "FEEDWATCH_TELEGRAM_API_URL": ("telegram", "api_url"),
+    "FEEDWATCH_TELEGRAM_WEBHOOK_URL": ("telegram", "webhook_url"),
+    "FEEDWATCH_TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
 }
 _TOKEN_FILE = "FEEDWATCH_TELEGRAM_TOKEN_FILE"  # noqa: S105 - the variable's name, not a token
 
@@ -570,6 +638,13 @@ def check_config(
         watchlists += _read_watchlist_files(doc, file, source.parent, problems, names)
     for (section, key), value in _read_env(env, problems).items():
         sections[section] = dataclasses.replace(sections[section], **{key: value})
+    polling: PollingSettings = sections["polling"]
+    if polling.lease <= polling.timeout:
+        problems.append(
+            f"{source}: [polling] lease: {format_duration(polling.lease)} must be longer than "
+            f"the request timeout ({format_duration(polling.timeout)}), or a slow poll would be "
+            "taken over while it runs"
+        )
     if problems:
         secrets = sorted(_token_texts(doc, env), key=len, reverse=True)
         for secret in secrets:

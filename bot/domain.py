@@ -202,3 +202,8 @@ class PollOutcome:
     new_hits: int = 0
     not_modified: bool = False
     error: str | None = None
+    # The server said the feed is gone (410): it is disabled, and `error` says why.
+    gone: bool = False
+    # How long the fetch and the parse took (None: not done), for the latency metrics.
+    fetch_seconds: float | None = None
+    parse_seconds: float | None = None

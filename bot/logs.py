@@ -1,13 +1,21 @@
-"""Logging set-up: one readable line per event, with secrets (the bot token) scrubbed from every line.
+"""Logging set-up: one readable line per event (or one JSON object per line, for log collectors),
+with secrets (the bot token) scrubbed from every line.
 
 python-telegram-bot puts the token in request URLs, and httpx logs those URLs; nothing may print it.
+What people write in their chats is not logged either: our own lines name a chat by its id only,
+and python-telegram-bot's debug lines, which dump whole updates, are held back.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Literal
+
+LogFormat = Literal["text", "json"]
 
 REDACTED = "[token]"
 
@@ -35,12 +43,48 @@ class RedactSecrets(logging.Filter):
             if record.exc_info and record.exc_info[1] is not None:
                 record.exc_text = self._scrub(logging.Formatter().formatException(record.exc_info))
                 record.exc_info = None
+            elif record.exc_text:
+                record.exc_text = self._scrub(record.exc_text)
+            if record.stack_info:
+                record.stack_info = self._scrub(record.stack_info)
         return True
 
 
-def setup_logging(level: int = logging.INFO, *, secrets: Iterable[str] = ()) -> None:
+# Characters that end a line for some readers (Python's splitlines among them) but that JSON may
+# leave raw; escaped, so that one record stays one line.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record, on one line: time (ISO 8601, UTC), level, logger, message, and
+    exception (the traceback as text) and stack when there are any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, str] = {
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False).translate(_LINE_BREAKS)
+
+
+def setup_logging(
+    level: int = logging.INFO, *, secrets: Iterable[str] = (), fmt: LogFormat = "text"
+) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -48,3 +92,13 @@ def setup_logging(level: int = logging.INFO, *, secrets: Iterable[str] = ()) -> 
     # Every request URL carries the token; these libraries' INFO lines add noise and risk.
     for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # python-telegram-bot's DEBUG lines carry every update and every request's parameters: what
+    # people write in their chats, their names, the bot's answers. Never logged, not even with -v.
+    logging.getLogger("telegram").setLevel(max(level, logging.INFO))
+    # A poll round longer than its tick is normal with many feeds (the next tick waits for it);
+    # APScheduler would say so at WARNING on every tick.
+    logging.getLogger("apscheduler.scheduler").addFilter(_skip_busy_ticks)
+
+
+def _skip_busy_ticks(record: logging.LogRecord) -> bool:
+    return "maximum number of running instances reached" not in str(record.msg)

@@ -242,6 +242,10 @@ TRANSLATIONS: Mapping[str, tuple[str, str]] = {
     "the feeds, with their health": ("ленты и их состояние", "стрічки та їхній стан"),
     "add a feed for this chat": ("добавить ленту для этого чата", "додати стрічку для цього чату"),
     "remove one of this chat's feeds": ("убрать ленту этого чата", "прибрати стрічку цього чату"),
+    "add the feeds of an OPML file (reply to it)": (
+        "добавить ленты из файла OPML (ответьте на него)",
+        "додати стрічки з файлу OPML (дайте відповідь на нього)",
+    ),
     "stop delivery for now": ("приостановить доставку", "призупинити доставку"),
     "deliver again; what came meanwhile is offered": (
         "возобновить доставку; накопившееся будет предложено",
@@ -255,6 +259,93 @@ TRANSLATIONS: Mapping[str, tuple[str, str]] = {
     "set up a channel you administer from this chat": (
         "настраивать отсюда канал, где вы администратор",
         "налаштовувати звідси канал, де ви адміністратор",
+    ),
+    # --- /importopml ---------------------------------------------------------------------------
+    "Usage: reply /importopml to an OPML file (the list of feeds a feed reader exports), or send "
+    "the file with /importopml as its caption.": (
+        "Использование: ответьте /importopml на файл OPML (список лент, который выгружает "
+        "программа для чтения лент) или отправьте файл с подписью /importopml.",
+        "Використання: дайте відповідь /importopml на файл OPML (список стрічок, який експортує "
+        "програма для читання стрічок) або надішліть файл із підписом /importopml.",
+    ),
+    "That file is too large for an OPML list (over 1 MiB).": (
+        "Файл слишком велик для списка OPML (больше 1 МиБ).",
+        "Файл завеликий для списку OPML (понад 1 МіБ).",
+    ),
+    "An OPML import is under way already ({where}); its summary comes when it is done.": (
+        "Импорт OPML уже идёт ({where}); итог придёт, когда он закончится.",
+        "Імпорт OPML уже триває ({where}); підсумок надійде, коли він завершиться.",
+    ),
+    "The file could not be downloaded from Telegram.": (
+        "Не удалось скачать файл из Telegram.",
+        "Не вдалося завантажити файл із Telegram.",
+    ),
+    "Nothing was imported: {reason}.": (
+        "Ничего не импортировано: {reason}.",
+        "Нічого не імпортовано: {reason}.",
+    ),
+    "That OPML file lists no feeds.": (
+        "В этом файле OPML нет лент.",
+        "У цьому файлі OPML немає стрічок.",
+    ),
+    "Checked {done} of {total} feeds…": (
+        "Проверено лент: {done} из {total}…",
+        "Перевірено стрічок: {done} з {total}…",
+    ),
+    "it could not be checked; the error is logged": (
+        "её не удалось проверить; ошибка записана в журнал",
+        "її не вдалося перевірити; помилку записано в журнал",
+    ),
+    "OPML import ({where}): {added} added, {already} already there, {refused} refused.": (
+        "Импорт OPML ({where}): добавлено {added}, уже были {already}, отклонено {refused}.",
+        "Імпорт OPML ({where}): додано {added}, уже були {already}, відхилено {refused}.",
+    ),
+    "The new feeds are read from the next poll; /feeds lists them.": (
+        "Новые ленты читаются со следующего опроса; список — в /feeds.",
+        "Нові стрічки читаються з наступного опитування; список — у /feeds.",
+    ),
+    "<b>Refused</b>": ("<b>Отклонены</b>", "<b>Відхилено</b>"),
+    "…and {count} more.": ("…и ещё {count}.", "…і ще {count}."),
+    # Why an OPML entry is not imported (bot/opml.py).
+    "not an http or https URL": ("адрес не http и не https", "адреса не http і не https"),
+    "the URL has no host": ("в адресе нет хоста", "в адресі немає хоста"),
+    "not a valid URL": ("недопустимый адрес", "неприпустима адреса"),
+    "the URL is longer than 2048 characters": (
+        "адрес длиннее 2048 символов",
+        "адреса довша за 2048 символів",
+    ),
+    "the URL contains spaces or control characters": (
+        "в адресе есть пробелы или управляющие символы",
+        "в адресі є пробіли або керівні символи",
+    ),
+    "a link to another subscription list, not a feed": (
+        "ссылка на другой список подписок, а не лента",
+        "посилання на інший список підписок, а не стрічка",
+    ),
+    "no feed URL (xmlUrl), only a web page": (
+        "нет адреса ленты (xmlUrl), только веб-страница",
+        "немає адреси стрічки (xmlUrl), лише вебсторінка",
+    ),
+    # Why an OPML file cannot be read (bot/opml.py).
+    "the file is larger than {size}": ("файл больше {size}", "файл більший за {size}"),
+    "the file is empty": ("файл пуст", "файл порожній"),
+    "the file cannot be read as OPML": ("файл не читается как OPML", "файл не читається як OPML"),
+    "the file is not an OPML document": ("это не документ OPML", "це не документ OPML"),
+    "the file names an unknown encoding, {encoding}": (
+        "в файле указана неизвестная кодировка {encoding}",
+        "у файлі вказано невідоме кодування {encoding}",
+    ),
+    "the file is not valid {encoding} text": (
+        "файл — не корректный текст в кодировке {encoding}",
+        "файл — не коректний текст у кодуванні {encoding}",
+    ),
+    "the file nests elements more than {depth} deep": (
+        "в файле элементы вложены глубже {depth} уровней",
+        "у файлі елементи вкладено глибше за {depth} рівнів",
+    ),
+    "the file is not well-formed XML (line {line})": (
+        "файл — не корректный XML (строка {line})",
+        "файл — не коректний XML (рядок {line})",
     ),
     # --- digests ------------------------------------------------------------------------------
     "feedwatch · 1 new mention": ("feedwatch · новое упоминание", "feedwatch · нова згадка"),

@@ -43,8 +43,10 @@ def write_settings(
     token: str = "",
     api_url: str = "",
     watchlists: str = WATCHLISTS_TOML,
+    metrics_listen: str = "",
 ) -> Settings:
-    """A real config file on disk, loaded by the real loader."""
+    """A real config file on disk, loaded by the real loader. /metrics is off unless a test asks
+    for it, on "127.0.0.1:0" (a free port: tests running at once never collide)."""
     feed_tables = "\n".join(
         f'[[feed]]\nurl = "{url}"\nname = "Feed {i}"\n' for i, url in enumerate(feeds, 1)
     )
@@ -67,6 +69,9 @@ allow_private_addresses = true
 
 [digest]
 interval = "1h"
+
+[metrics]
+listen = "{metrics_listen}"
 
 {feed_tables}""",
         encoding="utf-8",

@@ -41,6 +41,8 @@ allow_private_addresses = true
 [digest]
 interval = "5m"
 tick = "1s"
+[metrics]
+listen = ""
 [[feed]]
 url = "{url}"
 name = "Wire"

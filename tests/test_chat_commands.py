@@ -552,6 +552,7 @@ CHANGING = [
     "/pause",
     "/resume",
     "/import",
+    "/importopml",
 ]
 READING = ["/start", "/help", "/watchlists", "/test Заявление РДК", "/hits", "/digest", "/feeds"]
 REFUSAL = "Sorry, in a group only its administrators can change what feedwatch does."

@@ -14,6 +14,7 @@ from bot.config import (
     DEFAULT_CONFIG_PATH,
     DatabaseSettings,
     DigestSettings,
+    MetricsSettings,
     PollingSettings,
     Secret,
     Settings,
@@ -154,6 +155,94 @@ def test_an_empty_file_gives_the_defaults(tmp_path: Path) -> None:
     )
     assert settings.digest == DigestSettings(timedelta(hours=1), timedelta(minutes=1))
     assert (settings.feeds, settings.watchlists) == ((), ())
+
+
+def test_metrics_are_served_on_loopback_port_9108_by_default(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path / "feedwatch.toml", ""), env={})
+    assert settings.metrics == MetricsSettings(listen="127.0.0.1:9108")
+    assert settings.metrics.address == ("127.0.0.1", 9108)
+
+
+@pytest.mark.parametrize(
+    ("listen", "address"),
+    [
+        (" 0.0.0.0:9108 ", ("0.0.0.0", 9108)),
+        ("[::1]:9108", ("::1", 9108)),
+        ("localhost:0", ("localhost", 0)),
+        ("metrics.internal:65535", ("metrics.internal", 65535)),
+        ("", None),
+    ],
+)
+def test_metrics_listen_takes_host_and_port_or_nothing(
+    tmp_path: Path, listen: str, address: tuple[str, int] | None
+) -> None:
+    config = write(tmp_path / "feedwatch.toml", f'[metrics]\nlisten = "{listen}"\n')
+    assert load_settings(config, env={}).metrics.address == address
+
+
+@pytest.mark.parametrize(
+    "listen", ["9108", "127.0.0.1", ":9108", "127.0.0.1:http", "1.2.3.4:70000"]
+)
+def test_a_bad_metrics_listen_address_is_a_problem(tmp_path: Path, listen: str) -> None:
+    assert problems_for(tmp_path, f'[metrics]\nlisten = "{listen}"\n') == [
+        f"{tmp_path / 'feedwatch.toml'}: [metrics] listen: {listen!r} is not an address to listen "
+        'on; write HOST:PORT such as 127.0.0.1:9108, or "" to turn it off'
+    ]
+
+
+def test_metrics_listen_must_be_a_string(tmp_path: Path) -> None:
+    assert problems_for(tmp_path, "[metrics]\nlisten = 9108\nport = 1\n") == [
+        f"{tmp_path / 'feedwatch.toml'}: [metrics] listen: must be a string, not an integer",
+        f"{tmp_path / 'feedwatch.toml'}: [metrics]: unknown key 'port'",
+    ]
+
+
+def test_webhook_and_lease_settings_are_read(tmp_path: Path) -> None:
+    config = write(
+        tmp_path / "feedwatch.toml",
+        """\
+        [telegram]
+        webhook_url = "https://bot.example.org/telegram"
+        webhook_listen = "0.0.0.0:8443"
+        webhook_secret = "s3cret_-token"
+        [polling]
+        timeout = "20s"
+        lease = "90s"
+        """,
+    )
+    settings = load_settings(
+        config, env={"FEEDWATCH_TELEGRAM_WEBHOOK_URL": "https://other.example/h"}
+    )
+    assert settings.telegram.webhook_url == "https://other.example/h"
+    assert settings.telegram.webhook_listen == "0.0.0.0:8443"
+    assert settings.telegram.webhook_secret == Secret("s3cret_-token")
+    assert settings.polling.lease == timedelta(seconds=90)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            '[polling]\ntimeout = "30s"\nlease = "30s"\n',
+            "[polling] lease: 30s must be longer than the request timeout (30s), or a slow poll "
+            "would be taken over while it runs",
+        ),
+        ('[polling]\nlease = "2s"\n', "[polling] lease: '2s' is too short; the minimum is 5s"),
+        (
+            '[telegram]\nwebhook_listen = "8443"\n',
+            "[telegram] webhook_listen: '8443' is not an address to listen on; write HOST:PORT "
+            "such as 0.0.0.0:8443",
+        ),
+        (
+            '[telegram]\nwebhook_secret = "has spaces!"\n',
+            "[telegram] webhook_secret: must be 1 to 256 letters, digits, _ and -",
+        ),
+    ],
+)
+def test_bad_replica_and_webhook_settings_are_problems(
+    tmp_path: Path, text: str, problem: str
+) -> None:
+    assert problems_for(tmp_path, text) == [f"{tmp_path / 'feedwatch.toml'}: {problem}"]
 
 
 def test_terms_are_stripped_but_otherwise_kept_as_written(tmp_path: Path) -> None:

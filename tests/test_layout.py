@@ -7,7 +7,15 @@ import sys
 
 import pytest
 
-PURE = ["bot.matching", "bot.digest", "bot.schedule", "bot.parsing", "bot.domain", "bot.texts"]
+PURE = [
+    "bot.matching",
+    "bot.digest",
+    "bot.schedule",
+    "bot.parsing",
+    "bot.domain",
+    "bot.texts",
+    "bot.stats",
+]
 ADAPTER_LIBRARIES = ["httpx", "sqlmodel", "sqlalchemy", "telegram", "apscheduler", "bot.config"]
 
 

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from bot.app import FeedwatchApp
+from bot.cli import main
 from bot.logs import REDACTED, RedactSecrets, setup_logging
+from tests.builders import write_settings
+from tests.fakes.feed_server import FeedServer
+from tests.fakes.telegram_api import FakeBotApi
 
 TOKEN = "123456789:AAE-very-secret-token_value"
-NOISY = ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler")
+NOISY = ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler", "telegram")
 
 
 @pytest.fixture(autouse=True)
@@ -175,3 +183,151 @@ def test_setup_logging_replaces_the_root_handlers_and_sets_the_level(
     logging.getLogger("feedwatch").warning("shown %s", TOKEN)
     assert err.getvalue().count("shown") == 1
     assert err.getvalue().rstrip().endswith(f"WARNING feedwatch: shown {REDACTED}")
+
+
+# --- JSON lines ----------------------------------------------------------------------------------
+
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
+def json_lines(text: str) -> list[dict[str, str]]:
+    """Every line of `text` as a JSON object; fails on a line that is not one."""
+    records = [json.loads(line) for line in text.splitlines()]
+    assert all(isinstance(record, dict) for record in records)
+    return records
+
+
+def test_json_logs_are_one_object_per_line_with_the_token_redacted_everywhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    setup_logging(logging.DEBUG, secrets=[TOKEN], fmt="json")
+    log = logging.getLogger("feedwatch.test_logs")
+    log.info("polled %d feeds", 3)
+    log.warning("request to %s failed\nsecond line\u2028third\x85fourth", URL)
+    try:
+        try:
+            raise ConnectionError(f"cannot reach {URL}")
+        except ConnectionError as inner:
+            raise RuntimeError(f"getMe failed for token {TOKEN}") from inner
+    except RuntimeError:
+        log.exception("Курск: polling failed")
+    log.debug("with a stack", stack_info=True)
+    text = err.getvalue()
+
+    assert TOKEN not in text
+    assert len(text.splitlines()) == 4
+    info, warning, error, debug = json_lines(text)
+    assert info == {
+        "time": info["time"],
+        "level": "INFO",
+        "logger": "feedwatch.test_logs",
+        "message": "polled 3 feeds",
+    }
+    assert ISO_UTC.fullmatch(info["time"])
+    assert warning["level"] == "WARNING"
+    assert warning["message"] == (
+        f"request to https://api.telegram.org/bot{REDACTED}/getMe failed\nsecond line"
+        "\u2028third\x85fourth"
+    )
+    assert error["message"] == "Курск: polling failed"
+    assert "Курск" in text  # kept readable, not \u-escaped
+    exception = error["exception"]
+    assert exception.startswith("Traceback (most recent call last):")
+    assert f"RuntimeError: getMe failed for token {REDACTED}" in exception
+    assert (
+        f"ConnectionError: cannot reach https://api.telegram.org/bot{REDACTED}/getMe" in exception
+    )
+    assert "exception" not in info
+    assert debug["stack"].startswith("Stack (most recent call last):")
+
+
+def test_json_logs_format_an_exception_without_secrets_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    setup_logging(logging.INFO, fmt="json")
+    try:
+        raise ValueError("bad\nvalue")
+    except ValueError:
+        logging.getLogger("feedwatch").error("failed", exc_info=True)
+    [record] = json_lines(err.getvalue())
+    assert record["exception"].endswith("ValueError: bad\nvalue")
+
+
+def test_the_log_format_option_reaches_the_log(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = feed_server.add("/broken.rss", b"oops", status=500, content_type="text/plain")
+    write_settings(tmp_path, [broken], token="")
+    config = str(tmp_path / "feedwatch.toml")
+    assert main(["--log-format", "json", "poll", "--once", "--config", config]) == 0
+    [record] = json_lines(capsys.readouterr().err)
+    assert record["level"] == "WARNING"
+    assert record["logger"] == "bot.pipeline.poll"
+    assert record["message"].startswith(f"{broken}: HTTP 500")
+
+
+# --- what people write in private chats ------------------------------------------------------
+
+CHAT = 111
+USERNAME = "agent_username_q"
+TYPED = {
+    "/watch dossier_zx Секретный термин, Privatus Phrase": "dossier_zx",
+    "/exclude dossier_zx Hiddenword": "Hiddenword",
+    "/test Private note about Privatus Phrase": "Private note",
+    "/subscribe nosuchlist_qq": "nosuchlist_qq",
+    "/frobnicate classified-arg": "classified-arg",
+}
+
+
+async def test_the_contents_of_private_chats_never_reach_the_log(
+    tmp_path: Path, fake_bot_api: FakeBotApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    setup_logging(logging.DEBUG, secrets=[fake_bot_api.token], fmt="json")
+    settings = write_settings(
+        tmp_path,
+        [],
+        token=fake_bot_api.token,
+        api_url=fake_bot_api.url,
+        metrics_listen="127.0.0.1:0",
+    )
+    async with FeedwatchApp(settings) as app:
+        await app.start(schedule=False)
+        try:
+            for typed in TYPED:
+                answers = len(fake_bot_api.sent_messages(CHAT)) + 1
+                fake_bot_api.push_message(CHAT, typed, username=USERNAME)
+                await fake_bot_api.wait_for_async(
+                    lambda f: len(f.sent_messages(CHAT)) >= answers  # noqa: B023 - awaited here
+                )
+            # Not a command: no answer, but the update is read all the same.
+            fake_bot_api.push_message(CHAT, "confidential chatter", username=USERNAME)
+            await fake_bot_api.wait_for_async(lambda f: f.updates_consumed())
+        finally:
+            await app.stop()
+    # The bot did hear it all: its answers quote what was typed.
+    answered = " ".join(fake_bot_api.sent_texts(CHAT))
+    assert "Privatus Phrase" in answered
+    assert "nosuchlist_qq" in answered
+
+    text = err.getvalue()
+    records = json_lines(text)
+    loggers = {record["logger"] for record in records}
+    assert "bot.metrics" in loggers  # the capture works: our own lines are in it
+    assert any(name.startswith("telegram") for name in loggers)  # and the library's INFO lines
+    secret_bits = [
+        *TYPED.values(),
+        "Секретный термин",
+        "Privatus Phrase",
+        "frobnicate",
+        "confidential chatter",
+        USERNAME,
+        fake_bot_api.token,
+    ]
+    leaked = [bit for bit in secret_bits if bit.lower() in text.lower()]
+    assert leaked == []

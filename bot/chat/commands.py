@@ -46,6 +46,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("feeds", "/feeds", "the feeds, with their health"),
     ("addfeed", "/addfeed URL", "add a feed for this chat"),
     ("removefeed", "/removefeed URL", "remove one of this chat's feeds"),
+    ("importopml", "/importopml", "add the feeds of an OPML file (reply to it)"),
     ("pause", "/pause", "stop delivery for now"),
     ("resume", "/resume", "deliver again; what came meanwhile is offered"),
     ("export", "/export", "this chat's watchlists as a TOML file"),
@@ -82,6 +83,7 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands):
             "feeds": self.feeds,
             "addfeed": self.addfeed,
             "removefeed": self.removefeed,
+            "importopml": self.import_opml,
             "pause": self.pause,
             "resume": self.resume,
             "export": self.export,
@@ -98,6 +100,14 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands):
                 & filters.Document.ALL
                 & filters.CaptionRegex(r"^/import(@\w+)?\b"),
                 self.import_lists,
+            )
+        )
+        application.add_handler(
+            MessageHandler(
+                filters.UpdateType.MESSAGE
+                & filters.Document.ALL
+                & filters.CaptionRegex(r"^/importopml(@\w+)?\b"),
+                self.import_opml,
             )
         )
         application.add_handler(CallbackQueryHandler(self.list_button, pattern=r"^(rm|unsub):"))

@@ -6,6 +6,7 @@ import asyncio
 import warnings
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from telegram import Bot, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
@@ -24,6 +25,9 @@ from bot.domain import Chat, DigestMessage
 from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater
 from bot.schedule import private_chat_gap
 
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
+
 _GONE = ("chat not found", "bot was kicked", "user is deactivated", "bot is not a member")
 
 
@@ -32,9 +36,12 @@ class TelegramSink:
 
     format: Format = "html"
 
-    def __init__(self, bot: Bot, *, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, bot: Bot, *, clock: Callable[[], datetime], metrics: Metrics | None = None
+    ) -> None:
         self.bot = bot
         self.clock = clock
+        self.metrics = metrics
         # When each private chat last got a message: Telegram allows about one a second there,
         # which python-telegram-bot's rate limiter does not enforce (it knows groups and overall).
         self._last_private: dict[int, datetime] = {}
@@ -53,6 +60,8 @@ class TelegramSink:
                 # The forum topic was deleted: the digest goes to the chat's general topic.
                 sent = await self._post(chat, message, None)
         except RetryAfter as error:
+            if self.metrics is not None:
+                self.metrics.record_rate_limited()
             wait = retry_after_seconds(error)
             raise RetryLater(f"Telegram asked to wait {wait:g} s", wait) from error
         except ChatMigrated as error:
@@ -70,6 +79,8 @@ class TelegramSink:
         finally:
             if chat.type == "private":
                 self._last_private[chat.id] = self.clock()
+        if self.metrics is not None:
+            self.metrics.record_sent()
         return sent.message_id
 
     async def _post(self, chat: Chat, message: DigestMessage, thread_id: int | None) -> Message:

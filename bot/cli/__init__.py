@@ -14,7 +14,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from bot import __version__
 from bot.cli import data as data_commands
@@ -22,6 +22,9 @@ from bot.cli import feeds as feeds_commands
 from bot.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Handler, with_config
 from bot.config import Settings, check_config, load_settings, load_watchlists, summary
 from bot.errors import ConfigError, FeedwatchError
+
+if TYPE_CHECKING:
+    from bot.logs import LogFormat
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"feedwatch {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as text (default) or as one JSON object per line",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     with_config(
@@ -92,7 +101,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "demo":
         from bot.demo import run_demo
 
-        _logging(args.verbose, quiet=True)
+        _logging(args.verbose, quiet=True, fmt=args.log_format)
         return run_demo(sys.stdout)
     if command in ("poll", "digest") and not args.once:
         print(
@@ -101,7 +110,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     settings = load_settings(args.config)
-    _logging(args.verbose, secrets=[settings.telegram.token.reveal()], quiet=command != "run")
+    _logging(
+        args.verbose,
+        secrets=[settings.telegram.token.reveal()],
+        quiet=command != "run",
+        fmt=args.log_format,
+    )
     handler: Handler | None = getattr(args, "handler", None)
     if handler is not None:
         return handler(args, settings)
@@ -112,11 +126,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     return asyncio.run(_digest(settings))
 
 
-def _logging(verbose: bool, *, secrets: Sequence[str] = (), quiet: bool = False) -> None:
+def _logging(
+    verbose: bool, *, secrets: Sequence[str] = (), quiet: bool = False, fmt: LogFormat = "text"
+) -> None:
     from bot.logs import setup_logging
 
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    setup_logging(level, secrets=secrets)
+    setup_logging(level, secrets=secrets, fmt=fmt)
 
 
 def _check_config(path: Path | None) -> int:

@@ -24,6 +24,7 @@ from bot.digest import (
 )
 from bot.domain import Chat, DigestMessage, PendingDelivery, Watchlist
 from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater, StorageError
+from bot.replica import replica_name
 from bot.schedule import digest_due, in_quiet_hours
 from bot.storage.repository import Repository
 from bot.stories import STORY_WINDOW, group_stories
@@ -64,11 +65,17 @@ class Deliverer:
         *,
         clock: Callable[[], datetime],
         default_interval: timedelta,
+        owner: str | None = None,
+        lease: timedelta = timedelta(minutes=2),
     ) -> None:
         self.repo = repo
         self.sink = sink
         self.clock = clock
         self.default_interval = default_interval
+        # Replicas hold a chat while they send to it (`ChatStore.claim_chat`), so that each outbox
+        # row goes out from one of them; the hold is renewed before every message.
+        self.owner = owner or replica_name()
+        self.lease = lease
         self._lock = asyncio.Lock()
         # Chats told to wait (429) or failing (5xx, network): not before then, and how many times.
         self._not_before: dict[int, datetime] = {}
@@ -79,38 +86,80 @@ class Deliverer:
         and has something pending."""
         async with self._lock:
             await self._send_notices()
-            now = self.clock()
             chats = await asyncio.to_thread(self.repo.chats_with_pending)
             outcomes = []
             for chat in chats:
-                if chat.paused or in_quiet_hours(now, chat.timezone, chat.quiet):
-                    continue
-                interval = chat.digest_interval
-                if interval is None:
-                    interval = self.default_interval
-                if not digest_due(now, chat.last_digest_at, interval):
-                    continue
-                if self._not_before.get(chat.id, now) > now:
+                if not self._due(chat):
                     continue
                 try:
-                    outcomes.append(await self._deliver(chat))
+                    # Decided again on the chat as it is once held: another replica may have
+                    # sent its digest since the list was read.
+                    outcome = await self._deliver_held(chat.id, self._due)
                 except StorageError as error:  # one chat's trouble must not stop the round
                     log.error("chat %s: %s", chat.id, error)
-                    outcomes.append(DeliveryOutcome(chat.id, error=str(error)))
+                    outcome = DeliveryOutcome(chat.id, error=str(error))
+                if outcome is not None:
+                    outcomes.append(outcome)
             return outcomes
+
+    def _due(self, chat: Chat) -> bool:
+        """Whether the chat's digest goes now: not paused, not in its quiet hours, its interval
+        passed, and no wait (429, backoff) pending."""
+        now = self.clock()
+        if chat.paused or in_quiet_hours(now, chat.timezone, chat.quiet):
+            return False
+        interval = chat.digest_interval
+        if interval is None:
+            interval = self.default_interval
+        if not digest_due(now, chat.last_digest_at, interval):
+            return False
+        return self._not_before.get(chat.id, now) <= now
+
+    async def _deliver_held(
+        self, chat_id: int, still: Callable[[Chat], bool] = lambda chat: True
+    ) -> DeliveryOutcome | None:
+        """`_deliver` while this replica holds the chat; None when another replica holds it, or
+        when the chat as it stands once held no longer passes `still`."""
+        chat = await self._hold(chat_id)
+        if chat is None:
+            return None
+        try:
+            return await self._deliver(chat) if still(chat) else None
+        finally:
+            wait = self._not_before.get(chat_id)
+            hold_until = wait if wait is not None and wait > self.clock() else None
+            await asyncio.to_thread(
+                self.repo.release_chat, chat_id, self.owner, hold_until=hold_until
+            )
+
+    async def _hold(self, chat_id: int) -> Chat | None:
+        """Hold the chat (or renew the hold) for one lease from now."""
+        return await asyncio.to_thread(
+            self.repo.claim_chat, chat_id, self.owner, self.clock(), self.lease
+        )
 
     async def _send_notices(self) -> None:
         """Notices (a feed failing for days) go at once, outside digest schedules."""
         for notice_id, chat_id, text in await asyncio.to_thread(self.repo.pending_notices):
-            chat = await asyncio.to_thread(self.repo.chat, chat_id)
-            if chat is None or self._not_before.get(chat_id, self.clock()) > self.clock():
+            if self._not_before.get(chat_id, self.clock()) > self.clock():
+                continue
+            chat = await self._hold(chat_id)
+            if chat is None:
                 continue
             try:
-                await self.sink.send(chat, DigestMessage(text, ()))
-            except DeliveryError as error:
-                await self._failed(chat, error)
-                continue
-            await asyncio.to_thread(self.repo.mark_notice_sent, notice_id, self.clock())
+                # Another replica may have sent it between the list and the hold.
+                if notice_id not in {
+                    n for n, _, _ in await asyncio.to_thread(self.repo.pending_notices)
+                }:
+                    continue
+                try:
+                    await self.sink.send(chat, DigestMessage(text, ()))
+                except DeliveryError as error:
+                    await self._failed(chat, error)
+                    continue
+                await asyncio.to_thread(self.repo.mark_notice_sent, notice_id, self.clock())
+            finally:
+                await asyncio.to_thread(self.repo.release_chat, chat_id, self.owner)
 
     async def deliver_now(self, chat_id: int) -> DeliveryOutcome:
         """Send what is pending for one chat now, whatever its schedule (`/digest`)."""
@@ -126,7 +175,10 @@ class Deliverer:
                 return DeliveryOutcome(
                     chat_id, error=f"Telegram asked to wait; the digest goes in {seconds:.0f} s"
                 )
-            return await self._deliver(chat)
+            outcome = await self._deliver_held(chat_id)
+            if outcome is None:
+                return DeliveryOutcome(chat_id, error="the digest is being sent right now")
+            return outcome
 
     async def _deliver(self, chat: Chat) -> DeliveryOutcome:
         pending = await asyncio.to_thread(self.repo.pending_deliveries, chat.id)
@@ -147,6 +199,9 @@ class Deliverer:
         watchlists = {w.name: w for w in await asyncio.to_thread(self.repo.watchlists)}
         sent = items = 0
         for message, counted in self._render(chat, list(stories.deliveries), watchlists):
+            if sent and await self._hold(chat.id) is None:
+                # This replica's hold ran out and another took the chat: it sends the rest.
+                return DeliveryOutcome(chat.id, sent, items)
             try:
                 message_id = await self.sink.send(chat, message)
             except ChatMoved as moved:
@@ -214,7 +269,9 @@ class Deliverer:
         there = await asyncio.to_thread(self.repo.chat, new_id)
         if there is None:
             return DeliveryOutcome(chat.id, sent, items, error=str(moved))
-        again = await self._deliver(there)
+        again = await self._deliver_held(new_id)
+        if again is None:
+            return DeliveryOutcome(chat.id, sent, items)
         return DeliveryOutcome(chat.id, sent + again.messages, items + again.items, again.error)
 
     async def _failed(self, chat: Chat, error: DeliveryError) -> None:

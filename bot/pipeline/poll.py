@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import replace
@@ -25,6 +26,7 @@ from bot.errors import FeedwatchError, FetchError, ParseError
 from bot.fetch import Fetcher
 from bot.matching import Matcher
 from bot.parsing import parse_feed
+from bot.replica import replica_name
 from bot.schedule import cache_hint, next_poll_at, retry_after
 from bot.storage.repository import Repository, StoreResult
 from bot.texts import language_of, tr
@@ -64,11 +66,17 @@ class Poller:
         per_host: int = 4,
         parse_pool: Executor | None = None,
         rng: random.Random | None = None,
+        owner: str | None = None,
+        lease: timedelta = timedelta(minutes=2),
     ) -> None:
         self.repo = repo
         self.fetcher = fetcher
         self.clock = clock
         self.default_interval = default_interval
+        # Replicas on one database tell their claims apart by this name; see `_poll_claimed`.
+        self.owner = owner or replica_name()
+        self.lease = lease
+        self._concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         # A few requests at a time to one server, however many of its feeds are due.
         self._per_host = per_host
@@ -83,21 +91,49 @@ class Poller:
         self._unchanged: list[FeedState] = []
 
     async def poll(self, *, all_feeds: bool = False) -> list[PollOutcome]:
-        """Poll the feeds that are due (or every feed, still with conditional GET)."""
-        now = self.clock()
-        feeds = await asyncio.to_thread(
-            self.repo.feeds if all_feeds else lambda: self.repo.due_feeds(now)
-        )
-        if not feeds:
-            return []
-        matcher = await self._matcher()
-        outcomes = await asyncio.gather(*(self._poll_guarded(feed, matcher) for feed in feeds))
+        """Poll the feeds that are due, claimed a batch at a time so that replicas sharing the
+        database share them (or every feed, unclaimed, still with conditional GET: an operator's
+        `poll --once --all`)."""
+        if all_feeds:
+            feeds = await asyncio.to_thread(self.repo.feeds)
+            outcomes: list[PollOutcome] = []
+            if feeds:
+                matcher = await self._matcher()
+                polls = (self._poll_guarded(feed, matcher) for feed in feeds)
+                outcomes = list(await asyncio.gather(*polls))
+        else:
+            outcomes = await self._poll_claimed()
         try:
             await self._save_unchanged(flush=True)
         except FeedwatchError as error:
-            # Those feeds keep their old state and stay due: the next tick asks them again.
+            # Those feeds keep their old state (and their claim, until it runs out): they are
+            # asked again after that.
             log.error("saving the state of unchanged feeds failed: %s", error)
-        return list(outcomes)
+        return outcomes
+
+    async def _poll_claimed(self) -> list[PollOutcome]:
+        """Claim due feeds as there is room to poll them, until none is left: a replica holds no
+        more feeds than it is polling, so the others take the rest, and a feed due meanwhile is
+        not left for the next tick."""
+        matcher: Matcher | None = None
+        running: set[asyncio.Task[PollOutcome]] = set()
+        outcomes: list[PollOutcome] = []
+        while True:
+            room = self._concurrency - len(running)
+            # Refill once half the slots are free: a claim is a write, not worth one per feed.
+            if not running or room >= max(1, self._concurrency // 2):
+                claimed = await asyncio.to_thread(
+                    self.repo.claim_due_feeds, self.clock(), self.owner, self.lease, room
+                )
+                if claimed and matcher is None:
+                    matcher = await self._matcher()
+                for feed in claimed:
+                    assert matcher is not None
+                    running.add(asyncio.create_task(self._poll_guarded(feed, matcher)))
+            if not running:
+                return outcomes
+            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            outcomes.extend(task.result() for task in done)
 
     async def _matcher(self) -> Matcher:
         """The compiled watchlists, compiled again only when they changed."""
@@ -125,17 +161,23 @@ class Poller:
 
     async def poll_feed(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
         now = self.clock()
+        started = time.perf_counter()
         try:
             fetched = await self.fetcher.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
         except FetchError as error:
+            fetch_seconds = time.perf_counter() - started
             if error.status == 410:
                 log.warning("%s: %s", feed.url, error.reason)
                 await asyncio.to_thread(self.repo.disable_feed, feed.id, error.reason, now)
-                return PollOutcome(feed.url, error=error.reason)
+                return PollOutcome(
+                    feed.url, error=error.reason, gone=True, fetch_seconds=fetch_seconds
+                )
             wait = retry_after(error.retry_after, now) if error.status in (429, 503) else None
-            return await self._failed(feed, now, error.reason, hint=wait)
+            failed = await self._failed(feed, now, error.reason, hint=wait)
+            return replace(failed, fetch_seconds=fetch_seconds)
+        fetch_seconds = time.perf_counter() - started
 
         interval = feed.interval or self.default_interval
         healthy = replace(
@@ -162,12 +204,17 @@ class Poller:
             # Many servers ignore conditional GET; an unchanged body needs no parse either.
             self._unchanged.append(healthy)
             await self._save_unchanged()
-            return PollOutcome(feed.url, not_modified=True)
+            return PollOutcome(feed.url, not_modified=True, fetch_seconds=fetch_seconds)
 
+        started = time.perf_counter()
         try:
             parsed = await self._parse(fetched.content, feed.url, fetched.headers)
         except ParseError as error:
-            return await self._failed(feed, now, error.reason)
+            parse_seconds = time.perf_counter() - started
+            failed = await self._failed(feed, now, error.reason)
+            return replace(failed, fetch_seconds=fetch_seconds, parse_seconds=parse_seconds)
+        # With parse workers, this includes waiting for a free one.
+        parse_seconds = time.perf_counter() - started
         if parsed.ttl_minutes:
             # The feed's own <ttl> may stretch the wait further than the headers did.
             healthy = replace(
@@ -190,7 +237,13 @@ class Poller:
             log.info(
                 "%s: %d new items, %d hits", feed.display_name, stored.new_items, stored.new_hits
             )
-        return PollOutcome(feed.url, new_items=stored.new_items, new_hits=stored.new_hits)
+        return PollOutcome(
+            feed.url,
+            new_items=stored.new_items,
+            new_hits=stored.new_hits,
+            fetch_seconds=fetch_seconds,
+            parse_seconds=parse_seconds,
+        )
 
     def _store(
         self, items: Sequence[ParsedItem], matcher: Matcher, state: FeedState, now: datetime

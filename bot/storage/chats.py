@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import ColumnElement, delete, func, update
+from sqlalchemy import ColumnElement, CursorResult, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -38,6 +38,11 @@ from bot.storage.tables import (
 
 CONFIG_SOURCE = "config"
 CHAT_SOURCE = "chat"
+# Imported from an OPML file by the operator: read for every chat like a configured feed, but not
+# retired when it is missing from the config file.
+IMPORT_SOURCE = "import"
+SHARED_SOURCES = (CONFIG_SOURCE, IMPORT_SOURCE)
+FeedImport = Literal["added", "already"]
 HELD = "held"
 TermRole = Literal["terms", "require", "exclude"]
 
@@ -274,6 +279,41 @@ class ChatStore(Store):
                 .order_by(col(ChatRow.id))
             )
             return [chat_of(row) for row in rows]
+
+    def claim_chat(self, chat_id: int, owner: str, now: datetime, lease: timedelta) -> Chat | None:
+        """Hold an active chat for `owner` until `now + lease`, so that no other replica sends to
+        it meanwhile: the chat as it stands now, or None when another replica holds it (or it is
+        gone). One conditional UPDATE, atomic on SQLite and PostgreSQL alike."""
+        with self._session() as session:
+            claimed = session.execute(
+                update(ChatRow)
+                .where(col(ChatRow.id) == chat_id)
+                .where(col(ChatRow.active).is_(True))
+                .where(
+                    col(ChatRow.lease_until).is_(None)
+                    | (col(ChatRow.lease_until) <= now)
+                    | (col(ChatRow.lease_owner) == owner)
+                )
+                .values(lease_owner=owner, lease_until=now + lease)
+            )
+            if cast("CursorResult[Any]", claimed).rowcount != 1:
+                return None
+            row = session.get(ChatRow, chat_id)
+            return chat_of(row) if row is not None else None
+
+    def release_chat(self, chat_id: int, owner: str, *, hold_until: datetime | None = None) -> None:
+        """End `owner`'s hold on the chat; with `hold_until` (a 429's wait, a backoff), keep other
+        replicas away until then."""
+        with self._session() as session:
+            session.execute(
+                update(ChatRow)
+                .where(col(ChatRow.id) == chat_id)
+                .where(col(ChatRow.lease_owner) == owner)
+                .values(
+                    lease_owner=owner if hold_until is not None else None,
+                    lease_until=hold_until,
+                )
+            )
 
     def migrate_chat(self, old_id: int, new_id: int) -> None:
         """A group became a supergroup with a new id: move the chat, its settings, subscriptions,
@@ -597,7 +637,7 @@ class ChatStore(Store):
         with self._session() as session:
             self._chat_row(session, chat_id)
             feed = session.exec(select(FeedRow).where(FeedRow.origin_url == url)).first()
-            if feed is not None and feed.source == CONFIG_SOURCE and feed.enabled:
+            if feed is not None and feed.source in SHARED_SOURCES and feed.enabled:
                 return "shared"
             count = session.exec(
                 select(func.count(col(ChatFeedRow.id))).where(ChatFeedRow.chat_id == chat_id)
@@ -613,7 +653,7 @@ class ChatStore(Store):
                 )
                 session.add(feed)
                 session.flush()
-            if feed.source == CONFIG_SOURCE:
+            if feed.source in SHARED_SOURCES:
                 # Left out of the configuration: from now on it is a feed of the chats that add it.
                 feed.source = CHAT_SOURCE
             feed.enabled = True
@@ -662,7 +702,7 @@ class ChatStore(Store):
             # tells why they stopped.
             shared = session.exec(
                 select(FeedRow)
-                .where(FeedRow.source == CONFIG_SOURCE)
+                .where(col(FeedRow.source).in_(SHARED_SOURCES))
                 .where(
                     col(FeedRow.enabled).is_(True) | col(FeedRow.last_error).like("%gone for good%")
                 )
@@ -768,5 +808,17 @@ class ChatStore(Store):
             return session.exec(
                 select(func.count(col(DeliveryRow.id)))
                 .where(DeliveryRow.chat_id == chat_id)
+                .where(_open_rows())
+            ).one()
+
+    def count_outbox_backlog(self) -> int:
+        """Outbox rows still to send to active chats, all chats together, for /metrics (held rows
+        of paused chats and the rows of chats that blocked the bot are not waiting on us)."""
+        with self._session() as session:
+            return session.exec(
+                select(func.count(col(DeliveryRow.id)))
+                .select_from(DeliveryRow)
+                .join(ChatRow, col(ChatRow.id) == DeliveryRow.chat_id)
+                .where(col(ChatRow.active).is_(True))
                 .where(_open_rows())
             ).one()

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TypeVar
+from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import CursorResult, func, insert, update
 from sqlmodel import Session, col, select
 
 from bot.domain import FeedSpec, FeedState, Match, ParsedItem, Watchlist
@@ -20,13 +20,17 @@ from bot.errors import StorageError
 from bot.storage.chats import (
     CHAT_SOURCE,
     CONFIG_SOURCE,
+    IMPORT_SOURCE,
+    SHARED_SOURCES,
     ChatStore,
+    FeedImport,
     PastHit,
     SubscribeResult,
     TermsResult,
     item_counts,
     state_of,
 )
+from bot.storage.reports import ReportStore
 from bot.storage.tables import (
     ChatFeedRow,
     ChatRow,
@@ -64,6 +68,8 @@ def _poll_values(state: FeedState) -> dict[str, object]:
     """The columns a poll writes; a healthy feed also forgets that its failure was told, so that a
     new run of failures is news."""
     values: dict[str, object] = {name: getattr(state, name) for name in _POLL_FIELDS}
+    # The poll is over: the claim on the feed ends with it.
+    values["lease_owner"] = values["lease_until"] = None
     if state.failing_since is None:
         values["failure_notified_at"] = None
     return values
@@ -89,7 +95,7 @@ class StoreResult:
     new_deliveries: int
 
 
-class Repository(ChatStore):
+class Repository(ChatStore, ReportStore):
     """feedwatch's storage, speaking domain objects: configuration, feeds, items and the outbox
     here; chats and their settings, subscriptions and own lists in `ChatStore`."""
 
@@ -152,6 +158,52 @@ class Repository(ChatStore):
         """Every watchlist in use, by name: the configured ones and every chat's own."""
         return self._live_lists()
 
+    # --- feeds imported from OPML -----------------------------------------------------------
+
+    def shared_feed_urls(self) -> set[str]:
+        """The URLs of the enabled feeds every chat gets (configured or imported): each as it was
+        configured and as it is fetched now."""
+        with self._session() as session:
+            rows = session.exec(
+                select(FeedRow.origin_url, FeedRow.url)
+                .where(col(FeedRow.source).in_(SHARED_SOURCES))
+                .where(col(FeedRow.enabled).is_(True))
+            ).all()
+            return {url for pair in rows for url in pair}
+
+    def import_feeds(
+        self, feeds: Sequence[tuple[str, str | None]], now: datetime
+    ) -> dict[str, FeedImport]:
+        """Make the (URL, name) feeds ones every chat gets, as configured feeds are, but kept when
+        the config file does not list them: "already" for a URL every chat gets now. A chat's own
+        feed, or one retired, becomes everyone's. One transaction."""
+        outcome: dict[str, FeedImport] = {}
+        with self._session() as session:
+            for url, name in feeds:
+                if url in outcome:
+                    continue
+                row = session.exec(select(FeedRow).where(FeedRow.origin_url == url)).first()
+                if row is None:
+                    session.add(
+                        FeedRow(
+                            origin_url=url,
+                            url=url,
+                            name=name,
+                            source=IMPORT_SOURCE,
+                            next_poll_at=now,
+                            created_at=now,
+                        )
+                    )
+                elif row.source in SHARED_SOURCES and row.enabled:
+                    outcome[url] = "already"
+                    continue
+                else:
+                    if not row.enabled:
+                        row.next_poll_at = now
+                    row.source, row.enabled, row.name = IMPORT_SOURCE, True, row.name or name
+                outcome[url] = "added"
+        return outcome
+
     # --- feeds ----------------------------------------------------------------------------
 
     def feeds(self) -> list[FeedState]:
@@ -175,6 +227,43 @@ class Repository(ChatStore):
             if limit is not None:
                 query = query.limit(limit)
             return [state_of(row) for row in session.exec(query)]
+
+    def claim_due_feeds(
+        self, now: datetime, owner: str, lease: timedelta, limit: int
+    ) -> list[FeedState]:
+        """Claim up to `limit` due feeds that no replica holds, for `owner` until `now + lease`,
+        the longest-waiting first. On PostgreSQL the rows are locked FOR UPDATE SKIP LOCKED, so
+        replicas that ask at once get different feeds; a replica that dies leaves its claims to
+        expire. Saving a feed's state after its poll ends the claim."""
+        with self._session() as session:
+            query = (
+                select(FeedRow)
+                .where(col(FeedRow.enabled).is_(True))
+                .where((col(FeedRow.next_poll_at).is_(None)) | (col(FeedRow.next_poll_at) <= now))
+                .where((col(FeedRow.lease_until).is_(None)) | (col(FeedRow.lease_until) <= now))
+                .order_by(col(FeedRow.next_poll_at).asc().nulls_first(), col(FeedRow.id))
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            rows = list(session.exec(query))
+            for row in rows:
+                row.lease_owner, row.lease_until = owner, now + lease
+            return [state_of(row) for row in rows]
+
+    def clear_leases(self) -> int:
+        """Drop every claim on feeds and chats: for a process that knows it is the only one (the
+        SQLite default) and restarts after a crash, so that its own dead claims do not hold it up
+        for a lease. Returns how many there were."""
+        with self._session() as session:
+            cleared = 0
+            for table in (FeedRow, ChatRow):
+                result = session.execute(
+                    update(table)
+                    .where(col(table.lease_until).is_not(None))
+                    .values(lease_owner=None, lease_until=None)
+                )
+                cleared += cast("CursorResult[Any]", result).rowcount
+            return cleared
 
     def tell_chats_feed_is_failing(
         self, feed_id: int, text: Callable[[str | None], str], now: datetime
@@ -225,6 +314,7 @@ class Repository(ChatStore):
             if row is not None:
                 row.enabled, row.last_error, row.last_polled_at = False, reason, now
                 row.consecutive_failures += 1
+                row.lease_owner = row.lease_until = None
 
     def save_feed_state(self, state: FeedState) -> FeedState:
         """Store a feed's cache facts, schedule and health after a poll, and its new URL when it
@@ -380,6 +470,21 @@ class Repository(ChatStore):
             items = session.exec(select(func.count(col(ItemRow.id)))).one()
             hits = session.exec(select(func.count(col(HitRow.id)))).one()
             return Counts(feeds, items, hits)
+
+    def count_failing_feeds(self) -> int:
+        """Enabled feeds whose last poll failed (one failure or more in a row), for /metrics."""
+        with self._session() as session:
+            return session.exec(
+                select(func.count(col(FeedRow.id)))
+                .where(col(FeedRow.enabled).is_(True))
+                .where(col(FeedRow.consecutive_failures) > 0)
+            ).one()
+
+    def ping(self) -> None:
+        """Ask the database something real (a table of ours, not just SELECT 1, which an empty
+        SQLite file would answer); raise `StorageError` with the reason when it cannot say."""
+        with self._session() as session:
+            session.exec(select(FeedRow.id).limit(1)).first()
 
 
 def _stored_keys(session: Session, feed_id: int, keys: set[str]) -> set[str]:

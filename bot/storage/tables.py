@@ -41,6 +41,9 @@ class FeedRow(SQLModel, table=True):
     failing_since: datetime | None = Field(default=None, sa_type=UtcDateTime)
     failure_notified_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(sa_type=UtcDateTime)
+    # The replica polling the feed now, and until when its claim holds (replicas.md: leases).
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class ItemRow(SQLModel, table=True):
@@ -103,6 +106,9 @@ class ChatRow(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=16)
     # A private chat that configures a channel (`/channel @name`) names it here.
     managing_chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    # The replica sending to the chat now, and until when no other may (also held through a 429).
+    lease_owner: str | None = Field(default=None, max_length=128)
+    lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class SubscriptionRow(SQLModel, table=True):
