@@ -4,10 +4,12 @@ guard that fails any test reaching past 127.0.0.1, and the fake servers."""
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,15 +84,17 @@ class Database:
         return Repository.open(self.url, connect_args=self.connect_args)
 
 
-def _postgres_schema() -> Iterator[Database]:
+@contextmanager
+def postgres_made(create: str, drop: str) -> Iterator[None]:
+    """Run `create` (a CREATE SCHEMA or DATABASE) on the test server, and `drop` afterwards. Skips
+    when the server is unreachable, and fails then under CI=true: PostgreSQL tests must run."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import OperationalError
 
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    schema = f"fw_test_{uuid.uuid4().hex[:12]}"
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            conn.execute(text(create))
     except OperationalError as error:
         admin.dispose()
         message = f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {error.orig}"
@@ -98,11 +102,17 @@ def _postgres_schema() -> Iterator[Database]:
             pytest.fail(message + " (CI=true: PostgreSQL tests must run)")
         pytest.skip(message)
     try:
-        yield Database("postgresql", POSTGRES_ADMIN_URL, {"options": f"-c search_path={schema}"})
+        yield
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            conn.execute(text(drop))
         admin.dispose()
+
+
+def _postgres_schema() -> Iterator[Database]:
+    schema = f"fw_test_{uuid.uuid4().hex[:12]}"
+    with postgres_made(f'CREATE SCHEMA "{schema}"', f'DROP SCHEMA "{schema}" CASCADE'):
+        yield Database("postgresql", POSTGRES_ADMIN_URL, {"options": f"-c search_path={schema}"})
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -121,3 +131,38 @@ def repo(database: Database) -> Iterator[Repository]:
         yield repository
     finally:
         repository.close()
+
+
+# --- the process's logging and environment ------------------------------------------------------
+
+# The loggers `bot.logs.setup_logging` sets levels or filters on.
+_CONFIGURED_LOGGERS = (
+    "httpx", "httpcore", "telegram", "telegram.ext.Updater", "apscheduler", "apscheduler.scheduler",
+)  # fmt: skip
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """The CLI and `setup_logging` configure the process's logging; put it back after the test."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    loggers = {name: logging.getLogger(name) for name in _CONFIGURED_LOGGERS}
+    saved = {name: (logger.level, logger.filters[:]) for name, logger in loggers.items()}
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, (logger_level, filters) in saved.items():
+            loggers[name].setLevel(logger_level)
+            loggers[name].filters[:] = filters
+
+
+@pytest.fixture
+def cli_environment(monkeypatch: pytest.MonkeyPatch, restored_logging: None) -> None:
+    """For tests of the `feedwatch` command: no FEEDWATCH_* variable of the developer's shell
+    leaks in (FEEDWATCH_DATABASE_URL would point the commands elsewhere), and the logging the
+    command sets up is undone afterwards."""
+    for name in list(os.environ):
+        if name.startswith("FEEDWATCH_"):
+            monkeypatch.delenv(name)

@@ -5,9 +5,8 @@ imported with `feedwatch feeds import` as every chat sees them."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -363,22 +362,7 @@ def test_the_command_is_in_the_menu_and_help() -> None:
 # --- feeds imported with `feedwatch feeds import` ------------------------------------------------
 
 
-@pytest.fixture
-def _cli_logging_restored() -> Iterator[None]:
-    """The CLI sets up logging for its process; undo it for the tests that follow."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    noisy = {name: logging.getLogger(name).level for name in ("httpx", "httpcore", "apscheduler")}
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        for name, noisy_level in noisy.items():
-            logging.getLogger(name).setLevel(noisy_level)
-
-
-@pytest.mark.usefixtures("_cli_logging_restored")
+@pytest.mark.usefixtures("cli_environment")
 async def test_an_imported_feed_is_everyones_and_outlives_the_config(
     app: FeedwatchApp,
     fake_bot_api: FakeBotApi,

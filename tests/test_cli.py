@@ -7,12 +7,10 @@ exit 2.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from textwrap import dedent
 
@@ -28,23 +26,7 @@ WATCHLISTS = REPO / "config" / "watchlists.toml"
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 
 
-@pytest.fixture(autouse=True)
-def _clean_env_and_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No FEEDWATCH_* variable of the developer's shell leaks in; the CLI's logging set-up (root
-    handlers writing to the captured stderr) is undone after each test."""
-    for name in list(os.environ):
-        if name.startswith("FEEDWATCH_"):
-            monkeypatch.delenv(name)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    noisy = {name: logging.getLogger(name).level for name in ("httpx", "httpcore", "apscheduler")}
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        for name, noisy_level in noisy.items():
-            logging.getLogger(name).setLevel(noisy_level)
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 def lines(text: str) -> list[str]:

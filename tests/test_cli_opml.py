@@ -4,11 +4,8 @@ command, feeds served by the local feed server, stored on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import io
-import logging
-import os
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -26,23 +23,7 @@ from tests.fakes.feed_server import FeedServer, Route
 HTML_PAGE = "<!doctype html><html><head><title>Shop</title></head><body>Hi</body></html>"
 
 
-@pytest.fixture(autouse=True)
-def _clean_env_and_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No FEEDWATCH_* variable of the developer's shell leaks in; the CLI's logging set-up is
-    undone after each test."""
-    for name in list(os.environ):
-        if name.startswith("FEEDWATCH_"):
-            monkeypatch.delenv(name)
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    noisy = {name: logging.getLogger(name).level for name in ("httpx", "httpcore", "apscheduler")}
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        for name, noisy_level in noisy.items():
-            logging.getLogger(name).setLevel(noisy_level)
+pytestmark = pytest.mark.usefixtures("cli_environment")
 
 
 def url_of(database: Database) -> str:

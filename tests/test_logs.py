@@ -20,22 +20,9 @@ from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotApi
 
 TOKEN = "123456789:AAE-very-secret-token_value"
-NOISY = ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler", "telegram")
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """Put the root logger and the loggers setup_logging touches back as they were."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    levels = {name: logging.getLogger(name).level for name in NOISY}
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        for name, noisy_level in levels.items():
-            logging.getLogger(name).setLevel(noisy_level)
+pytestmark = pytest.mark.usefixtures("restored_logging")
 
 
 @pytest.fixture

@@ -32,9 +32,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -42,7 +41,7 @@ from bot.config import load_settings
 from bot.storage.repository import Repository
 from bot.storage.tables import DeliveryRow, FeedRow, HitRow, ItemRow
 from tests.builders import rss, write_settings
-from tests.conftest import IN_CI, POSTGRES_ADMIN_URL
+from tests.conftest import POSTGRES_ADMIN_URL, postgres_made
 from tests.fakes.feed_server import FeedServer, Route
 from tests.fakes.telegram_api import FakeBotApi, RecordedRequest
 
@@ -111,23 +110,11 @@ def feed_body(index: int) -> bytes:
 def replica_database() -> Iterator[str]:
     """A fresh PostgreSQL database (not a schema: the replicas connect with a plain URL), dropped
     afterwards; skipped when the server is unreachable, failed under CI=true."""
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"fw_replicas_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as error:
-        admin.dispose()
-        message = f"PostgreSQL at {POSTGRES_ADMIN_URL} is not reachable: {error.orig}"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: PostgreSQL tests must run)")
-        pytest.skip(message)
-    try:
+    with postgres_made(
+        f'CREATE DATABASE "{name}"', f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    ):
         yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 # --- the replicas ------------------------------------------------------------------------------
