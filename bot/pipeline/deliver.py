@@ -126,11 +126,13 @@ class Deliverer:
         try:
             return await self._deliver(chat) if still(chat) else None
         finally:
-            wait = self._not_before.get(chat_id)
-            hold_until = wait if wait is not None and wait > self.clock() else None
-            await asyncio.to_thread(
-                self.repo.release_chat, chat_id, self.owner, hold_until=hold_until
-            )
+            await self._release(chat_id)
+
+    async def _release(self, chat_id: int) -> None:
+        """Let the chat go; while Telegram's wait (or a backoff) lasts, keep every sender away."""
+        wait = self._not_before.get(chat_id)
+        hold_until = wait if wait is not None and wait > self.clock() else None
+        await asyncio.to_thread(self.repo.release_chat, chat_id, self.owner, hold_until=hold_until)
 
     async def _hold(self, chat_id: int) -> Chat | None:
         """Hold the chat (or renew the hold) for one lease from now."""
@@ -159,7 +161,7 @@ class Deliverer:
                     continue
                 await asyncio.to_thread(self.repo.mark_notice_sent, notice_id, self.clock())
             finally:
-                await asyncio.to_thread(self.repo.release_chat, chat_id, self.owner)
+                await self._release(chat_id)
 
     async def deliver_now(self, chat_id: int) -> DeliveryOutcome:
         """Send what is pending for one chat now, whatever its schedule (`/digest`)."""
