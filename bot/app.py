@@ -36,6 +36,7 @@ from bot.metrics import Metrics, MetricsServer
 from bot.parsing import parse_feed
 from bot.pipeline.deliver import Deliverer, DeliveryOutcome, DigestSink
 from bot.pipeline.poll import Poller, parse_pool
+from bot.pipeline.spikes import Alerter
 from bot.replica import UpdatesLock, replica_name, updates_lock_key
 from bot.storage.repository import Repository
 from bot.storage.store import reason
@@ -172,6 +173,9 @@ class FeedwatchApp:
             owner=self.replica,
             lease=settings.polling.lease,
         )
+        self.alerter = Alerter(
+            self.repo, sink, clock=self.clock, owner=self.replica, lease=settings.polling.lease
+        )
         if self.application is not None:
             commands = ChatCommands(self.repo, self.deliverer, clock=self.clock)
             commands.check_feed = self.check_feed
@@ -196,9 +200,18 @@ class FeedwatchApp:
         return parsed.title
 
     async def poll_once(self, *, all_feeds: bool = False) -> list[PollOutcome]:
+        mark = await self.alerter.mark()
         outcomes = await self.poller.poll(all_feeds=all_feeds)
         self._round_finished(outcomes)
+        await self._spike_alerts(mark, outcomes)
         return outcomes
+
+    async def _spike_alerts(self, mark: int, outcomes: list[PollOutcome]) -> None:
+        """Spike alerts go at once after a round that stored hits (and a 429's wait, when over)."""
+        try:
+            await self.alerter.run(mark if any(o.new_hits for o in outcomes) else None)
+        except Exception:  # alerts must never stop polling
+            log.exception("spike alerts failed")
 
     def _round_finished(self, outcomes: list[PollOutcome]) -> None:
         self.metrics.record_poll(outcomes)
@@ -209,7 +222,7 @@ class FeedwatchApp:
 
     async def _poll_tick(self) -> None:
         try:
-            self._round_finished(await self.poller.poll())
+            await self.poll_once()
         except Exception:  # one bad round must not stop the schedule
             log.exception("poll round failed")
 

@@ -191,6 +191,8 @@ class DigestMessage:
     delivery_ids: tuple[int, ...]
     # The forum topic it goes to (None: the chat itself).
     thread_id: int | None = None
+    # Delivered without a notification sound (a spike alert in the chat's quiet hours).
+    silent: bool = False
 
 
 @dataclass(frozen=True, slots=True)

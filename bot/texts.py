@@ -38,11 +38,11 @@ TRANSLATIONS: Mapping[str, tuple[str, str]] = {
     ),
     # --- who may change what ------------------------------------------------------------------
     "Sorry, in a group only its administrators can change what feedwatch does. Everyone may use "
-    "/watchlists, /hits, /test and /help.": (
+    "/watchlists, /hits, /stats, /test and /help.": (
         "Извините, в группе настройки feedwatch меняют только её администраторы. Всем доступны "
-        "/watchlists, /hits, /test и /help.",
+        "/watchlists, /hits, /stats, /test и /help.",
         "Вибачте, у групі налаштування feedwatch змінюють лише її адміністратори. Усім доступні "
-        "/watchlists, /hits, /test і /help.",
+        "/watchlists, /hits, /stats, /test і /help.",
     ),
     "this chat": ("этот чат", "цей чат"),
     "This chat": ("Этот чат", "Цей чат"),
@@ -161,6 +161,24 @@ TRANSLATIONS: Mapping[str, tuple[str, str]] = {
         "Пауза: нічого не надсилається до /resume. Збіги збираються й будуть запропоновані після "
         "відновлення.",
     ),
+    "Usage: /spikes on|off": ("Использование: /spikes on|off", "Використання: /spikes on|off"),
+    "Spike alerts are on for {where}: when a watchlist it follows gets far more hits in an hour "
+    "than usual at that hour, an alert comes at once (silently in quiet hours), at most one per "
+    "watchlist in {hours} hours. /spikes off turns them off.": (
+        "Оповещения о всплесках включены ({where}): когда у списка из подписок за час "
+        "совпадений намного больше обычного для этого часа, оповещение приходит сразу (в тихие "
+        "часы — без звука), не чаще одного на список за {hours} ч. Выключить: /spikes off.",
+        "Сповіщення про сплески ввімкнено ({where}): коли в списку з підписок за годину збігів "
+        "набагато більше, ніж зазвичай о цій порі, сповіщення надходить одразу (у тихі години — "
+        "без звуку), не частіше одного на список за {hours} год. Вимкнути: /spikes off.",
+    ),
+    "Spike alerts are off for {where}. /spikes on sends an alert at once when a watchlist gets "
+    "far more hits in an hour than usual at that hour.": (
+        "Оповещения о всплесках выключены ({where}). /spikes on — оповещение сразу, когда у "
+        "списка за час совпадений намного больше обычного для этого часа.",
+        "Сповіщення про сплески вимкнено ({where}). /spikes on — сповіщення одразу, коли в "
+        "списку за годину збігів набагато більше, ніж зазвичай о цій порі.",
+    ),
     "Delivery is on.": ("Доставка включена.", "Доставку ввімкнено."),
     "Delivery is on. {held} items came in while paused; send them now, or skip them (they stay "
     "in /hits).": (
@@ -195,6 +213,46 @@ TRANSLATIONS: Mapping[str, tuple[str, str]] = {
     "There is no command {command}. Commands: {known}": (
         "Команды {command} нет. Команды: {known}",
         "Команди {command} немає. Команди: {known}",
+    ),
+    # --- /stats -------------------------------------------------------------------------------
+    "Usage: /stats [NAME…] [DAYS]: a chart of the hits of the chat's watchlists, or of those "
+    "named, over the last DAYS days (1 to {most}, {default} if not given).": (
+        "Использование: /stats [ИМЯ…] [ДНИ]: график совпадений списков чата или названных "
+        "списков за последние ДНИ дней (от 1 до {most}, по умолчанию {default}).",
+        "Використання: /stats [НАЗВА…] [ДНІ]: графік збігів списків чату або названих списків за "
+        "останні ДНІ днів (від 1 до {most}, типово {default}).",
+    ),
+    "{where} follows no watchlist yet; /stats NAME charts any of these: {available}.": (
+        "{where} пока не следит ни за одним списком; /stats ИМЯ покажет любой из них: {available}.",
+        "{where} поки не стежить за жодним списком; /stats НАЗВА покаже будь-який із них: "
+        "{available}.",
+    ),
+    "No watchlist called {names}. /stats can chart: {available}.": (
+        "Нет списка {names}. /stats может показать: {available}.",
+        "Немає списку {names}. /stats може показати: {available}.",
+    ),
+    "No hits for {where} from {start} to {end} ({zone}).": (
+        "С {start} по {end} совпадений нет ({where}, {zone}).",
+        "З {start} по {end} збігів немає ({where}, {zone}).",
+    ),
+    "Hits per day, {start} – {end} ({zone})": (
+        "Совпадения по дням, {start} – {end} ({zone})",
+        "Збіги по днях, {start} – {end} ({zone})",
+    ),
+    "Hits per hour, {start} – {end} ({zone})": (
+        "Совпадения по часам, {start} – {end} ({zone})",
+        "Збіги по годинах, {start} – {end} ({zone})",
+    ),
+    "hits": ("совпадения", "збіги"),
+    "{count} other lists": ("другие списки: {count}", "інші списки: {count}"),
+    "Total: {total}.": ("Всего: {total}.", "Усього: {total}."),
+    "Busiest day: {when}, hits: {count}.": (
+        "Больше всего за день: {when}, совпадений: {count}.",
+        "Найбільше за день: {when}, збігів: {count}.",
+    ),
+    "Busiest hour: {when}, hits: {count}.": (
+        "Больше всего за час: {when}, совпадений: {count}.",
+        "Найбільше за годину: {when}, збігів: {count}.",
     ),
     # --- the command menu ---------------------------------------------------------------------
     "register this chat and show this help": (
@@ -232,6 +290,10 @@ TRANSLATIONS: Mapping[str, tuple[str, str]] = {
         "які списки збіжаться з ТЕКСТОМ і за якими словами",
     ),
     "the last N hits (10)": ("последние N совпадений (10)", "останні N збігів (10)"),
+    "a chart of the hits per day (per hour for 1–2 days)": (
+        "график совпадений по дням (по часам за 1–2 дня)",
+        "графік збігів по днях (по годинах за 1–2 дні)",
+    ),
     "send what is pending now": ("прислать накопившееся сейчас", "надіслати накопичене зараз"),
     "how often the digest comes (5m … 7d)": (
         "как часто приходит сводка (5m … 7d)",
@@ -245,6 +307,10 @@ TRANSLATIONS: Mapping[str, tuple[str, str]] = {
     "add the feeds of an OPML file (reply to it)": (
         "добавить ленты из файла OPML (ответьте на него)",
         "додати стрічки з файлу OPML (дайте відповідь на нього)",
+    ),
+    "an alert at once when a watchlist's hits jump": (
+        "оповещение сразу, когда совпадений в списке резко больше",
+        "сповіщення одразу, коли збігів у списку різко більше",
     ),
     "stop delivery for now": ("приостановить доставку", "призупинити доставку"),
     "deliver again; what came meanwhile is offered": (
@@ -363,6 +429,15 @@ TRANSLATIONS: Mapping[str, tuple[str, str]] = {
     "(untitled)": ("(без заголовка)", "(без заголовка)"),
     "The newest {count}": ("Последние {count}", "Останні {count}"),
     "The rest: /hits 50.": ("Остальное: /hits 50.", "Решта: /hits 50."),
+    # --- spike alerts (bot/spikes.py) ---------------------------------------------------------
+    "Spike: {title}": ("Всплеск: {title}", "Сплеск: {title}"),
+    "{count} hits in the last hour; usually {usual} at this hour.": (
+        "Совпадений за последний час: {count}; обычно в это время: {usual}.",
+        "Збігів за останню годину: {count}; зазвичай о цій порі: {usual}.",
+    ),
+    "1 outlet": ("1 издание", "1 видання"),
+    "{count} outlets": ("изданий: {count}", "видань: {count}"),
+    "…and {count} more stories": ("…и ещё сюжетов: {count}", "…і ще сюжетів: {count}"),
     "The feed {feed} has failed since {since}: {reason}. feedwatch keeps trying it, at most once "
     "a day; /feeds shows its health.": (
         "Лента {feed} не читается с {since}: {reason}. feedwatch пробует её снова, не чаще раза в "

@@ -551,10 +551,20 @@ CHANGING = [
     "/removefeed http://127.0.0.1:9/rss",
     "/pause",
     "/resume",
+    "/spikes on",
     "/import",
     "/importopml",
 ]
-READING = ["/start", "/help", "/watchlists", "/test Заявление РДК", "/hits", "/digest", "/feeds"]
+READING = [
+    "/start",
+    "/help",
+    "/watchlists",
+    "/test Заявление РДК",
+    "/hits",
+    "/stats",
+    "/digest",
+    "/feeds",
+]
 REFUSAL = "Sorry, in a group only its administrators can change what feedwatch does."
 
 

@@ -618,3 +618,161 @@ def test_help_names_the_dates_accepted(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     assert "YYYY-MM-DD" in out
     assert "--watchlist NAME" in out
+
+
+# --- stats: charts, CSV, time zones, hours ----------------------------------------------------
+
+
+def stats_files(
+    capsys: pytest.CaptureFixture[str], config: str, *args: str
+) -> tuple[int, str, str]:
+    status = main(["stats", "--config", config, *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_stats_plot_writes_a_png_chart_of_the_counts_in_the_table(
+    stored: tuple[str, Repository], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    config, _ = stored
+    png = tmp_path / "chart.png"
+    window = ["--days", "5", "--until", "2024-03-12"]
+    status, out, err = stats_files(capsys, config, *window, "--plot", str(png))
+    assert (status, out, err) == (0, f"chart: {png} (4 hits)\n", "")
+    with Image.open(png) as image:
+        assert (image.format, image.size) == ("PNG", (1080, 720))
+    # The lines drawn are the rows of the table.
+    from bot.cli.data import plot
+    from bot.stats import count_hits
+
+    _, repo = stored
+    counts = count_hits(
+        repo.hit_times(at("2024-03-08T00:00:00Z"), at("2024-03-13T00:00:00Z")),
+        now=at("2024-03-12T23:59:59Z"),
+        days=5,
+        tz=UTC,
+        watchlists=["kursk", "rvc"],
+    )
+    drawn = {line.watchlists[0]: line.values for line in plot(counts).series}
+    table = stats(capsys, config, *window)
+    assert [list(row) for row in zip(drawn["kursk"], drawn["rvc"], strict=True)] == [
+        [int(n) for n in row[1:3]] for row in table[1:6]
+    ]
+    assert (
+        png.read_bytes()
+        == plot(counts, {"kursk": "Kursk region", "rvc": "Russian Volunteer Corps"}).png
+    )
+
+
+def test_stats_csv_has_the_numbers_of_the_table(
+    stored: tuple[str, Repository], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config, _ = stored
+    path = tmp_path / "stats.csv"
+    window = ["--days", "5", "--until", "2024-03-12"]
+    status, out, err = stats_files(capsys, config, *window, "--csv", str(path))
+    assert (status, out, err) == (0, f"CSV: {path} (5 rows, 4 hits)\n", "")
+    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    assert rows[0] == ["start", "kursk", "rvc", "total"]
+    table = stats(capsys, config, *window)
+    assert [row[0] for row in rows[1:]] == [f"{row[0]}T00:00:00+00:00" for row in table[1:6]]
+    assert [row[1:] for row in rows[1:]] == [row[1:] for row in table[1:6]]
+    # Its columns add up to the table's totals.
+    sums = [str(sum(int(row[i]) for row in rows[1:])) for i in (1, 2, 3)]
+    assert sums == table[6][1:] == ["2", "2", "4"]
+
+
+def test_stats_writes_both_files_and_prints_no_table(
+    stored: tuple[str, Repository], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config, _ = stored
+    png, sheet = tmp_path / "c.png", tmp_path / "c.csv"
+    args = ["--days", "3", "--until", "2024-03-12", "--watchlist", "rvc"]
+    status, out, _ = stats_files(capsys, config, *args, "--plot", str(png), "--csv", str(sheet))
+    assert status == 0
+    assert out.splitlines() == [f"CSV: {sheet} (3 rows, 2 hits)", f"chart: {png} (2 hits)"]
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert sheet.read_text(encoding="utf-8").splitlines()[0] == "start,rvc,total"
+
+
+def test_stats_count_days_in_the_time_zone_asked_for(
+    stored: tuple[str, Repository], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config, _ = stored
+    # Honolulu is 10 hours behind: a (10 March 08:00 UTC) and b (11 March 09:00) fall on the
+    # day before there; c (12 March 10:00) at midnight, on the 12th.
+    args = ["--days", "5", "--until", "2024-03-12", "--tz", "Pacific/Honolulu"]
+    assert stats(capsys, config, *args) == [
+        ["day", "(Pacific/Honolulu)", "kursk", "rvc", "total"],
+        ["2024-03-08", "0", "0", "0"],
+        ["2024-03-09", "1", "1", "2"],
+        ["2024-03-10", "0", "1", "1"],
+        ["2024-03-11", "0", "0", "0"],
+        ["2024-03-12", "1", "0", "1"],
+        ["total", "2", "2", "4"],
+        ["busiest:", "2024-03-09", "(2", "hits)"],
+    ]
+    path = tmp_path / "hawaii.csv"
+    assert stats_files(capsys, config, *args, "--csv", str(path))[0] == 0
+    assert path.read_text(encoding="utf-8").splitlines()[2] == "2024-03-09T00:00:00-10:00,1,1,2"
+
+
+def test_stats_by_hour(stored: tuple[str, Repository], capsys: pytest.CaptureFixture[str]) -> None:
+    config, _ = stored
+    table = stats(capsys, config, "--days", "2", "--until", "2024-03-12", "--by", "hour")
+    assert table[0] == ["hour", "(UTC)", "kursk", "rvc", "total"]
+    assert len(table) == 1 + 48 + 2
+    assert table[1][:2] == ["2024-03-11", "00:00"]
+    nonzero = [row for row in table[1:49] if row[-1] != "0"]
+    assert nonzero == [
+        ["2024-03-11", "09:00", "0", "1", "1"],
+        ["2024-03-12", "10:00", "1", "0", "1"],
+    ]
+    assert table[-1] == ["busiest:", "2024-03-11", "09:00", "(1", "hit)"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--by", "hour", "--days", "3"], "feedwatch: --by hour counts 2 days at most, not 3\n"),
+        (["--tz", "Mars/Olympus"], "not a time zone: 'Mars/Olympus'"),
+        (["--tz", "../etc"], "not a time zone: '../etc'"),
+    ],
+)
+def test_stats_refuse_hours_of_many_days_and_unknown_time_zones(
+    stored: tuple[str, Repository],
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    message: str,
+) -> None:
+    config, _ = stored
+    try:
+        status = main(["stats", "--config", config, *args])
+    except SystemExit as exit_info:
+        status = int(str(exit_info.code))
+    assert status == 2
+    assert message in capsys.readouterr().err
+
+
+def test_stats_plot_without_hits_writes_no_chart(
+    stored: tuple[str, Repository], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config, _ = stored
+    png = tmp_path / "empty.png"
+    status, out, _ = stats_files(
+        capsys, config, "--days", "3", "--until", "2024-01-31", "--plot", str(png)
+    )
+    assert (status, out) == (0, f"no hits in these days: no chart written to {png}\n")
+    assert not png.exists()
+
+
+def test_stats_into_a_missing_directory_is_an_error(
+    stored: tuple[str, Repository], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    config, _ = stored
+    path = tmp_path / "nowhere" / "stats.csv"
+    status, out, err = stats_files(capsys, config, "--csv", str(path))
+    assert (status, out) == (1, "")
+    assert err == f"feedwatch: cannot write {path}: No such file or directory\n"

@@ -15,8 +15,17 @@ PURE = [
     "bot.domain",
     "bot.texts",
     "bot.stats",
+    "bot.spikes",
 ]
-ADAPTER_LIBRARIES = ["httpx", "sqlmodel", "sqlalchemy", "telegram", "apscheduler", "bot.config"]
+ADAPTER_LIBRARIES = [
+    "httpx",
+    "sqlmodel",
+    "sqlalchemy",
+    "telegram",
+    "apscheduler",
+    "matplotlib",
+    "bot.config",
+]
 
 
 @pytest.mark.parametrize("module", PURE)

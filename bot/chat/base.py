@@ -141,7 +141,7 @@ class CommandBase:
                 tr(
                     language(update),
                     "Sorry, in a group only its administrators can change what feedwatch does. "
-                    "Everyone may use /watchlists, /hits, /test and /help.",
+                    "Everyone may use /watchlists, /hits, /stats, /test and /help.",
                 ),
             )
             return None

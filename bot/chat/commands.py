@@ -1,7 +1,8 @@
 """The command table and the handlers' assembly: every command, its usage and what it does, the
 menu Telegram shows, `/start` and `/help`, unknown commands and errors.
 
-Each group of commands lives in its own module (`lists`, `settings`, `feeds`); they share `base`.
+Each group of commands lives in its own module (`lists`, `settings`, `feeds`, `stats`); they
+share `base`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.chat.base import AnyApplication, Context, addressed_to_us, language
 from bot.chat.feeds import FeedCommands
 from bot.chat.lists import ListCommands
 from bot.chat.settings import SettingsCommands
+from bot.chat.stats import StatsCommands
 from bot.domain import Watchlist
 from bot.errors import FeedwatchError, StorageError
 from bot.limits import MAX_FEEDS_PER_CHAT, MAX_LISTS_PER_CHAT, MAX_TERMS_PER_LIST
@@ -39,6 +41,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("watchlists", "/watchlists", "what this chat follows, with buttons"),
     ("test", "/test TEXT", "which watchlists would match TEXT, and the words that did"),
     ("hits", "/hits [N]", "the last N hits (10)"),
+    ("stats", "/stats [NAME…] [DAYS]", "a chart of the hits per day (per hour for 1–2 days)"),
     ("digest", "/digest", "send what is pending now"),
     ("every", "/every DURATION|instant", "how often the digest comes (5m … 7d)"),
     ("quiet", "/quiet HH:MM-HH:MM|off", "no messages in these hours"),
@@ -47,6 +50,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("addfeed", "/addfeed URL", "add a feed for this chat"),
     ("removefeed", "/removefeed URL", "remove one of this chat's feeds"),
     ("importopml", "/importopml", "add the feeds of an OPML file (reply to it)"),
+    ("spikes", "/spikes on|off", "an alert at once when a watchlist's hits jump"),
     ("pause", "/pause", "stop delivery for now"),
     ("resume", "/resume", "deliver again; what came meanwhile is offered"),
     ("export", "/export", "this chat's watchlists as a TOML file"),
@@ -60,7 +64,7 @@ def menu(lang: str = "en") -> list[BotCommand]:
     return [BotCommand(name, tr(lang, about)) for name, _, about in COMMANDS]
 
 
-class ChatCommands(ListCommands, SettingsCommands, FeedCommands):
+class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands):
     """Every command handler, bound to the services they call."""
 
     def install(self, application: AnyApplication) -> None:
@@ -76,6 +80,7 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands):
             "watchlists": self.watchlists,
             "test": self.test,
             "hits": self.hits,
+            "stats": self.stats,
             "digest": self.digest,
             "every": self.every,
             "quiet": self.quiet,
@@ -84,6 +89,7 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands):
             "addfeed": self.addfeed,
             "removefeed": self.removefeed,
             "importopml": self.import_opml,
+            "spikes": self.spikes,
             "pause": self.pause,
             "resume": self.resume,
             "export": self.export,

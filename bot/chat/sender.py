@@ -90,6 +90,7 @@ class TelegramSink:
             parse_mode=ParseMode.HTML,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
             message_thread_id=thread_id,
+            disable_notification=True if message.silent else None,
         )
 
 

@@ -1,5 +1,5 @@
 """Delivery settings and history: `/every`, `/quiet`, `/tz`, `/pause`, `/resume` (held hits offered
-with buttons), `/digest` and `/hits`."""
+with buttons), `/spikes`, `/digest` and `/hits`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bot.config import format_duration
 from bot.digest import format_moment
 from bot.limits import HITS_SHOWN_AT_MOST
 from bot.schedule import local_time
+from bot.spikes import COOLDOWN
 from bot.texts import tr
 
 HITS_BY_DEFAULT = 10
@@ -120,6 +121,41 @@ class SettingsCommands(CommandBase):
                 time=f"{now:%H:%M}",
             ),
         )
+
+    async def spikes(self, update: Update, context: Context) -> None:
+        """`/spikes on|off`: an alert at once when a followed watchlist's hits jump; `/spikes`
+        alone says whether they are on."""
+        target = await self._target(update, context, change=True)
+        if target is None:
+            return
+        lang = language(update)
+        text = arguments(update.effective_message).lower()
+        if text not in ("", "on", "off"):
+            await self._answer(update, tr(lang, "Usage: /spikes on|off"))
+            return
+        if text:
+            await asyncio.to_thread(self.repo.set_spike_alerts, target.id, text == "on")
+            on = text == "on"
+        else:
+            on = await asyncio.to_thread(self.repo.spike_alerts_on, target.id)
+        where = target.where(lang)
+        if on:
+            answer = tr(
+                lang,
+                "Spike alerts are on for {where}: when a watchlist it follows gets far more hits "
+                "in an hour than usual at that hour, an alert comes at once (silently in quiet "
+                "hours), at most one per watchlist in {hours} hours. /spikes off turns them off.",
+                where=where,
+                hours=int(COOLDOWN.total_seconds() // 3600),
+            )
+        else:
+            answer = tr(
+                lang,
+                "Spike alerts are off for {where}. /spikes on sends an alert at once when a "
+                "watchlist gets far more hits in an hour than usual at that hour.",
+                where=where,
+            )
+        await self._answer(update, answer)
 
     async def pause(self, update: Update, context: Context) -> None:
         target = await self._target(update, context, change=True)

@@ -1,8 +1,9 @@
-"""`feedwatch` subcommands that read and rewrite stored data: hits export, stats, backfill and
-the database schema.
+"""`feedwatch` subcommands that read and rewrite stored data: hits export, stats (a table, a chart,
+CSV), backfill and the database schema.
 
-Times are UTC. A span of items is taken by when feedwatch saw them (every item has that time; a
-feed's own publication date may be missing or wrong).
+Times are UTC (`stats` counts in the time zone asked for). A span of items is taken by when
+feedwatch saw them (every item has that time; a feed's own publication date may be missing or
+wrong).
 """
 
 from __future__ import annotations
@@ -13,15 +14,18 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.cli.common import EXIT_OK, EXIT_USAGE, handled_by
+from bot.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, handled_by
 from bot.config import Settings
 
 if TYPE_CHECKING:
+    from bot.charts import Chart
     from bot.cli.common import Subcommands
     from bot.matching import Matcher
     from bot.stats import HitCounts
@@ -69,8 +73,10 @@ def add_commands(commands: Subcommands) -> None:
     stats = handled_by(
         commands.add_parser(
             "stats",
-            help="hits per watchlist and day (UTC), with totals",
-            description="A table of hit counts per watchlist and UTC day, zero days included.",
+            help="hits per watchlist and day, with totals: a table, a chart or CSV",
+            description="Hit counts per watchlist and day (or hour), zero days included, with "
+            "totals: a table on stdout, or a PNG chart (--plot) and a CSV file (--csv). Days are "
+            "those of --tz, UTC by default.",
         ),
         _stats,
     )
@@ -82,6 +88,28 @@ def add_commands(commands: Subcommands) -> None:
         help="the last day shown (default: today)",
     )
     _watchlist_option(stats)
+    stats.add_argument(
+        "--by",
+        choices=("day", "hour"),
+        default="day",
+        help="count per day or per hour (--days 2 at most); default: day",
+    )
+    stats.add_argument(
+        "--tz",
+        type=_zone,
+        default="UTC",
+        metavar="AREA/CITY",
+        help="the time zone days and hours are counted in (default: UTC)",
+    )
+    stats.add_argument(
+        "--plot", type=Path, metavar="FILE.png", help="write the counts as a PNG line chart"
+    )
+    stats.add_argument(
+        "--csv",
+        type=Path,
+        metavar="FILE",
+        help="write the counts as CSV: bucket start, a column per watchlist, total",
+    )
 
     backfill = handled_by(
         commands.add_parser(
@@ -156,6 +184,18 @@ def _days(text: str) -> int:
     if not 1 <= days <= 3660:
         raise argparse.ArgumentTypeError(f"not a number of days from 1 to 3660: {text!r}")
     return days
+
+
+def _zone(text: str) -> str:
+    """An IANA time zone name, such as Europe/Kyiv."""
+    name = text.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(
+            f"not a time zone: {text!r} (write Area/City, such as Europe/Kyiv)"
+        ) from None
+    return name
 
 
 def _watchlist_option(sub: argparse.ArgumentParser) -> None:
@@ -274,38 +314,86 @@ def _utf8(stream: TextIO) -> TextIO:
 
 
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.stats import count_hits, window
+    from bot.stats import MAX_HOURLY_DAYS, count_hits, window
 
     days: int = args.days
+    if args.by == "hour" and days > MAX_HOURLY_DAYS:
+        return _usage(f"--by hour counts {MAX_HOURLY_DAYS} days at most, not {days}")
+    tz = ZoneInfo(args.tz)
     now = datetime.now(UTC)
     if args.until is not None:
         # The window ends with that day: its last moment stands for "now".
-        now = datetime.combine(args.until, datetime.max.time(), tzinfo=UTC)
-    span = window(now, days, UTC)
+        now = datetime.combine(args.until, datetime.max.time(), tzinfo=tz)
+    span = window(now, days, tz, args.by)
     repo = _open(settings, sync=True)
     try:
         named: list[str] | None = args.watchlist
         message = _unknown(named, repo.watchlist_names())
         if message:
             return _usage(message)
+        titles = {w.name: w.display_title for w in repo.watchlists()}
         shown = named if named is not None else [w.name for w in repo.shared_watchlists()]
         counts = count_hits(
             repo.hit_times(span.start, span.end, named),
             now=now,
             days=days,
-            tz=UTC,
+            tz=tz,
+            bucket=args.by,
             watchlists=shown,
         )
     finally:
         repo.close()
-    print(stats_table(counts))
+    if args.plot is None and args.csv is None:
+        print(stats_table(counts))
+        return EXIT_OK
+    try:
+        if args.csv is not None:
+            with args.csv.open("w", encoding="utf-8", newline="") as out:
+                rows = write_counts(counts, out)
+            print(f"CSV: {args.csv} ({rows} rows, {counts.total} hits)")
+        if args.plot is not None:
+            if counts.total == 0:
+                print(f"no hits in these days: no chart written to {args.plot}")
+            else:
+                args.plot.write_bytes(plot(counts, titles).png)
+                print(f"chart: {args.plot} ({counts.total} hits)")
+    except OSError as error:
+        print(f"feedwatch: cannot write {error.filename}: {error.strerror}", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
+
+
+def plot(counts: HitCounts, titles: Mapping[str, str] | None = None) -> Chart:
+    """The chart `feedwatch stats --plot` writes: `counts` drawn, titled in English."""
+    from bot.charts import draw, period
+
+    start, end = period(counts.window)
+    zone = _zone_name(counts)
+    return draw(
+        counts, titles, heading=f"Hits per {counts.window.bucket}, {start} – {end} ({zone})"
+    )
+
+
+def write_counts(counts: HitCounts, out: TextIO) -> int:
+    """The counts as CSV: a header (start, the watchlists, total), then a row per bucket, its start
+    as an ISO 8601 time with the zone's offset; returns how many rows follow the header."""
+    writer = csv.writer(out)
+    writer.writerow(["start", *counts.watchlists, "total"])
+    for start, row, total in zip(
+        counts.window.starts, counts.counts, counts.bucket_totals, strict=True
+    ):
+        writer.writerow([start.isoformat(), *row, total])
+    return len(counts.counts)
+
+
+def _zone_name(counts: HitCounts) -> str:
+    return str(counts.window.start.tzinfo)
 
 
 def stats_table(counts: HitCounts) -> str:
     """Days down, watchlists across, totals at the right and at the foot, the busiest day below."""
     fmt = "%Y-%m-%d" if counts.window.bucket == "day" else "%Y-%m-%d %H:%M"
-    header = ["day (UTC)" if counts.window.bucket == "day" else "hour", *counts.watchlists, "total"]
+    header = [f"{counts.window.bucket} ({_zone_name(counts)})", *counts.watchlists, "total"]
     rows = [header]
     for start, row, total in zip(
         counts.window.starts, counts.counts, counts.bucket_totals, strict=True

@@ -32,6 +32,7 @@ from bot.storage.tables import (
     FeedRow,
     HitRow,
     ItemRow,
+    SpikeAlertRow,
     SubscriptionRow,
     WatchlistRow,
 )
@@ -327,7 +328,7 @@ class ChatStore(Store):
                     moved = ChatRow(id=new_id, type="supergroup", created_at=old.created_at)
                     for name in (
                         "title", "active", "digest_interval_seconds", "last_digest_at", "paused",
-                        "timezone", "quiet_start", "quiet_end", "language",
+                        "timezone", "quiet_start", "quiet_end", "language", "spike_alerts",
                     ):  # fmt: skip
                         setattr(moved, name, getattr(old, name))
                     session.add(moved)
@@ -338,6 +339,8 @@ class ChatStore(Store):
                     (SubscriptionRow, SubscriptionRow.watchlist_id),
                     (DeliveryRow, DeliveryRow.item_id),
                     (ChatFeedRow, ChatFeedRow.feed_id),
+                    # Its spike alerts, which keep it to one per watchlist in six hours.
+                    (SpikeAlertRow, SpikeAlertRow.watchlist_id),
                 )
                 for table, key in pairs:
                     taken = select(key).where(col(table.chat_id) == new_id)

@@ -14,7 +14,7 @@ from typing import Any
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import ColumnElement, func, insert
+from sqlalchemy import ColumnElement, func, insert, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
@@ -24,7 +24,14 @@ from bot.errors import StorageError
 from bot.storage import migrate
 from bot.storage.chats import CHAT_SOURCE
 from bot.storage.store import Store, create_db_engine, reason
-from bot.storage.tables import DeliveryRow, FeedRow, HitRow, ItemRow, WatchlistRow
+from bot.storage.tables import (
+    ChatFeedRow,
+    DeliveryRow,
+    FeedRow,
+    HitRow,
+    ItemRow,
+    WatchlistRow,
+)
 
 STREAM_CHUNK = 1000
 """Rows fetched from the database at a time by the streaming reads."""
@@ -136,6 +143,28 @@ class ReportStore(Store):
             .join(ItemRow, col(ItemRow.id) == HitRow.item_id)
             .join(WatchlistRow, col(WatchlistRow.id) == HitRow.watchlist_id)
             .where(*_span(since, until, watchlists))
+            .execution_options(yield_per=STREAM_CHUNK)
+        )
+        with self._session() as session:
+            yield from ((name, seen) for name, seen in session.execute(query))
+
+    def chat_hit_times(
+        self, chat_id: int, since: datetime, until: datetime, watchlists: Sequence[str]
+    ) -> Generator[tuple[str, datetime], None, None]:
+        """(watchlist name, when the item was seen) of the hits of `watchlists` in [since, until)
+        that the chat could have had: items of the shared feeds and of the feeds it added, never of
+        a feed only other chats added (those reach only them). What `/stats` counts. Streamed."""
+        if not watchlists:
+            return
+        chat_feeds = sa_select(col(ChatFeedRow.feed_id)).where(col(ChatFeedRow.chat_id) == chat_id)
+        query = (
+            sa_select(col(WatchlistRow.name), col(ItemRow.seen_at))
+            .select_from(HitRow)
+            .join(ItemRow, col(ItemRow.id) == HitRow.item_id)
+            .join(FeedRow, col(FeedRow.id) == ItemRow.feed_id)
+            .join(WatchlistRow, col(WatchlistRow.id) == HitRow.watchlist_id)
+            .where(*_span(since, until, watchlists))
+            .where(or_(col(FeedRow.source) != CHAT_SOURCE, col(FeedRow.id).in_(chat_feeds)))
             .execution_options(yield_per=STREAM_CHUNK)
         )
         with self._session() as session:

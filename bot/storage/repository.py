@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain import FeedSpec, FeedState, Match, ParsedItem, Watchlist
 from bot.errors import StorageError
+from bot.storage.alerts import AlertStore
 from bot.storage.chats import (
     CHAT_SOURCE,
     CONFIG_SOURCE,
@@ -95,7 +96,7 @@ class StoreResult:
     new_deliveries: int
 
 
-class Repository(ChatStore, ReportStore):
+class Repository(ChatStore, ReportStore, AlertStore):
     """feedwatch's storage, speaking domain objects: configuration, feeds, items and the outbox
     here; chats and their settings, subscriptions and own lists in `ChatStore`."""
 

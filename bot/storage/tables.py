@@ -48,7 +48,11 @@ class FeedRow(SQLModel, table=True):
 
 class ItemRow(SQLModel, table=True):
     __tablename__ = "item"
-    __table_args__ = (UniqueConstraint("feed_id", "key", name="uq_item_feed_key"),)
+    __table_args__ = (
+        UniqueConstraint("feed_id", "key", name="uq_item_feed_key"),
+        # Hits are counted by when their items were seen (spike alerts read 15 single hours).
+        Index("ix_item_seen_at", "seen_at"),
+    )
 
     id: int | None = Field(
         default=None, sa_column=Column(BigId, primary_key=True, autoincrement=True)
@@ -109,6 +113,8 @@ class ChatRow(SQLModel, table=True):
     # The replica sending to the chat now, and until when no other may (also held through a 429).
     lease_owner: str | None = Field(default=None, max_length=128)
     lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # `/spikes on`: an alert at once when a followed watchlist's hour is far above its usual.
+    spike_alerts: bool = False
 
 
 class SubscriptionRow(SQLModel, table=True):
@@ -206,3 +212,39 @@ class NoticeRow(SQLModel, table=True):
     text: str = Field(sa_type=Text)
     created_at: datetime = Field(sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class SpikeAlertRow(SQLModel, table=True):
+    """A spike alert to a chat, recorded before it is sent: the record is what keeps a chat to one
+    alert per watchlist in `bot.spikes.COOLDOWN`, on every replica, and an alert is sent at most
+    once (`attempted_at` is set before each try and cleared only when Telegram said no)."""
+
+    __tablename__ = "spike_alert"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "watchlist_id", "hour", name="uq_spike_alert_chat_list_hour"),
+        Index("ix_spike_alert_pending", "sent_at", "outcome"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), nullable=False)
+    )
+    watchlist_id: int = Field(
+        sa_column=Column(ForeignKey("watchlist.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    # The forum topic the chat follows the watchlist from.
+    thread_id: int | None = Field(default=None, sa_type=BigInteger)
+    # The clock hour (UTC) in which the counted hour ended.
+    hour: datetime = Field(sa_type=UtcDateTime)
+    count: int
+    baseline: float
+    spread: float
+    # The message as rendered, in the chat's language: a retry sends the same words.
+    text: str = Field(sa_type=Text)
+    created_at: datetime = Field(sa_type=UtcDateTime)
+    attempted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # None while it waits to go; "sent"; "failed" (refused, or the chat is gone); "unsure" (the
+    # try may have reached Telegram: never sent again); "expired" (could not go within the hour).
+    outcome: str | None = Field(default=None, max_length=16)
+    message_id: int | None = Field(default=None, sa_type=BigInteger)

@@ -1,0 +1,239 @@
+"""`/stats [NAME…] [DAYS]`: a chart of the chat's hits per day (per hour for a day or two), one line
+per watchlist, in the chat's time zone, with the totals and the busiest day in its caption.
+
+Read-only, so everyone in a group may ask. The hits are counted by `bot.stats` and drawn by
+`bot.charts` from the same counts, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from html import escape
+from io import BytesIO
+
+from telegram import Update
+from telegram.constants import ParseMode
+
+from bot import charts
+from bot.chat.base import CommandBase, Context, Target, arguments, codes, language
+from bot.digest import visible_length, zone
+from bot.domain import Watchlist
+from bot.stats import HitCounts, count_hits, default_bucket, window
+from bot.texts import tr
+
+DEFAULT_DAYS = 14
+MOST_DAYS = 90
+CAPTION_LIMIT = 1024
+"""Telegram's limit for a photo's caption, in characters after entity parsing."""
+_TITLE_CAP = 60
+
+
+@dataclass(frozen=True, slots=True)
+class StatsRequest:
+    """What `/stats` was asked for: watchlist names as typed (none: the chat's own choice) and
+    the number of days."""
+
+    names: tuple[str, ...]
+    days: int
+
+
+def stats_request(text: str) -> StatsRequest:
+    """`[NAME…] [DAYS]` as typed after /stats: names split on spaces and commas, and a number of
+    days (1 to `MOST_DAYS`; the one word made of digits). Raises ValueError when it is not."""
+    words = [word for word in text.replace(",", " ").split() if word]
+    numbers = [word for word in words if word.isdigit()]
+    if len(numbers) > 1:
+        raise ValueError("more than one number of days")
+    days = int(numbers[0]) if numbers else DEFAULT_DAYS
+    if not 1 <= days <= MOST_DAYS:
+        raise ValueError(f"{days} days is out of range")
+    names = tuple(dict.fromkeys(word for word in words if not word.isdigit()))
+    return StatsRequest(names, days)
+
+
+def heading(counts: HitCounts, zone_name: str, lang: str) -> str:
+    """The chart's title and the caption's first line: what is counted, over which days, where."""
+    start, end = charts.period(counts.window)
+    return tr(
+        lang,
+        "Hits per day, {start} – {end} ({zone})"
+        if counts.window.bucket == "day"
+        else "Hits per hour, {start} – {end} ({zone})",
+        start=start,
+        end=end,
+        zone=zone_name,
+    )
+
+
+def caption(
+    counts: HitCounts,
+    series: Sequence[charts.Series],
+    titles: Mapping[str, str],
+    title: str,
+    lang: str,
+    *,
+    limit: int = CAPTION_LIMIT,
+) -> str:
+    """The photo's caption (HTML): `title`, a line per watchlist with its total, in the order of
+    the chart's lines (the lists its "other lists" line sums, each on its own), then the total
+    and the busiest day or hour. Lines for lists are left out, and counted, when all would not
+    fit in `limit`."""
+    head = f"<b>{escape(title)}</b>"
+    lines = [
+        f"• {escape(_cap(titles.get(name) or name))}: {counts.total_of(name)}"
+        for line in series
+        for name in line.watchlists
+    ]
+    busiest = ""
+    if counts.busiest is not None:
+        start, total = counts.busiest
+        busiest = " " + tr(
+            lang,
+            "Busiest day: {when}, hits: {count}."
+            if counts.window.bucket == "day"
+            else "Busiest hour: {when}, hits: {count}.",
+            when=charts.bucket_label(start, counts.window),
+            count=total,
+        )
+    foot = tr(lang, "Total: {total}.", total=counts.total) + busiest
+
+    def text(shown: list[str], left_out: int) -> str:
+        more = [tr(lang, "…and {count} more.", count=left_out)] if left_out else []
+        return "\n".join([head, *shown, *more, foot])
+
+    for keep in range(len(lines), 0, -1):
+        answer = text(lines[:keep], len(lines) - keep)
+        if visible_length(answer) <= limit:
+            return answer
+    return text([], len(lines))
+
+
+def _cap(text: str) -> str:
+    return text if len(text) <= _TITLE_CAP else text[: _TITLE_CAP - 1] + "…"
+
+
+class StatsCommands(CommandBase):
+    """`/stats`."""
+
+    async def stats(self, update: Update, context: Context) -> None:
+        target = await self._target(update, context, change=False)
+        if target is None:
+            return
+        lang = language(update)
+        try:
+            request = stats_request(arguments(update.effective_message))
+        except ValueError:
+            await self._answer(
+                update,
+                tr(
+                    lang,
+                    "Usage: /stats [NAME…] [DAYS]: a chart of the hits of the chat's watchlists, or "
+                    "of those named, over the last DAYS days (1 to {most}, {default} if not given).",
+                    most=MOST_DAYS,
+                    default=DEFAULT_DAYS,
+                ),
+            )
+            return
+        lists = await self._lists(update, target, request.names, lang)
+        if lists is None:
+            return
+        titles = {w.name: w.display_title for w in lists}
+        counts = await asyncio.to_thread(
+            self._count, target.id, [w.name for w in lists], request.days, target.chat.timezone
+        )
+        zone_name = target.chat.timezone or "UTC"
+        if counts.total == 0:
+            start, end = charts.period(counts.window)
+            await self._answer(
+                update,
+                tr(
+                    lang,
+                    "No hits for {where} from {start} to {end} ({zone}).",
+                    where=target.where(lang),
+                    start=start,
+                    end=end,
+                    zone=escape(zone_name),
+                ),
+            )
+            return
+        title = heading(counts, zone_name, lang)
+        chart = await asyncio.to_thread(
+            charts.draw,
+            counts,
+            titles,
+            heading=title,
+            ylabel=tr(lang, "hits"),
+            others=lambda count: tr(lang, "{count} other lists", count=count),
+        )
+        message = update.effective_message
+        if message is not None:
+            await message.reply_photo(
+                BytesIO(chart.png),
+                filename="stats.png",
+                caption=caption(counts, chart.series, titles, title, lang),
+                parse_mode=ParseMode.HTML,
+                do_quote=False,
+            )
+
+    async def _lists(
+        self, update: Update, target: Target, names: Sequence[str], lang: str
+    ) -> list[Watchlist] | None:
+        """The watchlists to chart: those named (the chat's own, or shared ones), else those the
+        chat follows; None after saying why there are none."""
+        if not names:
+            followed = await asyncio.to_thread(self.repo.chat_watchlists, target.id)
+            if followed:
+                return followed
+            await self._answer(
+                update,
+                tr(
+                    lang,
+                    "{where} follows no watchlist yet; /stats NAME charts any of these: "
+                    "{available}.",
+                    where=target.where(lang, start=True),
+                    available=codes(sorted(await self._chartable(target))) or tr(lang, "none yet"),
+                ),
+            )
+            return None
+        visible = await self._chartable(target)
+        folded = {label.casefold(): watchlist for label, watchlist in visible.items()}
+        found: dict[str, Watchlist] = {}
+        unknown: list[str] = []
+        for name in names:
+            watchlist = visible.get(name) or folded.get(name.casefold())
+            if watchlist is None:
+                unknown.append(name)
+            else:
+                found[watchlist.name] = watchlist
+        if unknown:
+            await self._answer(
+                update,
+                tr(
+                    lang,
+                    "No watchlist called {names}. /stats can chart: {available}.",
+                    names=codes(unknown),
+                    available=codes(sorted(visible)) or tr(lang, "none yet"),
+                ),
+            )
+            return None
+        return list(found.values())
+
+    async def _chartable(self, target: Target) -> Mapping[str, Watchlist]:
+        """The lists a chat may chart, by the name it uses: the shared ones and its own (which
+        win should the operator later configure a name a chat gave its own list)."""
+        shared = await asyncio.to_thread(self.repo.shared_watchlists)
+        own = await asyncio.to_thread(self.repo.own_watchlists, target.id)
+        return {w.label: w for w in [*shared, *own]}
+
+    def _count(self, chat_id: int, names: list[str], days: int, timezone: str | None) -> HitCounts:
+        """The chat's hits of `names` in the last `days` days, counted in its time zone, by day
+        (by hour for a day or two). Runs in a worker thread: it reads the database."""
+        now: datetime = self.clock()
+        tz = zone(timezone)
+        bucket = default_bucket(days)
+        span = window(now, days, tz, bucket)
+        hits = self.repo.chat_hit_times(chat_id, span.start, span.end, names)
+        return count_hits(hits, now=now, days=days, tz=tz, bucket=bucket, watchlists=names)

@@ -1,0 +1,235 @@
+"""Send spike alerts: after a poll round that stored hits, check each watchlist that got them for
+each chat with `/spikes on` that follows it, and alert the chat at once, outside its digest schedule.
+
+An alert is recorded before it is sent (`AlertStore.reserve_spike_alert`): the record is what keeps
+a chat to one alert per watchlist in six hours, on every replica. It is sent at most once: it is
+tried again only when Telegram said it did not take it (429, with the wait it asked for); after a
+network error or a timeout, which may have delivered it, it is not. The hits themselves still come
+in the digest. In quiet hours an alert goes at once, without a notification sound; paused chats get
+none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain import Chat, DigestMessage
+from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater, StorageError
+from bot.pipeline.deliver import DigestSink
+from bot.replica import replica_name
+from bot.schedule import in_quiet_hours
+from bot.spikes import Spike, detect_spike, render_alert, spike_stories, window_counts
+from bot.storage.alerts import SpikeTarget
+from bot.storage.repository import Repository
+from bot.texts import language_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertOutcome:
+    """What one alert did: sent (with its message id where there is one) or why not."""
+
+    chat_id: int
+    watchlist: str
+    sent: bool
+    error: str | None = None
+
+
+class Alerter:
+    """Detects spikes for the chats that want alerts and sends them; one round at a time."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        sink: DigestSink,
+        *,
+        clock: Callable[[], datetime],
+        owner: str | None = None,
+        lease: timedelta = timedelta(minutes=2),
+    ) -> None:
+        self.repo = repo
+        self.sink = sink
+        self.clock = clock
+        # Held under a name of its own, so that this replica's digests and alerts exclude each
+        # other on a chat as two replicas would; a 429 either of them got keeps the other away.
+        self.owner = f"{owner or replica_name()}/spikes"
+        self.lease = lease
+        self._lock = asyncio.Lock()
+        self._not_before: dict[int, datetime] = {}
+        # Spikes found for a chat that another sender held, or Telegram told to wait: checked
+        # again next round, whether or not that round brings new hits.
+        self._deferred: dict[tuple[int, int], SpikeTarget] = {}
+
+    async def mark(self) -> int:
+        """Where a poll round begins: the hits stored after this are the round's."""
+        return await asyncio.to_thread(self.repo.last_hit_id)
+
+    async def run(self, after_hit_id: int | None = None) -> list[AlertOutcome]:
+        """Send the alerts Telegram asked to wait for, check again the spikes a chat could not
+        get last round, and, with `after_hit_id`, check every watchlist that got hits after it
+        for every chat that wants spike alerts."""
+        async with self._lock:
+            outcomes = await self._retry()
+            now = self.clock()
+            targets = list(self._deferred.values())
+            self._deferred.clear()
+            if after_hit_id is not None:
+                fresh = await asyncio.to_thread(self.repo.spike_targets, after_hit_id, now)
+                known = {(t.chat_id, t.watchlist_id) for t in targets}
+                targets += [t for t in fresh if (t.chat_id, t.watchlist_id) not in known]
+            # One watchlist looks the same to every chat without feeds of its own.
+            spikes: dict[tuple[int, int | None], Spike | None] = {}
+            for target in targets:
+                view = target.chat_id if target.own_feeds else None
+                key = (target.watchlist_id, view)
+                try:
+                    if key not in spikes:
+                        spikes[key] = await self._detect(target, view, now)
+                    spike = spikes[key]
+                    outcome = None if spike is None else await self._alert(target, view, spike)
+                except StorageError as error:  # one chat's trouble must not stop the round
+                    log.error("chat %s: spike alert: %s", target.chat_id, error)
+                    outcome = AlertOutcome(target.chat_id, target.watchlist.name, False, str(error))
+                if outcome is not None:
+                    outcomes.append(outcome)
+            return outcomes
+
+    async def _detect(self, target: SpikeTarget, view: int | None, now: datetime) -> Spike | None:
+        history = await asyncio.to_thread(self.repo.spike_history, target.watchlist_id, view, now)
+        return detect_spike(
+            target.watchlist.name,
+            window_counts(history.times, now),
+            now,
+            watching_since=history.watching_since,
+        )
+
+    async def _alert(
+        self, target: SpikeTarget, view: int | None, spike: Spike
+    ) -> AlertOutcome | None:
+        """Hold the chat, record the alert, send it; None when the chat is held elsewhere or
+        asked to wait (deferred to the next round), or may not have it (cooldown, paused, alerts
+        turned off meanwhile)."""
+        chat_id = target.chat_id
+        chat = None
+        if self._not_before.get(chat_id, self.clock()) <= self.clock():
+            chat = await self._hold(chat_id)
+        if chat is None:
+            # Another sender has the chat, or Telegram asked to wait: next round, if the hour
+            # still holds the spike then.
+            self._deferred[(chat_id, target.watchlist_id)] = target
+            return None
+        try:
+            if chat.paused:
+                return None
+            items = await asyncio.to_thread(
+                self.repo.spike_items, target.watchlist_id, view, spike.start, spike.end
+            )
+            text = render_alert(
+                spike,
+                target.watchlist.display_title,
+                spike_stories(items),
+                lang=language_of(chat.language),
+                fmt=self.sink.format,
+            )
+            alert_id = await asyncio.to_thread(
+                self.repo.reserve_spike_alert,
+                chat_id,
+                target.watchlist_id,
+                spike,
+                text,
+                self.clock(),
+                thread_id=target.thread_id,
+            )
+            if alert_id is None:
+                return None
+            log.info(
+                "chat %s: spike of %s: %d hits in an hour, usually %g",
+                chat_id,
+                target.watchlist.name,
+                spike.count,
+                spike.baseline,
+            )
+            error = await self._send(chat, alert_id, text, target.thread_id)
+            return AlertOutcome(chat_id, target.watchlist.name, error is None, error)
+        finally:
+            await self._release(chat_id)
+
+    async def _retry(self) -> list[AlertOutcome]:
+        """The alerts Telegram refused with a wait, once the wait is over."""
+        outcomes = []
+        for alert in await asyncio.to_thread(self.repo.pending_spike_alerts, self.clock()):
+            if self._not_before.get(alert.chat_id, self.clock()) > self.clock():
+                continue
+            chat = await self._hold(alert.chat_id)
+            if chat is None:
+                continue
+            try:
+                if chat.paused:
+                    continue  # left to expire: a paused chat gets no alerts
+                if not await asyncio.to_thread(self.repo.take_spike_alert, alert.id, self.clock()):
+                    continue
+                error = await self._send(chat, alert.id, alert.text, alert.thread_id)
+                outcomes.append(AlertOutcome(chat.id, alert.watchlist, error is None, error))
+            except StorageError as error:
+                log.error("chat %s: spike alert: %s", alert.chat_id, error)
+            finally:
+                await self._release(alert.chat_id)
+        return outcomes
+
+    async def _send(
+        self, chat: Chat, alert_id: int, text: str, thread_id: int | None
+    ) -> str | None:
+        """One try of a recorded alert: None when Telegram took it, else why not."""
+        quiet = in_quiet_hours(self.clock(), chat.timezone, chat.quiet)
+        message = DigestMessage(text, (), thread_id, silent=quiet)
+        try:
+            message_id = await self.sink.send(chat, message)
+        except RetryLater as error:
+            if error.retry_after is None:
+                # A network error or a timeout: the alert may have arrived. Never twice.
+                await asyncio.to_thread(
+                    self.repo.finish_spike_alert, alert_id, self.clock(), "unsure"
+                )
+            else:
+                # Telegram said it did not take it: try again after the wait it asked for.
+                await asyncio.to_thread(self.repo.retry_spike_alert, alert_id)
+                wait = timedelta(seconds=error.retry_after)
+                self._not_before[chat.id] = self.clock() + wait
+            log.warning("chat %s: spike alert: %s", chat.id, error)
+            return str(error)
+        except ChatMoved as moved:
+            # Refused, so not delivered: it goes to the new chat in the next round.
+            await asyncio.to_thread(self.repo.retry_spike_alert, alert_id)
+            if moved.new_chat_id != chat.id:
+                log.info("chat %s became %s; moving its data", chat.id, moved.new_chat_id)
+                await asyncio.to_thread(self.repo.migrate_chat, chat.id, moved.new_chat_id)
+            return str(moved)
+        except ChatUnreachable as error:
+            log.warning("chat %s unreachable (%s); deactivating it", chat.id, error)
+            await asyncio.to_thread(self.repo.finish_spike_alert, alert_id, self.clock(), "failed")
+            await asyncio.to_thread(self.repo.deactivate_chat, chat.id, str(error))
+            return str(error)
+        except DeliveryError as error:
+            log.warning("chat %s: spike alert refused: %s", chat.id, error)
+            await asyncio.to_thread(self.repo.finish_spike_alert, alert_id, self.clock(), "failed")
+            return str(error)
+        await asyncio.to_thread(
+            self.repo.finish_spike_alert, alert_id, self.clock(), "sent", message_id=message_id
+        )
+        self._not_before.pop(chat.id, None)
+        return None
+
+    async def _hold(self, chat_id: int) -> Chat | None:
+        return await asyncio.to_thread(
+            self.repo.claim_chat, chat_id, self.owner, self.clock(), self.lease
+        )
+
+    async def _release(self, chat_id: int) -> None:
+        wait = self._not_before.get(chat_id)
+        hold_until = wait if wait is not None and wait > self.clock() else None
+        await asyncio.to_thread(self.repo.release_chat, chat_id, self.owner, hold_until=hold_until)
