@@ -21,7 +21,8 @@ from sqlmodel import col, select
 from bot.domain import StoredItem, Watchlist
 from bot.errors import StorageError
 from bot.spikes import ALERT_STALE, COOLDOWN, HOUR, Spike, alert_hour, cooldown_over, window_starts
-from bot.storage.chats import SHARED_SOURCES, stored_item, watchlist_of
+from bot.storage.chats import stored_item, watchlist_of
+from bot.storage.queries import visible_to
 from bot.storage.store import Store
 from bot.storage.tables import (
     ChatFeedRow,
@@ -84,18 +85,8 @@ class AlertRecord:
     outcome: str | None
 
 
-def _visible(chat_id: int | None) -> ColumnElement[bool]:
-    """Items a chat may see: from feeds everyone reads, and from feeds the chat added itself
-    (another chat's own feed never shows, not even as a count). None: every chat's view."""
-    shared = col(FeedRow.source).in_(SHARED_SOURCES)
-    if chat_id is None:
-        return shared
-    own = select(ChatFeedRow.feed_id).where(ChatFeedRow.chat_id == chat_id)
-    return shared | col(FeedRow.id).in_(own)
-
-
 def _hits_of(watchlist_id: int, chat_id: int | None) -> list[ColumnElement[bool]]:
-    return [col(HitRow.watchlist_id) == watchlist_id, _visible(chat_id)]
+    return [col(HitRow.watchlist_id) == watchlist_id, visible_to(chat_id)]
 
 
 class AlertStore(Store):

@@ -14,7 +14,7 @@ from typing import Any
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import ColumnElement, func, insert, or_
+from sqlalchemy import ColumnElement, func, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
@@ -23,9 +23,9 @@ from bot.domain import Match
 from bot.errors import StorageError
 from bot.storage import migrate
 from bot.storage.chats import CHAT_SOURCE
+from bot.storage.queries import chunks, followers_of, visible_to
 from bot.storage.store import Store, create_db_engine, reason
 from bot.storage.tables import (
-    ChatFeedRow,
     DeliveryRow,
     FeedRow,
     HitRow,
@@ -156,7 +156,6 @@ class ReportStore(Store):
         a feed only other chats added (those reach only them). What `/stats` counts. Streamed."""
         if not watchlists:
             return
-        chat_feeds = sa_select(col(ChatFeedRow.feed_id)).where(col(ChatFeedRow.chat_id) == chat_id)
         query = (
             sa_select(col(WatchlistRow.name), col(ItemRow.seen_at))
             .select_from(HitRow)
@@ -164,7 +163,7 @@ class ReportStore(Store):
             .join(FeedRow, col(FeedRow.id) == ItemRow.feed_id)
             .join(WatchlistRow, col(WatchlistRow.id) == HitRow.watchlist_id)
             .where(*_span(since, until, watchlists))
-            .where(or_(col(FeedRow.source) != CHAT_SOURCE, col(FeedRow.id).in_(chat_feeds)))
+            .where(visible_to(chat_id))
             .execution_options(yield_per=STREAM_CHUNK)
         )
         with self._session() as session:
@@ -215,7 +214,6 @@ class ReportStore(Store):
         to the topic of the first list that hit. Lists retired meanwhile and items deleted
         meanwhile are skipped; a repeat adds nothing."""
         # Here, not at the top: the repository module builds on this one.
-        from bot.storage.repository import _chunks, _followers
 
         found = [(item_id, matches) for item_id, matches in found if any(matches.values())]
         if not found:
@@ -232,7 +230,7 @@ class ReportStore(Store):
             feed_of: dict[int, int] = {}
             stored: set[tuple[int, int]] = set()
             delivered: set[tuple[int, int]] = set()
-            for part in _chunks(item_ids):
+            for part in chunks(item_ids):
                 for item_id, feed_id in session.exec(
                     select(ItemRow.id, ItemRow.feed_id).where(col(ItemRow.id).in_(part))
                 ):
@@ -254,7 +252,7 @@ class ReportStore(Store):
                         ).all()
                     )
             feeds: dict[int, FeedRow] = {}
-            for part in _chunks(sorted(set(feed_of.values()))):
+            for part in chunks(sorted(set(feed_of.values()))):
                 for row in session.exec(select(FeedRow).where(col(FeedRow.id).in_(part))):
                     assert row.id is not None
                     feeds[row.id] = row
@@ -286,7 +284,7 @@ class ReportStore(Store):
                         continue
                     key = feed.id if feed.source == CHAT_SOURCE else None
                     if key not in followers:
-                        followers[key] = _followers(session, feed)
+                        followers[key] = followers_of(session, feed)
                     for chat_id, thread_id in followers[key].get(list_id, ()):
                         if (item_id, chat_id) not in delivered:
                             chats.setdefault(chat_id, thread_id)
@@ -300,9 +298,9 @@ class ReportStore(Store):
                             "created_at": now,
                         }
                     )
-            for rows in _chunks(hits):
+            for rows in chunks(hits):
                 session.execute(insert(HitRow), list(rows))
-            for rows in _chunks(deliveries):
+            for rows in chunks(deliveries):
                 session.execute(insert(DeliveryRow), list(rows))
             return BackfillResult(new_hits, len(deliveries))
 

@@ -7,10 +7,10 @@ Tables stay behind this module. Each method is one transaction; SQLAlchemy's err
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from sqlalchemy import CursorResult, func, insert, update
 from sqlmodel import Session, col, select
@@ -31,6 +31,7 @@ from bot.storage.chats import (
     item_counts,
     state_of,
 )
+from bot.storage.queries import chunks, followers_of
 from bot.storage.reports import ReportStore
 from bot.storage.tables import (
     ChatFeedRow,
@@ -48,7 +49,6 @@ __all__ = ["PastHit", "Repository", "StoreResult", "SubscribeResult", "TermsResu
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
 # What a poll changes in a feed: where it is, its HTTP cache facts, its schedule and its health.
 _POLL_FIELDS = (
@@ -74,12 +74,6 @@ def _poll_values(state: FeedState) -> dict[str, object]:
     if state.failing_since is None:
         values["failure_notified_at"] = None
     return values
-
-
-def _chunks(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
-    """`values` in slices that keep an IN list under every driver's parameter limit."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +330,7 @@ class Repository(ChatStore, ReportStore, AlertStore):
             return 0
         with self._session() as session:
             known: set[int] = set()
-            for part in _chunks(sorted({s.id for s in states})):
+            for part in chunks(sorted({s.id for s in states})):
                 found = session.exec(select(FeedRow.id).where(col(FeedRow.id).in_(part)))
                 known.update(i for i in found if i is not None)
             rows = [{"id": s.id, **_poll_values(s)} for s in states if s.id in known]
@@ -409,7 +403,7 @@ class Repository(ChatStore, ReportStore, AlertStore):
                 )
                 if row.id is not None
             }
-            followers = _followers(session, feed)
+            followers = followers_of(session, feed)
             hits: list[dict[str, object]] = []
             deliveries: list[dict[str, object]] = []
             for item_id, (_, matches) in zip(item_ids, fresh, strict=True):
@@ -491,7 +485,7 @@ class Repository(ChatStore, ReportStore, AlertStore):
 def _stored_keys(session: Session, feed_id: int, keys: set[str]) -> set[str]:
     """The keys among `keys` that the feed has stored already."""
     seen: set[str] = set()
-    for part in _chunks(sorted(keys)):
+    for part in chunks(sorted(keys)):
         seen.update(
             session.exec(
                 select(ItemRow.key)
@@ -500,24 +494,3 @@ def _stored_keys(session: Session, feed_id: int, keys: set[str]) -> set[str]:
             )
         )
     return seen
-
-
-def _followers(session: Session, feed: FeedRow) -> dict[int, list[tuple[int, int | None]]]:
-    """Who follows each list (by list id), and in which forum topic; a feed a chat added reaches
-    only the chats that added it."""
-    query = (
-        select(SubscriptionRow.chat_id, SubscriptionRow.watchlist_id, SubscriptionRow.thread_id)
-        .join(ChatRow, col(ChatRow.id) == SubscriptionRow.chat_id)
-        .where(col(ChatRow.active).is_(True))
-        .order_by(col(SubscriptionRow.watchlist_id))
-    )
-    if feed.source == CHAT_SOURCE:
-        query = query.where(
-            col(SubscriptionRow.chat_id).in_(
-                select(ChatFeedRow.chat_id).where(ChatFeedRow.feed_id == feed.id)
-            )
-        )
-    followers: dict[int, list[tuple[int, int | None]]] = {}
-    for chat_id, watchlist_id, thread_id in session.exec(query):
-        followers.setdefault(watchlist_id, []).append((chat_id, thread_id))
-    return followers

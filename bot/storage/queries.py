@@ -1,0 +1,52 @@
+"""Query pieces several stores share: IN lists in slices, who follows a feed's hits, and which
+feeds a chat may see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
+
+from sqlalchemy import ColumnElement
+from sqlmodel import Session, col, select
+
+from bot.storage.chats import CHAT_SOURCE, SHARED_SOURCES
+from bot.storage.tables import ChatFeedRow, ChatRow, FeedRow, SubscriptionRow
+
+T = TypeVar("T")
+
+
+def chunks(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """`values` in slices that keep an IN list under every driver's parameter limit."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def followers_of(session: Session, feed: FeedRow) -> dict[int, list[tuple[int, int | None]]]:
+    """Who follows each list (by list id), and in which forum topic; a feed a chat added reaches
+    only the chats that added it."""
+    query = (
+        select(SubscriptionRow.chat_id, SubscriptionRow.watchlist_id, SubscriptionRow.thread_id)
+        .join(ChatRow, col(ChatRow.id) == SubscriptionRow.chat_id)
+        .where(col(ChatRow.active).is_(True))
+        .order_by(col(SubscriptionRow.watchlist_id))
+    )
+    if feed.source == CHAT_SOURCE:
+        query = query.where(
+            col(SubscriptionRow.chat_id).in_(
+                select(ChatFeedRow.chat_id).where(ChatFeedRow.feed_id == feed.id)
+            )
+        )
+    followers: dict[int, list[tuple[int, int | None]]] = {}
+    for chat_id, watchlist_id, thread_id in session.exec(query):
+        followers.setdefault(watchlist_id, []).append((chat_id, thread_id))
+    return followers
+
+
+def visible_to(chat_id: int | None) -> ColumnElement[bool]:
+    """Feeds a chat may see items of: those everyone reads, and those the chat added itself
+    (another chat's own feed never shows, not even as a count). None: every chat's view."""
+    shared = col(FeedRow.source).in_(SHARED_SOURCES)
+    if chat_id is None:
+        return shared
+    own = select(ChatFeedRow.feed_id).where(ChatFeedRow.chat_id == chat_id)
+    return shared | col(FeedRow.id).in_(own)
