@@ -442,6 +442,21 @@ async def test_instant_mode_sends_each_hit_as_its_own_message_as_soon_as_it_come
     assert links(fake_bot_api.sent_messages(PRIVATE))[3:] == sorted(urls(news("later", 1)))
 
 
+async def test_a_private_chat_with_many_instant_hits_does_not_hold_up_other_chats(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer
+) -> None:
+    group = PRIVATE + 1000  # after the private chat in the round's order
+    follow(app, PRIVATE, "rvc", chat_type="private")
+    app.repo.set_digest_interval(PRIVATE, timedelta(0))
+    follow(app, group, "rvc")
+    await publish(app, feed_server, news("raid", 3))
+    outcomes = await app.digest_once()
+    assert sorted((o.chat_id, o.messages) for o in outcomes) == [(PRIVATE, 3), (group, 1)]
+    order = [m.params["chat_id"] for m in fake_bot_api.sent_messages()]
+    # One message a second to the private chat: the group's digest goes while it waits.
+    assert order.index(group) < len(order) - 1, order
+
+
 # --- chats that asked for silence -------------------------------------------------------------
 
 

@@ -32,6 +32,9 @@ from bot.texts import language_of
 
 log = logging.getLogger(__name__)
 
+CHATS_AT_ONCE = 16
+"""Chats a round sends to at the same time."""
+
 RETRY_FIRST = timedelta(seconds=10)
 RETRY_LONGEST = timedelta(minutes=10)
 
@@ -87,20 +90,24 @@ class Deliverer:
         async with self._lock:
             await self._send_notices()
             chats = await asyncio.to_thread(self.repo.chats_with_pending)
-            outcomes = []
-            for chat in chats:
-                if not self._due(chat):
-                    continue
-                try:
-                    # Decided again on the chat as it is once held: another replica may have
-                    # sent its digest since the list was read.
-                    outcome = await self._deliver_held(chat.id, self._due)
-                except StorageError as error:  # one chat's trouble must not stop the round
-                    log.error("chat %s: %s", chat.id, error)
-                    outcome = DeliveryOutcome(chat.id, error=str(error))
-                if outcome is not None:
-                    outcomes.append(outcome)
-            return outcomes
+            # Several chats at a time: a private chat gets a message a second at most, so one
+            # with many instant alerts must not hold up the others (Telegram's overall rate is
+            # paced by the bot's rate limiter whatever this number).
+            turns = asyncio.Semaphore(CHATS_AT_ONCE)
+
+            async def deliver(chat: Chat) -> DeliveryOutcome | None:
+                async with turns:
+                    try:
+                        # Decided again on the chat as it is once held: another replica may have
+                        # sent its digest since the list was read.
+                        return await self._deliver_held(chat.id, self._due)
+                    except StorageError as error:  # one chat's trouble must not stop the round
+                        log.error("chat %s: %s", chat.id, error)
+                        return DeliveryOutcome(chat.id, error=str(error))
+
+            due = [chat for chat in chats if self._due(chat)]
+            outcomes = await asyncio.gather(*(deliver(chat) for chat in due))
+            return [outcome for outcome in outcomes if outcome is not None]
 
     def _due(self, chat: Chat) -> bool:
         """Whether the chat's digest goes now: not paused, not in its quiet hours, its interval
