@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 import zlib
 from collections.abc import Mapping, Sequence
@@ -430,7 +431,7 @@ def _failure_reason(data: bytes, prolog: _Prolog, raw: Mapping[str, Any], conten
         return "not a feed: looks like an HTML page"
     stripped = prolog.text.lstrip("\ufeff\xef\xbb\xbf \t\r\n")
     if stripped[:1] in ("{", "["):
-        return "not a feed: looks like JSON, not RSS or Atom"
+        return "not a feed: looks like JSON, but not a JSON Feed, RSS or Atom"
     if prolog.root and not _is_xml_error(raw):
         return f"not a feed: an XML document whose root element is <{prolog.root}>, not RSS or Atom"
     if not stripped.startswith("<"):
@@ -569,6 +570,79 @@ def _item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# JSON Feed (jsonfeed.org, versions 1 and 1.1): feedparser reads only XML
+# ---------------------------------------------------------------------------------------------
+
+JSON_FEED_VERSION = "https://jsonfeed.org/version/"
+
+
+def _json_feed(data: bytes, source: str, headers: Mapping[str, str]) -> ParsedFeed | None:
+    """The document as a JSON Feed, or None when it is not one (JSON or not)."""
+    text = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text.startswith(b"{"):
+        return None
+    try:
+        # JSON Feed is UTF-8 by definition; a document nested thousands deep raises
+        # RecursionError rather than exhausting anything.
+        document = json.loads(text.decode("utf-8", "replace"))
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(document, dict):
+        return None
+    version = document.get("version")
+    if not (isinstance(version, str) and version.startswith(JSON_FEED_VERSION)):
+        return None
+    feed_link = _clean_ref(document.get("home_page_url"))
+    base = _base_url(source, headers) or _base_url(feed_link or "", {})
+    entries = document.get("items")
+    items = [
+        item
+        for entry in (entries if isinstance(entries, list) else [])
+        if isinstance(entry, dict) and (item := _json_item(entry, base)) is not None
+    ]
+    title = _json_text(document.get("title"), MAX_TITLE_LENGTH)
+    return ParsedFeed(title=title or None, link=_absolute(feed_link, base), items=tuple(items))
+
+
+def _json_text(value: object, limit: int) -> str:
+    """A JSON Feed text field: plain text, not HTML."""
+    return _cut(_collapse(value), limit) if isinstance(value, str) else ""
+
+
+def _json_item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
+    title = _json_text(entry.get("title"), MAX_TITLE_LENGTH)
+    summary = _json_text(entry.get("summary"), MAX_SUMMARY_LENGTH)
+    if not summary and isinstance(entry.get("content_html"), str):
+        summary = _cut(_extract_text(entry["content_html"], MAX_SUMMARY_LENGTH), MAX_SUMMARY_LENGTH)
+    if not summary:
+        summary = _json_text(entry.get("content_text"), MAX_SUMMARY_LENGTH)
+    raw_link = _clean_ref(entry.get("url")) or _clean_ref(entry.get("external_url"))
+    if not (title or summary or raw_link):
+        return None
+    key = _clean_ref(entry.get("id")) or raw_link or _hash_key(title + "\n" + summary)
+    if len(key) > MAX_KEY_LENGTH:
+        key = _hash_key(key)
+    return ParsedItem(
+        key=key,
+        title=title,
+        link=_absolute(raw_link, base),
+        summary=summary,
+        published=_json_date(entry.get("date_published")) or _json_date(entry.get("date_modified")),
+    )
+
+
+def _json_date(value: object) -> datetime | None:
+    """An RFC 3339 date, in UTC; None when missing or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------------------------------
 # The entry point
 # ---------------------------------------------------------------------------------------------
 
@@ -592,6 +666,8 @@ def parse_feed(
     data = _gunzip(content, source) if content[:2] == b"\x1f\x8b" else content
     if not data.strip():
         raise ParseError(source, "the document is empty")
+    if (as_json := _json_feed(data, source, lowered)) is not None:
+        return as_json
     data, prolog, wide = _neutralise(data, source)
     content_type = lowered.get("content-type", "")
     if not wide:

@@ -8,6 +8,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -223,9 +224,19 @@ NOT_FEEDS = [
         id="svg",
     ),
     pytest.param(
-        b'{"version": "https://jsonfeed.org/version/1.1", "items": []}',
-        "not a feed: looks like JSON",
+        b'{"data": [1, 2, 3], "version": "2.0"}',
+        "not a feed: looks like JSON, but not a JSON Feed, RSS or Atom",
         id="json",
+    ),
+    pytest.param(
+        b"[" * 100_000 + b"]" * 100_000,
+        "not a feed: looks like JSON, but not a JSON Feed, RSS or Atom",
+        id="json-nested-deep",
+    ),
+    pytest.param(
+        b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+        "not a feed: looks like JSON, but not a JSON Feed, RSS or Atom",
+        id="json-object-nested-deep",
     ),
     pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary data", id="png"),
     pytest.param(b"Service Unavailable", "plain text, not an XML document", id="text"),
@@ -588,3 +599,73 @@ def test_an_rss_ttl_is_read_in_minutes(ttl: str, minutes: int | None) -> None:
         f"<ttl>{ttl}</ttl><item><title>A</title><guid>a</guid></item></channel></rss>"
     ).encode()
     assert parse_feed(document, source="ttl.rss").ttl_minutes == minutes
+
+
+# --- JSON Feed -------------------------------------------------------------------------------
+
+
+def _json_feed(**document: Any) -> bytes:
+    return json.dumps({"version": "https://jsonfeed.org/version/1.1", **document}).encode()
+
+
+def test_a_json_feed_gives_its_items_with_plain_text_links_and_dates() -> None:
+    data = _json_feed(
+        title="Kyiv Wire",
+        home_page_url="https://kyiv-wire.example/",
+        items=[
+            {
+                "id": "urn:kw:1",
+                "url": "/2024/03/12/rdk-raid",
+                "title": "РДК заявил о рейде в Курской области",
+                "summary": "Бойцы  Русского добровольческого корпуса\n сообщили",
+                "date_published": "2024-03-12T08:40:00+02:00",
+            },
+            {
+                "id": "urn:kw:2",
+                "external_url": "https://other.example/story",
+                "content_html": "<p>Legion <b>«Freedom of Russia»</b></p><p>crossed</p>",
+                "date_modified": "2024-03-12T07:00:00Z",
+            },
+            {"id": "urn:kw:3", "content_text": "Text only, no title"},
+            {"id": "urn:kw:4"},
+            "not an item",
+        ],
+    )
+    feed = parse_feed(data, source="https://kyiv-wire.example/feed.json")
+    assert feed.title == "Kyiv Wire"
+    assert feed.link == "https://kyiv-wire.example/"
+    first, second, third = feed.items
+    assert first == ParsedItem(
+        key="urn:kw:1",
+        title="РДК заявил о рейде в Курской области",
+        link="https://kyiv-wire.example/2024/03/12/rdk-raid",
+        summary="Бойцы Русского добровольческого корпуса сообщили",
+        published=datetime(2024, 3, 12, 6, 40, tzinfo=UTC),
+    )
+    assert (second.link, second.summary) == (
+        "https://other.example/story",
+        "Legion «Freedom of Russia» crossed",
+    )
+    assert second.published == datetime(2024, 3, 12, 7, 0, tzinfo=UTC)
+    assert (third.title, third.summary, third.published) == ("", "Text only, no title", None)
+
+
+def test_a_json_feed_with_a_bad_date_or_long_fields_still_parses() -> None:
+    data = _json_feed(
+        items=[{"url": "https://a.example/x", "title": "x " * 2000, "date_published": "soon"}]
+    )
+    [item] = parse_feed(data, source="feed.json").items
+    assert item.key == "https://a.example/x"
+    assert item.published is None
+    assert len(item.title) <= parsing.MAX_TITLE_LENGTH
+
+
+def test_the_bench_corpus_json_feed_is_read() -> None:
+    folder = require_corpus("bench")
+    documents = [p for p in folder.iterdir() if p.is_file() and p.read_bytes()[:1] == b"{"]
+    assert documents, "the bench corpus has a JSON Feed document"
+    for path in documents:
+        feed = parse_feed(path.read_bytes(), source="https://example.org/feed.json")
+        expected = json.loads(path.read_bytes())["items"]
+        assert len(feed.items) == len(expected)
+        assert all(item.title and item.link for item in feed.items)
