@@ -612,6 +612,7 @@ class _Failure:
     error_code: int
     description: str
     parameters: JSONDict | None
+    chat_id: int | None = None  # only a call to this chat (None: any call)
 
 
 @dataclass
@@ -987,8 +988,10 @@ class FakeBotApi:
         description: str,
         parameters: JSONDict | None = None,
         times: int = 1,
+        chat_id: int | None = None,
     ) -> None:
-        """Make the next `times` valid calls of `method` fail like Telegram would.
+        """Make the next `times` valid calls of `method` (to `chat_id` only, when given) fail
+        like Telegram would.
 
         E.g. `fail_next("sendMessage", 429, "Too Many Requests: retry after 3", {"retry_after": 3})`
         or `fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user")`.
@@ -998,7 +1001,9 @@ class FakeBotApi:
             raise ValueError(f"{method!r} is not a Bot API method in {self.spec_path}")
         with self._cond:
             for _ in range(times):
-                self._failures[canonical].append(_Failure(error_code, description, parameters))
+                self._failures[canonical].append(
+                    _Failure(error_code, description, parameters, chat_id)
+                )
 
     def enforce_limits(
         self,
@@ -1108,8 +1113,12 @@ class FakeBotApi:
             except _ApiError as exc:
                 return self._answer_error(method, params, file_bytes, exc)
             failures = self._failures.get(method)
-            if failures:  # injected after the checks: an invalid request is still reported
-                failure = failures.popleft()
+            failure = next(
+                (f for f in failures or () if f.chat_id in (None, decoded.get("chat_id"))), None
+            )
+            if failure is not None:  # injected after the checks: an invalid request is reported
+                assert failures is not None
+                failures.remove(failure)
                 injected = _ApiError(
                     failure.error_code, failure.description, parameters=failure.parameters
                 )
