@@ -553,19 +553,29 @@ def _item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
         content = _get(entry, "content")
         if isinstance(content, Sequence) and content and isinstance(content[0], Mapping):
             summary = _plain(_get(content[0], "value"), content[0], MAX_SUMMARY_LENGTH)
-    raw_link = _first_link(entry)
+    return _made_item(
+        _clean_ref(_get(entry, "id")), title, summary, _first_link(entry), base, _published(entry)
+    )
+
+
+def _made_item(
+    given_id: str | None,
+    title: str,
+    summary: str,
+    raw_link: str | None,
+    base: str | None,
+    published: datetime | None,
+) -> ParsedItem | None:
+    """An item from what an entry gave, or None when it gave nothing to show. The key is the
+    entry's id, else its link as the document wrote it (so a feed that moves keeps its keys), else
+    a hash of its text."""
     if not (title or summary or raw_link):
         return None
-    # The key uses the link as the document wrote it, so a feed that moves keeps its keys.
-    key = _clean_ref(_get(entry, "id")) or raw_link or _hash_key(title + "\n" + summary)
+    key = given_id or raw_link or _hash_key(title + "\n" + summary)
     if len(key) > MAX_KEY_LENGTH:
         key = _hash_key(key)
     return ParsedItem(
-        key=key,
-        title=title,
-        link=_absolute(raw_link, base),
-        summary=summary,
-        published=_published(entry),
+        key=key, title=title, link=_absolute(raw_link, base), summary=summary, published=published
     )
 
 
@@ -617,18 +627,8 @@ def _json_item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
     if not summary:
         summary = _json_text(entry.get("content_text"), MAX_SUMMARY_LENGTH)
     raw_link = _clean_ref(entry.get("url")) or _clean_ref(entry.get("external_url"))
-    if not (title or summary or raw_link):
-        return None
-    key = _clean_ref(entry.get("id")) or raw_link or _hash_key(title + "\n" + summary)
-    if len(key) > MAX_KEY_LENGTH:
-        key = _hash_key(key)
-    return ParsedItem(
-        key=key,
-        title=title,
-        link=_absolute(raw_link, base),
-        summary=summary,
-        published=_json_date(entry.get("date_published")) or _json_date(entry.get("date_modified")),
-    )
+    published = _json_date(entry.get("date_published")) or _json_date(entry.get("date_modified"))
+    return _made_item(_clean_ref(entry.get("id")), title, summary, raw_link, base, published)
 
 
 def _json_date(value: object) -> datetime | None:
