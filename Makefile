@@ -1,37 +1,57 @@
-# The two commands of the quick start, `make demo` and `make test`, set up what they need first.
-VENV ?= .venv
+# The two commands of the quick start, `make demo` and `make test`, set up what they need first:
+# uv, pinned with hashes in requirements-uv.txt, installs into .venv exactly what uv.lock pins.
 PYTHON ?= python3
-BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+BIN := .venv/bin
 
-.PHONY: demo test lint typecheck run bench clean
+# Use $(PYTHON) as it is: never download an interpreter, never write outside the checkout's .venv.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := .venv
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+.PHONY: demo test lint typecheck run bench lock check-lock sync clean
 
-demo: $(STAMP)
+$(UV): requirements-uv.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		--no-deps -r requirements-uv.txt
+	touch $(UV)
+
+# One line, not a resolver's report, when pyproject.toml changed and uv.lock was not refreshed.
+check-lock: $(UV)
+	@$(UV) lock --check --quiet 2>/dev/null || { \
+		echo "uv.lock does not match pyproject.toml: run 'make lock' and commit uv.lock" >&2; \
+		exit 1; }
+
+# Exactly the lock: packages it does not pin are removed, and nothing is resolved anew.
+sync: check-lock
+	@$(UV) sync --frozen --python $(PYTHON) --quiet
+
+demo: sync
 	$(BIN)/feedwatch demo
 
 test: lint typecheck
 	$(BIN)/pytest
 
-lint: $(STAMP)
+lint: sync
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: sync
 	$(BIN)/mypy
 
-run: $(STAMP)
+run: sync
 	$(BIN)/feedwatch run
 
-bench: $(STAMP)
+bench: sync
 	$(BIN)/python benchmarks/parse.py
 	$(BIN)/python benchmarks/deliver.py
 	$(BIN)/python benchmarks/poll.py
 
+# Re-resolve every dependency to the newest release pyproject.toml allows (README: "Updating a
+# dependency"); `make lock PACKAGE=httpx` moves just one.
+lock: $(UV)
+	$(UV) lock --python $(PYTHON) $(if $(PACKAGE),--upgrade-package $(PACKAGE),--upgrade)
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .venv $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

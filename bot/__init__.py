@@ -1,3 +1,11 @@
-"""feedwatch: watch public news feeds for names and deliver digests of the mentions to Telegram chats."""
+"""feedwatch: watch public news feeds for names and deliver digests of the mentions to Telegram chats.
 
-__version__ = "0.1.0.dev0"
+The version has one source, pyproject.toml; it is read here from the installed package's metadata.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("feedwatch")
+except PackageNotFoundError:  # a source tree run without being installed
+    __version__ = "0+unknown"
