@@ -16,19 +16,12 @@ import pytest
 from bot.domain import ParsedFeed
 from bot.errors import ParseError
 from bot.parsing import MAX_KEY_LENGTH, MAX_SUMMARY_LENGTH, MAX_TITLE_LENGTH, parse_feed
-from tests.shared_corpus import CORPUS, require_corpus
-
-
-def _files(sub: str) -> list[Path]:
-    folder = CORPUS / sub
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".md")
+from tests.shared_corpus import CORPUS, corpus_documents, require_corpus
 
 
 def _params(sub: str) -> list[Any]:
     """One param per document (the notes, *.md, are not documents); one that skips if absent."""
-    files = _files(sub)
+    files = corpus_documents(sub)
     if not files:
         return [pytest.param(sub, None, id=f"{sub}-missing")]
     return [
@@ -260,7 +253,7 @@ def test_news_titles_are_the_documents_own_text_and_every_entry_counts(
 
 def test_every_news_document_is_in_sources_md() -> None:
     require_corpus("news")
-    assert sorted(_items_column()) == sorted(p.name for p in _files("news"))
+    assert sorted(_items_column()) == sorted(p.name for p in corpus_documents("news"))
 
 
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -368,7 +361,7 @@ def _plain_expectations() -> list[Any]:
     no entity), as (path, field, expected) params."""
     params = []
     folder = CORPUS / "feedparser"
-    for path in _files("feedparser"):
+    for path in corpus_documents("feedparser"):
         found = _EXPECT.search(path.read_bytes().replace(b"\x00", b"")[:4096].decode("latin-1"))
         if found is None:
             continue

@@ -17,14 +17,14 @@ from hypothesis import strategies as st
 
 from bot import feedparser_tuning
 from bot.feedparser_tuning import BufferedExpatParser
-from tests.shared_corpus import CORPUS, require_corpus
+from tests.shared_corpus import CORPUS, corpus_documents, require_corpus
 
 BENCH_SAMPLE_EVERY = 20  # 10 of the 200 bench documents: big, in several languages
 
 
 def _documents(sub: str, every: int = 1) -> list[Any]:
     folder = CORPUS / sub
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".md")
+    files = corpus_documents(sub)
     if not files:
         return [pytest.param(sub, None, id=f"{sub}-missing")]
     return [

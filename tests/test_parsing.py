@@ -22,7 +22,7 @@ from bot.domain import ParsedFeed, ParsedItem
 from bot.errors import ParseError
 from bot.parsing import MAX_KEY_LENGTH, MAX_SUMMARY_LENGTH, html_to_text, parse_feed
 from tests.fakes.feed_server import FeedServer
-from tests.shared_corpus import CORPUS, require_corpus
+from tests.shared_corpus import CORPUS, corpus_documents, require_corpus
 
 DATA = Path(__file__).parent / "data" / "parsing"
 
@@ -30,9 +30,9 @@ DATA = Path(__file__).parent / "data" / "parsing"
 def _corpus_files(sub: str) -> list[Any]:
     """Every document of a corpus folder, as pytest params; one failing/skipping param if absent."""
     folder = CORPUS / sub
-    if not folder.is_dir():
+    files = corpus_documents(sub)
+    if not files:
         return [pytest.param(None, id=f"{sub}-missing")]
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".md")
     return [pytest.param(p, id=p.relative_to(folder).as_posix()) for p in files]
 
 

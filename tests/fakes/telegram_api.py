@@ -13,7 +13,6 @@ import html
 import itertools
 import json
 import math
-import os
 import re
 import socket
 import sys
@@ -45,22 +44,15 @@ _MEMBER_STATUSES = ("creator", "administrator", "member", "restricted", "left", 
 
 
 def default_spec_path() -> Path:
-    """Where api.json lives: `$FEEDWATCH_SHARED_DIR/telegram-bot-api`, else `shared/` beside the repo."""
-    shared = os.environ.get("FEEDWATCH_SHARED_DIR")
-    base = Path(shared) if shared else Path(__file__).resolve().parents[3] / "shared"
-    return base / "telegram-bot-api" / "api.json"
+    """The Bot API spec kept in the repository (tests/data/telegram-bot-api, with its SOURCES.md)."""
+    return Path(__file__).resolve().parents[1] / "data" / "telegram-bot-api" / "api.json"
 
 
 @functools.lru_cache(maxsize=4)
 def _load_spec(path: str) -> _Spec:
     # Parsed once per run: api.json is ~1 MB and every test starts a server.
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return _Spec(json.load(fh))
-    except FileNotFoundError as exc:
-        raise FileNotFoundError(
-            f"Bot API spec {path} not found: put shared/ beside the repo or set FEEDWATCH_SHARED_DIR"
-        ) from exc
+    with open(path, encoding="utf-8") as fh:
+        return _Spec(json.load(fh))
 
 
 # --------------------------------------------------------------------------------------------
