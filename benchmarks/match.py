@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a plain script from a checkout
     sys.path.insert(0, str(REPO))
 
+from benchmarks.corpus import bench_documents  # noqa: E402
 from bot.domain import Watchlist  # noqa: E402
 from bot.errors import ParseError  # noqa: E402
 from bot.matching import Matcher  # noqa: E402
@@ -41,11 +42,6 @@ TARGET_COMPILE_S = 2.0
 TARGET_PEAK_MB = 300.0
 CYRILLIC_SHARE = 0.40  # generated text is added until Cyrillic letters are this share of the bytes
 TERMS_PER_WATCHLIST = 20
-
-
-def default_corpus() -> Path:
-    shared = os.environ.get("FEEDWATCH_SHARED_DIR")
-    return (Path(shared) if shared else REPO.parent / "shared") / "corpus" / "bench"
 
 
 def _words(text: str, sep: str | None = None) -> list[str]:
@@ -626,8 +622,7 @@ def item_bytes(item: Item) -> int:
     return len(item[0].encode()) + len(item[1].encode())
 
 
-def corpus_items(corpus: Path, feeds: int | None) -> tuple[list[Item], int, int]:
-    files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix != ".md")[:feeds]
+def corpus_items(files: Sequence[Path]) -> tuple[list[Item], int, int]:
     items: list[Item] = []
     errors = 0
     for path in files:
@@ -944,14 +939,11 @@ def main(argv: list[str] | None = None) -> int:
     if sample_size is None:
         sample_size = 300 if args.quick else 2000
 
-    corpus = args.corpus or default_corpus()
-    if not corpus.is_dir():
-        print(f"no feed corpus at {corpus} (set FEEDWATCH_SHARED_DIR or pass --corpus)")
-        return 2
+    corpus, files = bench_documents(args.corpus)
 
     # Text: the corpus items, then generated Russian and Ukrainian ones, shuffled together.
     started = time.perf_counter()
-    real, n_feeds, not_feeds = corpus_items(corpus, feeds)
+    real, n_feeds, not_feeds = corpus_items(files[:feeds])
     if not real:
         print(f"no feed items in {corpus}")
         return 2

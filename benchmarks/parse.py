@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -22,14 +21,10 @@ if str(REPO) not in sys.path:  # run as a plain script from a checkout
 
 import feedparser  # noqa: E402
 
+from benchmarks.corpus import bench_documents  # noqa: E402
 from bot import feedparser_tuning  # noqa: E402
 from bot.errors import ParseError  # noqa: E402
 from bot.parsing import parse_feed  # noqa: E402
-
-
-def default_corpus() -> Path:
-    shared = os.environ.get("FEEDWATCH_SHARED_DIR")
-    return (Path(shared) if shared else REPO.parent / "shared") / "corpus" / "bench"
 
 
 @dataclass
@@ -82,16 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    corpus = args.corpus or default_corpus()
-    if not corpus.is_dir():
-        print(f"no feed corpus at {corpus} (set FEEDWATCH_SHARED_DIR or pass --corpus)")
-        return 2
     # The corpus is flat: one feed document per file, no headers; SOURCES.md says where each is from.
-    files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix != ".md")
+    corpus, files = bench_documents(args.corpus)
     documents = [p.read_bytes() for p in files[: args.feeds]]
-    if not documents:
-        print(f"no feed documents in {corpus}")
-        return 2
 
     # (tally, parser, with feedwatch's feedparser tuning): feedparser contenders run as shipped.
     contenders: list[tuple[Tally, Callable[[bytes], tuple[int, bool]], bool]] = [

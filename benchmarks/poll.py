@@ -48,6 +48,7 @@ if __name__ != "__mp_main__":
     from sqlmodel import Session
 
     import bot.pipeline.poll as poll_module
+    from benchmarks.corpus import bench_documents
     from bot import feedparser_tuning
     from bot.config import PollingSettings, load_watchlists
     from bot.domain import FeedSpec, PollOutcome
@@ -68,11 +69,6 @@ FIRST_CHAT_ID = 7_000_001
 ORIGINAL_LAST_MODIFIED = datetime(2026, 11, 1, tzinfo=UTC)
 
 T = TypeVar("T")
-
-
-def default_corpus() -> Path:
-    shared = os.environ.get("FEEDWATCH_SHARED_DIR")
-    return (Path(shared) if shared else REPO.parent / "shared") / "corpus" / "bench"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -738,14 +734,7 @@ def main(argv: list[str] | None = None) -> int:
     # The poller logs every feed that fails to parse; the summary lines say so instead.
     logging.basicConfig(level=logging.WARNING if args.verbose else logging.CRITICAL)
 
-    corpus = args.corpus or default_corpus()
-    if not corpus.is_dir():
-        print(f"no feed corpus at {corpus} (set FEEDWATCH_SHARED_DIR or pass --corpus)")
-        return 2
-    files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix != ".md")
-    if not files:
-        print(f"no feed documents in {corpus}")
-        return 2
+    corpus, files = bench_documents(args.corpus)
     size = sum(p.stat().st_size for p in files)
 
     server = ServerProcess(files, args.keep_alive)
