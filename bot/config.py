@@ -276,6 +276,12 @@ def _optional_http_url(value: object) -> str:
     return _http_url(value) if _string(value) else ""
 
 
+def _bot_api_url(value: object) -> str:
+    """The Bot API's base URL, written either as `http://host:port` or, as python-telegram-bot's
+    `base_url` and the local Bot API server's guides write it, `http://host:port/bot`."""
+    return _optional_http_url(value).rstrip("/").removesuffix("/bot")
+
+
 _DATABASE_URL = re.compile(r"(?:sqlite|postgresql)(?:\+\w+)?://.*", re.DOTALL)
 
 
@@ -350,7 +356,7 @@ _SECTIONS: dict[str, tuple[type, dict[str, _Check]]] = {
         TelegramSettings,
         {
             "token": _secret,
-            "api_url": _optional_http_url,
+            "api_url": _bot_api_url,
             "webhook_url": _optional_http_url,
             "webhook_listen": _listen("0.0.0.0:8443", optional=False),
             "webhook_secret": _webhook_secret,

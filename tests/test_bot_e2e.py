@@ -174,6 +174,22 @@ async def test_a_refused_token_is_a_clear_error_that_never_shows_the_token(
     fake_bot_api.take_errors()  # the fake counts a wrong token as a client error; here it is the point
 
 
+@pytest.mark.parametrize("suffix", ["/bot", "/bot/", "/"])
+async def test_api_url_may_be_written_as_python_telegram_bots_base_url(
+    tmp_path: Path, fake_bot_api: FakeBotApi, suffix: str
+) -> None:
+    """`http://host:port/bot`, as python-telegram-bot and the local Bot API server's guides
+    write it, reaches the same server as `http://host:port`, not a token error."""
+    settings = write_settings(
+        tmp_path, [], token=fake_bot_api.token, api_url=fake_bot_api.url + suffix
+    )
+    async with FeedwatchApp(settings) as running:
+        await running.start(schedule=False)
+        await running.stop()
+    assert len(fake_bot_api.calls("getMe")) == 1
+    assert fake_bot_api.calls("setMyCommands")
+
+
 async def test_an_unreachable_bot_api_is_a_clear_error(
     tmp_path: Path, fake_bot_api: FakeBotApi
 ) -> None:

@@ -106,7 +106,7 @@ def test_a_full_file_gives_exact_settings(tmp_path: Path) -> None:
     assert load_settings(config, env={}) == Settings(
         source=config,
         database=DatabaseSettings(url="postgresql+psycopg://feedwatch@db:5432/feedwatch"),
-        telegram=TelegramSettings(token=Secret(TOKEN), api_url="http://localhost:8081/bot"),
+        telegram=TelegramSettings(token=Secret(TOKEN), api_url="http://localhost:8081"),
         polling=PollingSettings(
             interval=timedelta(minutes=15),
             timeout=timedelta(seconds=20),
@@ -697,7 +697,7 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
     }
     settings = load_settings(config, env)
     assert settings.database == DatabaseSettings("postgresql+psycopg://bot@db:5432/feedwatch")
-    assert settings.telegram == TelegramSettings(Secret(TOKEN), "http://127.0.0.1:8081/bot")
+    assert settings.telegram == TelegramSettings(Secret(TOKEN), "http://127.0.0.1:8081")
 
 
 def test_empty_environment_variables_count_as_unset(tmp_path: Path) -> None:
@@ -1024,3 +1024,17 @@ def test_the_shipped_demo_config_loads_once_its_server_url_is_filled_in(tmp_path
 
 def test_the_shipped_watchlists_load() -> None:
     assert load_watchlists(REPO / "config" / "watchlists.toml")
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "http://localhost:8081",
+        "http://localhost:8081/",
+        "http://localhost:8081/bot",
+        "http://localhost:8081/bot/",
+    ],
+)
+def test_api_url_is_the_base_url_in_either_form(tmp_path: Path, written: str) -> None:
+    config = write(tmp_path / "feedwatch.toml", f'[telegram]\napi_url = "{written}"\n')
+    assert load_settings(config, env={}).telegram.api_url == "http://localhost:8081"
