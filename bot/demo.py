@@ -27,9 +27,14 @@ CONTENT_TYPES = {
 
 
 def config_dir() -> Path:
-    """The repository's `config/` (the demo runs from a checkout), else the working directory's."""
-    beside_package = Path(__file__).resolve().parents[1] / "config"
-    return beside_package if (beside_package / "demo.toml").exists() else Path.cwd() / "config"
+    """The folder of `demo.toml`: beside $FEEDWATCH_CONFIG (the image sets it to
+    /app/config/feedwatch.toml), else the checkout's `config/`, else the working directory's."""
+    named = os.environ.get("FEEDWATCH_CONFIG")
+    candidates = [Path(named).parent] if named else []
+    candidates += [Path(__file__).resolve().parents[1] / "config", Path.cwd() / "config"]
+    return next(
+        (folder for folder in candidates if (folder / "demo.toml").is_file()), candidates[-1]
+    )
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):

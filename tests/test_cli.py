@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -569,3 +570,24 @@ def test_demo_prints_the_digest_and_a_summary_and_leaves_no_files(
     assert "  https://novosti-granitsy.example/2024/03/15/rdk-video-tetkino" in out.splitlines()
     assert list(tmp_path.iterdir()) == []
     assert database_files() == before
+
+
+def test_demo_reads_its_files_beside_feedwatch_config_as_in_the_image(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The image installs feedwatch into site-packages, with no config/ beside it, and points
+    FEEDWATCH_CONFIG at /app/config/feedwatch.toml: the demo runs from that folder."""
+    image_config = tmp_path / "app" / "config"
+    shutil.copytree(REPO / "config", image_config)
+    demo_toml = image_config / "demo.toml"
+    text = demo_toml.read_text(encoding="utf-8")
+    # This copy polls one feed fewer than the checkout's, so the summary tells which was read.
+    kept = text.split("[[feed]]")
+    demo_toml.write_text("[[feed]]".join(kept[:-1]), encoding="utf-8")
+    workdir = tmp_path / "data"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("FEEDWATCH_CONFIG", str(image_config / "feedwatch.toml"))
+    assert main(["demo"]) == 0
+    assert re.fullmatch(r"demo: 4 feeds, \d+ items, \d+ hits", lines(capsys.readouterr().out)[-1])
+    assert list(workdir.iterdir()) == []
