@@ -1,4 +1,4 @@
-"""The `feedwatch` command: run, demo, poll, digest, feeds, match, parse and check-config.
+"""The `feedwatch` command: run, demo, poll, digest, feeds, match, same-story, parse, check-config.
 
 Each subcommand turns feedwatch's errors into one line on stderr and an exit status; no traceback
 reaches a user for a problem with their input.
@@ -12,14 +12,15 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from bot import __version__
 from bot.cli import data as data_commands
 from bot.cli import feeds as feeds_commands
-from bot.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Handler, with_config
+from bot.cli import stories as story_commands
+from bot.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Handler, JsonLines, with_config
 from bot.config import Settings, check_config, load_settings, load_watchlists, summary
 from bot.errors import ConfigError, FeedwatchError
 
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     match.add_argument("--explain", action="store_true", help="add which term matched which words")
     match.add_argument("file", nargs="?", type=Path, help="JSON lines to read (default: stdin)")
+    story_commands.add_commands(commands)
     parse = commands.add_parser("parse", help="parse a feed file or URL into JSON lines")
     parse.add_argument("source", help="a file path or an http(s) URL")
     parse.add_argument(
@@ -96,6 +98,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _check_config(args.path)
     if command == "match":
         return _match(args.watchlists, args.file, explain=args.explain)
+    run_without_config: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
+    if run_without_config is not None:
+        return run_without_config(args)
     if command == "parse":
         return _parse(args.source, allow_private=args.allow_private_addresses)
     if command == "demo":
@@ -196,45 +201,20 @@ def _match(watchlists_path: Path, file: Path | None, *, explain: bool) -> int:
     from bot.parsing import html_to_text
 
     matcher = Matcher(load_watchlists(watchlists_path))
-    status = EXIT_OK
-    try:
-        source = file.open("rb") if file else _stdin()
-    except OSError as error:
-        print(f"feedwatch: {file}: cannot read the file ({error.strerror})", file=sys.stderr)
-        return EXIT_ERROR
-    with source:
-        for number, raw in enumerate(source, start=1):
-            try:
-                line = raw.decode("utf-8")
-                if not line.strip():
-                    continue
-                record = json.loads(line)
-                if not isinstance(record, dict):
-                    raise ValueError("a line must be a JSON object")
-            except ValueError as error:  # UnicodeDecodeError and JSONDecodeError included
-                print(
-                    f"feedwatch: line {number}: not a valid JSON object ({error})", file=sys.stderr
-                )
-                status = EXIT_ERROR
-                continue
-            title = html_to_text(str(record.get("title") or ""))
-            summary_text = html_to_text(str(record.get("summary") or ""))
-            found = matcher.match(title, summary_text)
-            out: dict[str, Any] = {"id": record.get("id"), "watchlists": sorted(found)}
-            if explain:
-                out["matched"] = [
-                    {"watchlist": m.watchlist, "term": m.term, "text": m.text}
-                    for name in sorted(found)
-                    for m in found[name]
-                ]
-            print(json.dumps(out, ensure_ascii=False))
-    return status
-
-
-def _stdin() -> BinaryIO:
-    # Bytes, so that one line of bad UTF-8 is reported rather than ending the run; closing the
-    # wrapper leaves the real stdin open.
-    return open(sys.stdin.fileno(), "rb", closefd=False)
+    lines = JsonLines(file)
+    for record in lines:
+        title = html_to_text(str(record.get("title") or ""))
+        summary_text = html_to_text(str(record.get("summary") or ""))
+        found = matcher.match(title, summary_text)
+        out: dict[str, Any] = {"id": record.get("id"), "watchlists": sorted(found)}
+        if explain:
+            out["matched"] = [
+                {"watchlist": m.watchlist, "term": m.term, "text": m.text}
+                for name in sorted(found)
+                for m in found[name]
+            ]
+        print(json.dumps(out, ensure_ascii=False))
+    return EXIT_ERROR if lines.bad else EXIT_OK
 
 
 def _parse(source: str, *, allow_private: bool = False) -> int:

@@ -17,6 +17,7 @@ _UKRAINIAN_ONLY = frozenset("іїєґ")
 _RUSSIAN_ONLY = frozenset("ыэъ")
 _VOWELS = frozenset("аеиоуыэюяіїє")
 _CACHE_SIZE = 262_144
+_PROPER_NAME_TAGS = frozenset({"Geox", "Name", "Surn", "Patr", "Orgn", "Trad"})
 
 
 def is_cyrillic(word: str) -> bool:
@@ -59,6 +60,7 @@ class Morphology:
         self._lock = threading.Lock()
         self.token_keys = lru_cache(maxsize=_CACHE_SIZE)(self._token_keys)
         self.term_keys = lru_cache(maxsize=_CACHE_SIZE)(self._term_keys)
+        self.is_proper_name = lru_cache(maxsize=_CACHE_SIZE)(self._is_proper_name)
 
     def _analysers(self, word: str) -> tuple[Any, ...]:
         letters = set(word)
@@ -79,6 +81,12 @@ class Morphology:
         if word.isascii():
             return frozenset({word, *english_singulars(word)})
         return frozenset({word})
+
+    def _is_proper_name(self, word: str) -> bool:
+        """Whether the dictionary's likeliest known reading of a Russian or Ukrainian word is a
+        name, surname, place or organisation (stories tell «Курской» from «области» by it)."""
+        parses = [p for p in self._parses(word) if p.is_known]
+        return bool(parses) and bool(_PROPER_NAME_TAGS & parses[0].tag.grammemes)
 
     def _term_keys(self, word: str) -> frozenset[str]:
         """Keys of a word of a term: its dictionary forms, and for a noun the adjective it makes."""
