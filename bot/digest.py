@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.domain import DigestMessage, Match, PendingDelivery, Watchlist
+from bot.domain import DigestMessage, PendingDelivery, StoredItem, Watchlist
+from bot.matching.normalize import strip_invisible
+from bot.stories import StoryUpdate, moment_of
 from bot.texts import tr
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -25,6 +27,7 @@ _TITLE_CAP = 300
 _FEED_NAME_CAP = 80
 _MATCH_TEXT_CAP = 60
 _MATCHES_SHOWN = 5
+_UPDATE_TITLE_CAP = 120
 
 _TAG = re.compile(r"<[^>]*>")
 
@@ -97,6 +100,15 @@ class _Writer:
             return f"• {self.esc(title)}"
         return f"• {title}" + (f"\n  {safe_link}" if safe_link else "")
 
+    def link(self, text: str, link: str | None) -> str:
+        """`text` linked to `link` when it is a web address; the bare text otherwise."""
+        safe_link = link if link and link.startswith(("http://", "https://")) else None
+        if self.fmt == "html" and safe_link:
+            return f'<a href="{html.escape(safe_link, quote=True)}">{self.esc(text)}</a>'
+        if safe_link:
+            return f"{text} ({safe_link})"
+        return self.esc(text)
+
 
 def _item_block(
     writer: _Writer,
@@ -118,7 +130,7 @@ def _item_block(
             texts.append(shown)
     facts = [
         writer.esc(_cap(item.feed_name, _FEED_NAME_CAP)),
-        writer.esc(_when(item.published or item.seen_at, tz, now)),
+        writer.esc(_when(moment_of(item), tz, now)),
         writer.matched(texts[:_MATCHES_SHOWN] + (["…"] if len(texts) > _MATCHES_SHOWN else [])),
     ]
     others = sorted({m.watchlist for m in delivery.matches} - {group})
@@ -133,9 +145,34 @@ def _item_block(
     return _Block(body, (delivery.id, *delivery.merged_ids))
 
 
-def _group_of(matches: Sequence[Match], order: Sequence[str]) -> str:
-    names = {m.watchlist for m in matches}
-    return next(name for name in order if name in names)
+def _where(item: StoredItem, text: str) -> tuple[int, int]:
+    """Where matched words stand in an item: (0, offset) in its title, (1, offset) in its summary,
+    (2, 0) when they cannot be found (a match stored by an older feedwatch)."""
+    wanted = strip_invisible(text).casefold()
+    for place, field in enumerate((item.title, item.summary)):
+        at = strip_invisible(field).casefold().find(wanted)
+        if at >= 0:
+            return place, at
+    return 2, 0
+
+
+def _by_title(names: Iterable[str], titles: Mapping[str, str]) -> list[str]:
+    return sorted(names, key=lambda n: ((titles.get(n) or n).casefold(), n))
+
+
+def section_of(delivery: PendingDelivery, order: Sequence[str]) -> str:
+    """The watchlist an item stands under: the one whose term stands earliest in it, its title
+    first; between lists matched by the same words, the first in `order` (by title)."""
+    rank = {name: index for index, name in enumerate(order)}
+    first = min(
+        delivery.matches,
+        key=lambda m: (
+            _where(delivery.item, m.text),
+            rank.get(m.watchlist, len(rank)),
+            m.watchlist,
+        ),
+    )
+    return first.watchlist
 
 
 def render_digest(
@@ -147,29 +184,22 @@ def render_digest(
     tz: tzinfo = UTC,
     limit: int = TELEGRAM_TEXT_LIMIT,
     lang: str = "en",
+    updates: Sequence[StoryUpdate] = (),
 ) -> list[DigestMessage]:
-    """Group the deliveries by watchlist (an item that hits several stands once, under the first) and
-    cut the result into messages of at most `limit` visible characters."""
+    """Group the deliveries by watchlist (an item that hits several stands once, under the list
+    whose term stands earliest in it), then the updates of stories sent before, and cut the result
+    into messages of at most `limit` visible characters."""
     deliveries = [d for d in deliveries if d.matches]
-    if not deliveries:
+    if not deliveries and not updates:
         return []
     writer = _Writer(fmt, lang)
     titles: dict[str, str] = {name: w.display_title for name, w in watchlists.items()}
-    order = sorted(
-        {m.watchlist for d in deliveries for m in d.matches},
-        key=lambda n: ((titles.get(n) or n).casefold(), n),
-    )
+    order = _by_title({m.watchlist for d in deliveries for m in d.matches}, titles)
     groups: dict[str, list[PendingDelivery]] = {name: [] for name in order}
-    for delivery in sorted(deliveries, key=lambda d: (d.item.published or d.item.seen_at, d.id)):
-        groups[_group_of(delivery.matches, order)].append(delivery)
+    for delivery in sorted(deliveries, key=lambda d: (moment_of(d.item), d.id)):
+        groups[section_of(delivery, order)].append(delivery)
 
-    count = len(deliveries)
-    header = writer.bold(
-        writer.say(
-            "feedwatch · 1 new mention" if count == 1 else "feedwatch · {count} new mentions",
-            count=count,
-        )
-    )
+    header = writer.bold(_header(writer, len(deliveries), len(updates)))
     messages: list[DigestMessage] = []
     parts: list[str] = [header]
     ids: list[int] = []
@@ -201,8 +231,54 @@ def render_digest(
         for delivery in members:
             block = _item_block(writer, delivery, name, titles, tz, now)
             add(block.body, block.delivery_ids, continued)
+    if updates:
+        heading = writer.say("Updates to stories already sent")
+        continued = writer.heading(writer.say("{title} (continued)", title=heading))
+        add("\n" + writer.heading(f"{heading} ({len(updates)})"), (), "")
+        for block in _update_blocks(writer, updates, tz, now):
+            add(block.body, block.delivery_ids, continued)
     flush()
     return messages
+
+
+def _header(writer: _Writer, mentions: int, updates: int) -> str:
+    """ "feedwatch · 3 new mentions", with the updates of earlier stories when there are any."""
+    if mentions == 1:
+        parts = [writer.say("feedwatch · 1 new mention")]
+    elif mentions:
+        parts = [writer.say("feedwatch · {count} new mentions", count=mentions)]
+    else:
+        parts = ["feedwatch"]
+    if updates:
+        parts.append(writer.say("updates to stories already sent: {count}", count=updates))
+    return " · ".join(parts)
+
+
+def _update_blocks(
+    writer: _Writer, updates: Sequence[StoryUpdate], tz: tzinfo, now: datetime
+) -> list[_Block]:
+    """One line per story sent before: its title, then each outlet that has carried it since,
+    linked to its own item, with the time ("+ Meduza 10:40")."""
+    by_story: dict[int, list[StoryUpdate]] = {}
+    for update in updates:
+        by_story.setdefault(update.story.id, []).append(update)
+    blocks = []
+    for story_updates in by_story.values():
+        story = story_updates[0].story
+        title = _cap(story.title or story.summary or (story.link or ""), _UPDATE_TITLE_CAP)
+        outlets = []
+        for update in story_updates:
+            item = update.delivery.item
+            outlet = _cap(item.feed_name, _FEED_NAME_CAP)
+            when = _when(moment_of(item), tz, now)
+            outlets.append(f"{writer.link(outlet, item.link)} {writer.esc(when)}")
+        body = writer.title_line(title, story.link) + "\n  + " + ", ".join(outlets)
+        blocks.append(_Block(body, tuple(row for u in story_updates for row in _rows(u.delivery))))
+    return blocks
+
+
+def _rows(delivery: PendingDelivery) -> tuple[int, ...]:
+    return (delivery.id, *delivery.merged_ids)
 
 
 BACKLOG_LIMIT = 50
@@ -224,10 +300,25 @@ def render_instant(
         return None
     writer = _Writer(fmt, lang)
     titles = {name: w.display_title for name, w in watchlists.items()}
-    group = delivery.matches[0].watchlist
+    group = section_of(delivery, _by_title((m.watchlist for m in delivery.matches), titles))
     block = _item_block(writer, delivery, group, titles, tz, now)
     text = writer.bold(titles.get(group, group)) + "\n" + block.body
     return DigestMessage(text, block.delivery_ids, delivery.thread_id)
+
+
+def render_instant_update(
+    update: StoryUpdate,
+    *,
+    now: datetime,
+    fmt: Format = "html",
+    tz: tzinfo = UTC,
+    lang: str = "en",
+) -> DigestMessage:
+    """A new outlet for a story sent before, as its own message (`/every instant`)."""
+    writer = _Writer(fmt, lang)
+    [block] = _update_blocks(writer, [update], tz, now)
+    text = writer.bold(writer.say("Update to a story already sent")) + "\n" + block.body
+    return DigestMessage(text, block.delivery_ids, update.delivery.thread_id)
 
 
 def render_backlog(
@@ -249,7 +340,7 @@ def render_backlog(
     for delivery in deliveries:
         for name in dict.fromkeys(m.watchlist for m in delivery.matches):
             counts[name] = counts.get(name, 0) + 1
-    latest = sorted(deliveries, key=lambda d: (d.item.published or d.item.seen_at, d.id))[-newest:]
+    latest = sorted(deliveries, key=lambda d: (moment_of(d.item), d.id))[-newest:]
     lines = [
         writer.bold(
             writer.say(
@@ -264,7 +355,7 @@ def render_backlog(
         writer.heading(writer.say("The newest {count}", count=len(latest))),
     ]
     for delivery in reversed(latest):
-        group = delivery.matches[0].watchlist
+        group = section_of(delivery, _by_title((m.watchlist for m in delivery.matches), titles))
         lines.append(_item_block(writer, delivery, group, titles, tz, now).body)
     lines += ["", writer.esc(writer.say("The rest: /hits 50."))]
     text = "\n".join(lines)

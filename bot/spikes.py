@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from bot.digest import TELEGRAM_TEXT_LIMIT, Format, visible_length
 from bot.domain import PendingDelivery, StoredItem
-from bot.stories import group_stories
+from bot.stories import group_stories, moment_of
 from bot.texts import tr
 
 HOUR = timedelta(hours=1)
@@ -157,7 +157,7 @@ def spike_stories(items: Sequence[StoredItem]) -> list[SpikeStory]:
                 link=head.item.link,
                 outlets=len({m.feed_name for m in members}),
                 items=len(members),
-                first_seen=min(m.published or m.seen_at for m in members),
+                first_seen=min(moment_of(m) for m in members),
             )
         )
     stories.sort(key=lambda s: (-s.outlets, -s.items, s.first_seen, s.title))

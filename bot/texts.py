@@ -68,6 +68,11 @@ TRANSLATIONS: Mapping[str, tuple[str, str]] = {
         "Новые упоминания теперь будут приходить в сводке ({where}).",
         "Нові згадки тепер надходитимуть у добірці ({where}).",
     ),
+    "New mentions from now on come to the topic {topic}.": (
+        "Новые упоминания теперь будут приходить в тему {topic}.",
+        "Нові згадки тепер надходитимуть у тему {topic}.",
+    ),
+    "in the topic {topic}": ("в теме {topic}", "у темі {topic}"),
     "none yet": ("пока нет", "поки немає"),
     # --- own lists ----------------------------------------------------------------------------
     "Created the watchlist {name} for {where}.": (
@@ -424,6 +429,18 @@ TRANSLATIONS: Mapping[str, tuple[str, str]] = {
         "feedwatch · нових згадок: {count}, забагато для однієї добірки",
     ),
     "{title} (continued)": ("{title} (продолжение)", "{title} (продовження)"),
+    "updates to stories already sent: {count}": (
+        "новое к уже отправленным историям: {count}",
+        "нове до вже надісланих історій: {count}",
+    ),
+    "Updates to stories already sent": (
+        "Новое к уже отправленным историям",
+        "Нове до вже надісланих історій",
+    ),
+    "Update to a story already sent": (
+        "Новое к уже отправленной истории",
+        "Нове до вже надісланої історії",
+    ),
     "also {names}": ("также {names}", "також {names}"),
     "also in: {outlets}": ("также в: {outlets}", "також у: {outlets}"),
     "(untitled)": ("(без заголовка)", "(без заголовка)"),

@@ -434,6 +434,40 @@ async def test_a_subscription_made_in_a_forum_topic_gets_its_digest_in_that_topi
     assert "Бої у Курській області" in digest.result["text"]
 
 
+async def test_subscribe_says_which_topic_and_watchlists_shows_each_lists_topic(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi
+) -> None:
+    forum = FORUM - 7
+
+    def in_topic(thread: int, name: str | None) -> dict[str, Any]:
+        push: dict[str, Any] = {
+            "chat_type": "supergroup",
+            "message_thread_id": thread,
+            "is_topic_message": True,
+        }
+        if name is not None:
+            # Telegram makes a message sent in a topic a reply to the topic's first message.
+            created = {"name": name, "icon_color": 7322096}
+            push["reply_to"] = {
+                "message_id": thread,
+                "message_thread_id": thread,
+                "forum_topic_created": created,
+            }
+        return push
+
+    answer = await say(fake_bot_api, "/subscribe rvc", forum, **in_topic(10, "Units"))
+    assert answer.splitlines()[-1] == "New mentions from now on come to the topic «Units»."
+    answer = await say(fake_bot_api, "/subscribe legion", forum, **in_topic(20, None))
+    assert answer.splitlines()[-1] == "New mentions from now on come to the topic #20."
+    lists = await say(fake_bot_api, "/watchlists", forum, **in_topic(20, "Regions"))
+    assert "rvc — Russian Volunteer Corps · in the topic «Units»" in lists
+    # The topic's name, once seen, replaces its number.
+    assert "legion — Freedom of Russia Legion · in the topic «Regions»" in lists
+    await say(fake_bot_api, "/unsubscribe rvc", forum, **in_topic(10, None))
+    ru = await say(fake_bot_api, "/subscribe rvc", forum, **in_topic(10, None), language_code="ru")
+    assert ru.splitlines()[-1] == "Новые упоминания теперь будут приходить в тему «Units»."
+
+
 async def test_a_private_chat_links_a_channel_it_administers_and_sets_it_up(
     app: FeedwatchApp, fake_bot_api: FakeBotApi
 ) -> None:

@@ -403,6 +403,33 @@ async def test_each_forum_topic_gets_its_own_digest(
     assert by_topic == {7: urls(rvc), 9: urls(kursk)}
 
 
+async def test_an_item_goes_to_every_topic_whose_list_it_hit_with_only_that_topics_lists(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer
+) -> None:
+    """A newsroom follows the unit in one topic and the region in another: the unit's raid into
+    the region reaches both, and each topic's digest speaks of its own lists only."""
+    forum = -1001234567892
+    app.repo.register_chat(forum, "supergroup", "Newsroom", app.clock())
+    app.repo.subscribe(forum, ["rvc", "lsr"], app.clock(), thread_id=10)
+    app.repo.subscribe(forum, ["kursk", "belgorod"], app.clock(), thread_id=20)
+    both = ("raid-1", "RVC raid into the Kursk region", "")
+    unit = ("raid-2", "RVC video", "")
+    region = ("front-1", "Shelling in the Kursk region", "")
+    await publish(app, feed_server, [both, unit, region])
+    [outcome] = await app.digest_once()
+    assert (outcome.messages, outcome.items) == (2, 4)
+    sent = {m.params.get("message_thread_id"): m for m in fake_bot_api.sent_messages(forum)}
+    assert set(sent) == {10, 20}
+    assert set(links([sent[10]])) == urls([both, unit])
+    assert set(links([sent[20]])) == urls([both, region])
+    by_topic = {topic: message.result["text"] for topic, message in sent.items()}
+    assert "Russian Volunteer Corps (2)" in by_topic[10]
+    assert "Kursk" not in by_topic[10].replace("RVC raid into the Kursk region", "")
+    assert "Kursk region (2)" in by_topic[20]
+    assert "Russian Volunteer Corps" not in by_topic[20]
+    assert app.repo.pending_deliveries(forum) == []
+
+
 async def test_a_digest_for_a_deleted_topic_goes_to_the_general_topic(
     app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer
 ) -> None:
@@ -615,7 +642,7 @@ async def test_a_run_killed_mid_round_delivers_every_hit_once_after_restart(
     assert max(len(messages) for messages in per_chat.values()) <= 2
 
 
-async def test_one_story_from_two_outlets_comes_once_and_not_again_later(
+async def test_one_story_from_two_outlets_comes_once_and_later_copies_as_one_update_line(
     app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer, clock: Clock
 ) -> None:
     follow(app, GROUP, "rvc")
@@ -633,13 +660,22 @@ async def test_one_story_from_two_outlets_comes_once_and_not_again_later(
     assert "also in: Other Outlet" in text or "also in: Feed 1" in text
     assert app.repo.pending_deliveries(GROUP) == []
 
-    # The other outlet's follow-up copy, hours later: the chat got this story already.
+    # The other outlet's follow-up copy, hours later: the chat got this story already, so it
+    # comes as one line under the story, counted in the header, never dropped unseen.
     clock.advance(hours=3)
     feed_server.add("/other.rss", rss(("b-1", story, ""), ("b-2", story + ".", "")))
     await app.poll_once(all_feeds=True)
-    assert [(o.messages, o.items) for o in await app.digest_once()] == [(0, 0)]
-    assert len(fake_bot_api.sent_messages(GROUP)) == 1
+    assert [(o.messages, o.items) for o in await app.digest_once()] == [(1, 1)]
+    update = fake_bot_api.sent_messages(GROUP)[-1].result["text"]
+    lines = update.splitlines()
+    assert lines[0] == "feedwatch · updates to stories already sent: 1"
+    assert lines[2] == "Updates to stories already sent (1)"
+    assert lines[3] == f"• {story}"
+    assert re.fullmatch(r"  \+ Other Outlet \d\d \w{3} \d\d:\d\d UTC", lines[4]), lines[4]
     assert app.repo.pending_deliveries(GROUP) == []
+    # /hits and the digest agree: the copy was delivered, in that message.
+    [copy] = [h for h in app.repo.recent_hits(GROUP, 10) if h.item.key == "b-2"]
+    assert copy.sent_at is not None
 
 
 async def test_a_notice_goes_at_once_outside_the_digest_schedule_and_only_once(

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.digest import TELEGRAM_TEXT_LIMIT, render_digest
+from bot.digest import TELEGRAM_TEXT_LIMIT, render_digest, section_of
 from bot.domain import DigestMessage, Match, PendingDelivery, StoredItem, Watchlist
 from tests.fakes.telegram_api import parse_html
 
@@ -245,25 +245,60 @@ def test_an_item_hitting_two_watchlists_appears_once_and_mentions_the_other() ->
         [
             delivery(
                 1,
-                match("rvc", "RVC"),
                 match("kursk", "Kursk"),
+                match("rvc", "RVC"),
                 title="RVC fighters enter Kursk region",
             ),
             delivery(2, match("rvc", "RVC"), title="RVC video"),
+            delivery(
+                3,
+                match("kursk", "Kursk"),
+                match("rvc", "RVC"),
+                title="Kursk governor: RVC fighters crossed the border",
+            ),
         ]
     )
-    assert sorted(all_ids(messages)) == [1, 2]
+    assert sorted(all_ids(messages)) == [1, 2, 3]
     [(plain, entities)] = parse_all(messages)
     assert plain.count("RVC fighters enter Kursk region") == 1
-    assert "2 new mentions" in plain
-    # It stands under the first of its watchlists by title, its own words first.
+    assert "3 new mentions" in plain
+    # Each stands under the list whose words stand earliest in it (not the first list by
+    # title), its own words first; the other list is named by its title.
     bold = styled(plain, entities, "bold")
-    assert bold == ["feedwatch · 2 new mentions", "Kursk region (1)", "Russian Volunteer Corps (1)"]
+    assert bold == ["feedwatch · 3 new mentions", "Kursk region (1)", "Russian Volunteer Corps (2)"]
     lines = plain.splitlines()
+    assert lines.index("• Kursk governor: RVC fighters crossed the border") < lines.index(
+        "Russian Volunteer Corps (2)"
+    )
     facts = lines[lines.index("• RVC fighters enter Kursk region") + 1]
+    assert "also Kursk region" in facts
+    assert facts.index("RVC") < facts.index("Kursk")
+    facts = lines[lines.index("• Kursk governor: RVC fighters crossed the border") + 1]
     assert "also Russian Volunteer Corps" in facts
-    assert facts.index("Kursk") < facts.index("RVC")
     assert "also" not in lines[lines.index("• RVC video") + 1]
+
+
+def test_the_section_is_the_list_whose_words_stand_first_in_the_title_then_the_summary() -> None:
+    order = ["belgorod", "kursk", "rvc"]  # by title: Belgorod region, Kursk region, RVC
+    in_title = delivery(
+        1,
+        match("belgorod", "Белгородский"),
+        match("rvc", "РДК"),
+        title="РДК прорвался в Тёткино",
+        summary="Белгородский губернатор сообщил об обстреле",
+    )
+    assert section_of(in_title, order) == "rvc"
+    in_summary = delivery(
+        2,
+        match("rvc", "Russian Volunteer Corps"),
+        match("kursk", "Kursk"),
+        title="Raid across the border",
+        summary="Fighters crossed into the Kursk region, the Russian Volunteer Corps said",
+    )
+    assert section_of(in_summary, order) == "kursk"
+    # The same words for two lists: the first by title.
+    both = delivery(3, match("rvc", "РДК"), match("belgorod", "РДК"), title="РДК у границы")
+    assert section_of(both, order) == "belgorod"
 
 
 def test_many_matches_are_shown_up_to_five_then_an_ellipsis() -> None:

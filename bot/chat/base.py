@@ -40,8 +40,10 @@ class Target:
     """The chat a command acts on: the chat itself, or the channel a private chat manages."""
 
     chat: Chat
-    # The forum topic the command was sent in (digests of what it subscribes go there).
+    # The forum topic the command was sent in (digests of what it subscribes go there), and its
+    # name when the message showed it.
     thread_id: int | None = None
+    thread_title: str | None = None
 
     @property
     def id(self) -> int:
@@ -75,6 +77,26 @@ def codes(names: Sequence[str]) -> str:
     return ", ".join(f"<code>{escape(name)}</code>" for name in names)
 
 
+def topic_name(message: Message) -> str | None:
+    """A forum topic's name, where a message shows it: Telegram makes a message sent in a topic
+    a reply to the topic's first message, which holds the name (unless it replies to another)."""
+    for shown in (message, message.reply_to_message):
+        if shown is None:
+            continue
+        created = shown.forum_topic_created
+        if created is not None:
+            return created.name
+        edited = shown.forum_topic_edited
+        if edited is not None and edited.name:
+            return edited.name
+    return None
+
+
+def topic_label(thread_id: int, title: str | None) -> str:
+    """A topic as a sentence names it: «Units», or #10 when its name was never seen."""
+    return f"«{escape(title)}»" if title else f"#{thread_id}"
+
+
 def arguments(message: Message | None) -> str:
     """What follows the command in the message, as typed (commas and line breaks kept)."""
     if message is None:
@@ -103,8 +125,17 @@ class CommandBase:
         language = (
             user.language_code if user is not None and chat.type == TelegramChat.PRIVATE else None
         )
+        # A chat that blocked or removed the bot comes back when it writes (or Telegram says the
+        # bot is in again), never by a press of a button under an old message: that message
+        # outlives the bot's membership, and the bot may still not post there.
         return await asyncio.to_thread(
-            self.repo.register_chat, chat.id, chat.type, title, self.clock(), language=language
+            self.repo.register_chat,
+            chat.id,
+            chat.type,
+            title,
+            self.clock(),
+            language=language,
+            reactivate=update.callback_query is None,
         )
 
     @staticmethod
@@ -145,7 +176,12 @@ class CommandBase:
                 ),
             )
             return None
-        return Target(chat, thread_id)
+        title = None
+        if message is not None and thread_id is not None:
+            title = await asyncio.to_thread(
+                self.repo.topic_title, chat.id, thread_id, topic_name(message), self.clock()
+            )
+        return Target(chat, thread_id, title)
 
     async def _is_admin(self, context: Context, chat_id: int, update: Update) -> bool:
         message = update.effective_message

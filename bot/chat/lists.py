@@ -19,6 +19,7 @@ from bot.chat.base import (
     codes,
     language,
     refusal,
+    topic_label,
 )
 from bot.config import read_watchlists_document, watchlists_document
 from bot.domain import Watchlist
@@ -111,7 +112,15 @@ class ListCommands(CommandBase):
                     available=available,
                 )
             )
-        if subscribe and result.changed:
+        if subscribe and result.changed and target.thread_id is not None:
+            lines.append(
+                tr(
+                    lang,
+                    "New mentions from now on come to the topic {topic}.",
+                    topic=topic_label(target.thread_id, target.thread_title),
+                )
+            )
+        elif subscribe and result.changed:
             lines.append(
                 tr(
                     lang,
@@ -242,13 +251,21 @@ class ListCommands(CommandBase):
             return
         followed = await asyncio.to_thread(self.repo.chat_watchlists, target.id)
         shared = await asyncio.to_thread(self.repo.shared_watchlists)
+        topics = await asyncio.to_thread(self.repo.followed_topics, target.id)
+        lang = language(update)
         lines: list[str] = []
         buttons: list[list[InlineKeyboardButton]] = []
         if followed:
             lines.append(f"<b>{target.where(start=True)} follows</b>")
             for watchlist in followed:
                 own = " (own)" if watchlist.owner is not None else ""
-                lines.append(f"{_list_line(watchlist)}{own}\n{_terms_line(watchlist)}")
+                topic = topics.get(watchlist.name)
+                where = (
+                    " · " + tr(lang, "in the topic {topic}", topic=topic_label(*topic))
+                    if topic is not None
+                    else ""
+                )
+                lines.append(f"{_list_line(watchlist)}{own}{where}\n{_terms_line(watchlist)}")
                 action = "rm" if watchlist.owner is not None else "unsub"
                 data = f"{action}:{watchlist.label}"
                 if len(data.encode()) <= _CALLBACK_LIMIT:

@@ -15,6 +15,7 @@ from bot.digest import format_moment
 from bot.limits import HITS_SHOWN_AT_MOST
 from bot.schedule import local_time
 from bot.spikes import COOLDOWN
+from bot.stories import moment_of
 from bot.texts import tr
 
 HITS_BY_DEFAULT = 10
@@ -268,7 +269,7 @@ class SettingsCommands(CommandBase):
                 f'<a href="{escape(item.link, quote=True)}">{title}</a>' if item.link else title
             )
             words = ", ".join(f"«{escape(m.text)}»" for m in past.matches[:5])
-            when = format_moment(item.published or item.seen_at, zone, self.clock())
+            when = format_moment(moment_of(item), zone, self.clock())
             lines.append(
                 f"• {headline} — {escape(item.feed_name)}, {when}"
                 + (f"\n   {words}" if words else "")

@@ -20,6 +20,7 @@ from bot.digest import (
     render_backlog,
     render_digest,
     render_instant,
+    render_instant_update,
     zone,
 )
 from bot.domain import Chat, DigestMessage, PendingDelivery, Watchlist
@@ -27,7 +28,7 @@ from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater, St
 from bot.replica import replica_name
 from bot.schedule import digest_due, in_quiet_hours
 from bot.storage.repository import Repository
-from bot.stories import STORY_WINDOW, group_stories
+from bot.stories import STORY_WINDOW, Stories, group_stories
 from bot.texts import language_of
 
 log = logging.getLogger(__name__)
@@ -198,16 +199,22 @@ class Deliverer:
         if orphans:
             # The chat stopped following every watchlist these items hit: nothing to tell it.
             await asyncio.to_thread(self.repo.mark_sent, orphans, now, outcome="dropped")
-        # One story from several outlets goes once; one the chat got in the last 48 hours, not again.
-        recent = await asyncio.to_thread(self.repo.recent_sent_items, chat.id, now - STORY_WINDOW)
-        stories = group_stories([d for d in pending if d.matches], recent)
-        if stories.repeats:
-            await asyncio.to_thread(
-                self.repo.mark_sent, list(stories.repeats), now, outcome="duplicate"
-            )
+        # One story from several outlets goes once; new items of one the chat (or its topic) got
+        # in the last 48 hours come as updates under it.
+        recent = await asyncio.to_thread(
+            self.repo.recent_sent_deliveries, chat.id, now - STORY_WINDOW
+        )
+        by_thread: dict[int | None, list[PendingDelivery]] = {}
+        for delivery in pending:
+            if delivery.matches:
+                by_thread.setdefault(delivery.thread_id, []).append(delivery)
+        stories = {
+            thread_id: group_stories(group, [d for d in recent if d.thread_id == thread_id])
+            for thread_id, group in by_thread.items()
+        }
         watchlists = {w.name: w for w in await asyncio.to_thread(self.repo.watchlists)}
         sent = items = 0
-        for message, counted in self._render(chat, list(stories.deliveries), watchlists):
+        for message, counted in self._render(chat, stories, watchlists):
             if sent and await self._hold(chat.id) is None:
                 # This replica's hold ran out and another took the chat: it sends the rest.
                 return DeliveryOutcome(chat.id, sent, items)
@@ -236,21 +243,20 @@ class Deliverer:
     def _render(
         self,
         chat: Chat,
-        pending: list[PendingDelivery],
+        stories: dict[int | None, Stories],
         watchlists: dict[str, Watchlist],
     ) -> list[tuple[DigestMessage, tuple[int, ...]]]:
         """The messages for a chat, one digest per forum topic, each with the rows it only counts
         (a backlog summary's)."""
         now, fmt, tz = self.clock(), self.sink.format, zone(chat.timezone)
         lang = language_of(chat.language)
-        by_thread: dict[int | None, list[PendingDelivery]] = {}
-        for delivery in pending:
-            by_thread.setdefault(delivery.thread_id, []).append(delivery)
         messages: list[tuple[DigestMessage, tuple[int, ...]]] = []
-        for thread_id, group in by_thread.items():
-            if len(group) > BACKLOG_LIMIT:
+        for thread_id, story in stories.items():
+            group, updates = list(story.deliveries), list(story.updates)
+            if len(group) + len(updates) > BACKLOG_LIMIT:
+                counted_as = [*group, *(u.delivery for u in updates)]
                 summary, counted = render_backlog(
-                    group, watchlists, now=now, fmt=fmt, tz=tz, lang=lang
+                    counted_as, watchlists, now=now, fmt=fmt, tz=tz, lang=lang
                 )
                 messages.append((replace(summary, thread_id=thread_id), counted))
             elif chat.instant:
@@ -258,8 +264,13 @@ class Deliverer:
                     one = render_instant(delivery, watchlists, now=now, fmt=fmt, tz=tz, lang=lang)
                     if one is not None:
                         messages.append((one, ()))
+                for update in updates:
+                    line = render_instant_update(update, now=now, fmt=fmt, tz=tz, lang=lang)
+                    messages.append((line, ()))
             else:
-                rendered = render_digest(group, watchlists, now=now, fmt=fmt, tz=tz, lang=lang)
+                rendered = render_digest(
+                    group, watchlists, now=now, fmt=fmt, tz=tz, lang=lang, updates=updates
+                )
                 messages.extend((replace(m, thread_id=thread_id), ()) for m in rendered)
         return messages
 

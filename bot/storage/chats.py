@@ -26,10 +26,12 @@ from bot.errors import RefusedError, StorageError
 from bot.limits import MAX_FEEDS_PER_CHAT, MAX_LISTS_PER_CHAT, MAX_TERMS_PER_LIST
 from bot.storage.store import Store
 from bot.storage.tables import (
+    NO_TOPIC,
     ChatFeedRow,
     ChatRow,
     DeliveryRow,
     FeedRow,
+    ForumTopicRow,
     HitRow,
     ItemRow,
     SpikeAlertRow,
@@ -45,6 +47,8 @@ IMPORT_SOURCE = "import"
 SHARED_SOURCES = (CONFIG_SOURCE, IMPORT_SOURCE)
 FeedImport = Literal["added", "already"]
 HELD = "held"
+RECENT_SENT_LIMIT = 5000
+"""Rows sent in the story window that a digest compares new items with, at most."""
 TermRole = Literal["terms", "require", "exclude"]
 
 
@@ -163,6 +167,14 @@ class ChatStore(Store):
     """Chats, their settings, subscriptions, own watchlists and feeds."""
 
     # --- chats ------------------------------------------------------------------------------
+    #
+    # May we send to this chat? Only while it is active. Every message the bot sends unasked (a
+    # digest, an instant hit, a failing-feed notice, a spike alert) goes out while its sender
+    # holds the chat (`claim_chat`), and only an active chat can be held; an answer goes only to
+    # a chat that just wrote to the bot. A chat stops being active when Telegram says the bot
+    # cannot post there (a send refused as blocked, kicked or gone; a `my_chat_member` update
+    # saying the bot left or was removed or blocked), and is active again only when Telegram shows
+    # it can (a message in the chat, or `my_chat_member` saying the bot is back).
 
     def register_chat(
         self,
@@ -172,15 +184,20 @@ class ChatStore(Store):
         now: datetime,
         *,
         language: str | None = None,
+        reactivate: bool = True,
     ) -> Chat:
-        """Create the chat, or bring it back when it had been deactivated (the user came back)."""
+        """Create the chat, or update its name and bring it back when it had been deactivated;
+        `reactivate=False` for what is no sign that the bot may post there again (a press of a
+        button under an old message)."""
         with self._session() as session:
             row = session.get(ChatRow, chat_id)
             if row is None:
                 row = ChatRow(id=chat_id, type=chat_type, title=title, created_at=now)
                 session.add(row)
             else:
-                row.type, row.title, row.active, row.inactive_reason = chat_type, title, True, None
+                row.type, row.title = chat_type, title
+                if reactivate:
+                    row.active, row.inactive_reason = True, None
             if language:
                 row.language = language
             return chat_of(row)
@@ -263,7 +280,7 @@ class ChatStore(Store):
                 row.last_digest_at = now
 
     def deactivate_chat(self, chat_id: int, reason: str) -> None:
-        """Stop delivering to a chat that blocked or removed the bot; its outbox stays for later."""
+        """Stop sending to a chat that blocked or removed the bot; its outbox stays for later."""
         with self._session() as session:
             row = session.get(ChatRow, chat_id)
             if row is not None:
@@ -284,7 +301,8 @@ class ChatStore(Store):
     def claim_chat(self, chat_id: int, owner: str, now: datetime, lease: timedelta) -> Chat | None:
         """Hold an active chat for `owner` until `now + lease`, so that no other replica sends to
         it meanwhile: the chat as it stands now, or None when another replica holds it (or it is
-        gone). One conditional UPDATE, atomic on SQLite and PostgreSQL alike."""
+        gone, or inactive: the one check of "may we send" for every unasked message). One
+        conditional UPDATE, atomic on SQLite and PostgreSQL alike."""
         with self._session() as session:
             claimed = session.execute(
                 update(ChatRow)
@@ -409,6 +427,42 @@ class ChatStore(Store):
         ).all()
         ordered = sorted(rows, key=lambda row: (row.owner_chat_id is None) != prefer_own)
         return {watchlist_of(row).label: row for row in ordered}  # the preferred come last
+
+    # --- forum topics -----------------------------------------------------------------------
+
+    def topic_title(
+        self, chat_id: int, thread_id: int, seen: str | None, now: datetime
+    ) -> str | None:
+        """A forum topic's name: `seen` on a message sent in it, which is remembered, else the
+        name last remembered (None when no message ever showed it)."""
+        with self._session() as session:
+            row = session.get(ForumTopicRow, (chat_id, thread_id))
+            if seen is None:
+                return row.title if row is not None else None
+            if row is None and session.get(ChatRow, chat_id) is not None:
+                session.add(
+                    ForumTopicRow(chat_id=chat_id, thread_id=thread_id, title=seen, updated_at=now)
+                )
+            elif row is not None and row.title != seen:
+                row.title, row.updated_at = seen, now
+            return seen
+
+    def followed_topics(self, chat_id: int) -> dict[str, tuple[int, str | None]]:
+        """The forum topic each followed list's digests go to, by the list's stored name, with
+        the topic's name when it is known; lists followed outside any topic are left out."""
+        with self._session() as session:
+            rows = session.exec(
+                select(WatchlistRow.name, SubscriptionRow.thread_id, ForumTopicRow.title)
+                .join(SubscriptionRow, col(SubscriptionRow.watchlist_id) == WatchlistRow.id)
+                .outerjoin(
+                    ForumTopicRow,
+                    (col(ForumTopicRow.chat_id) == SubscriptionRow.chat_id)
+                    & (col(ForumTopicRow.thread_id) == SubscriptionRow.thread_id),
+                )
+                .where(SubscriptionRow.chat_id == chat_id)
+                .where(col(SubscriptionRow.thread_id).is_not(None))
+            ).all()
+            return {name: (thread_id, title) for name, thread_id, title in rows if thread_id}
 
     # --- subscriptions ----------------------------------------------------------------------
 
@@ -737,22 +791,30 @@ class ChatStore(Store):
                 .limit(limit)
             ).all()
             matches = self._matches_for(session, chat_id, [item.id for _, item, _ in rows])
-            return [
-                PastHit(stored_item(item, feed), matches.get(item.id or 0, ()), delivery.sent_at)
-                for delivery, item, feed in rows
-            ]
+            # An item a forum got in two topics is one hit: its matches from both.
+            by_item: dict[int, dict[Match, None]] = {}
+            for (item_id, _), found in matches.items():
+                by_item.setdefault(item_id, {}).update(dict.fromkeys(found))
+            newest: dict[int, PastHit] = {}
+            for delivery, item, feed in rows:
+                item_id = item.id or 0
+                if item_id not in newest:
+                    matched = tuple(by_item.get(item_id, ()))
+                    newest[item_id] = PastHit(stored_item(item, feed), matched, delivery.sent_at)
+            return list(newest.values())
 
     @staticmethod
     def _matches_for(
         session: Session, chat_id: int, item_ids: Sequence[int | None]
-    ) -> dict[int, tuple[Match, ...]]:
-        """The matches of the watchlists the chat follows now, by item."""
-        found: dict[int, list[Match]] = {}
+    ) -> dict[tuple[int, int], tuple[Match, ...]]:
+        """The matches of the watchlists the chat follows now, by item and by the forum topic
+        each list is followed from (NO_TOPIC for the chat itself)."""
+        found: dict[tuple[int, int], list[Match]] = {}
         wanted = [item_id for item_id in item_ids if item_id is not None]
         if not wanted:
             return {}
-        for hit, row in session.exec(
-            select(HitRow, WatchlistRow)
+        for hit, row, thread_id in session.exec(
+            select(HitRow, WatchlistRow, SubscriptionRow.thread_id)
             .join(WatchlistRow, col(WatchlistRow.id) == HitRow.watchlist_id)
             .join(SubscriptionRow, col(SubscriptionRow.watchlist_id) == HitRow.watchlist_id)
             .where(SubscriptionRow.chat_id == chat_id)
@@ -760,21 +822,22 @@ class ChatStore(Store):
             .where(col(HitRow.item_id).in_(wanted))
             .order_by(WatchlistRow.name)
         ):
-            found.setdefault(hit.item_id, []).extend(
+            found.setdefault((hit.item_id, thread_id or NO_TOPIC), []).extend(
                 Match(row.name, m["term"], m["text"]) for m in hit.matches
             )
-        return {item_id: tuple(matches) for item_id, matches in found.items()}
+        return {key: tuple(matches) for key, matches in found.items()}
 
-    def pending_deliveries(self, chat_id: int, limit: int = 1000) -> list[PendingDelivery]:
-        """The chat's outbox rows to send, oldest first, each with the matches of the watchlists
-        the chat follows now (empty when it no longer follows any the item hit)."""
+    def _deliveries(
+        self, chat_id: int, *conditions: ColumnElement[bool], limit: int
+    ) -> list[PendingDelivery]:
+        """Outbox rows of a chat, oldest first, each with the matches of the lists the chat
+        follows now from the row's topic (empty when it follows none the item hit there)."""
         with self._session() as session:
             rows = session.exec(
                 select(DeliveryRow, ItemRow, FeedRow)
                 .join(ItemRow, col(ItemRow.id) == DeliveryRow.item_id)
                 .join(FeedRow, col(FeedRow.id) == ItemRow.feed_id)
-                .where(DeliveryRow.chat_id == chat_id)
-                .where(_open_rows())
+                .where(DeliveryRow.chat_id == chat_id, *conditions)
                 .order_by(col(DeliveryRow.id))
                 .limit(limit)
             ).all()
@@ -787,24 +850,25 @@ class ChatStore(Store):
                         delivery.id,
                         chat_id,
                         stored_item(item, feed),
-                        matches.get(item.id or 0, ()),
-                        delivery.thread_id,
+                        matches.get((item.id or 0, delivery.thread_id), ()),
+                        delivery.thread_id or None,
                     )
                 )
             return result
 
-    def recent_sent_items(self, chat_id: int, since: datetime) -> list[StoredItem]:
-        """Items the chat was sent since `since`: a story among them is not sent again."""
-        with self._session() as session:
-            rows = session.exec(
-                select(ItemRow, FeedRow)
-                .join(DeliveryRow, col(DeliveryRow.item_id) == ItemRow.id)
-                .join(FeedRow, col(FeedRow.id) == ItemRow.feed_id)
-                .where(DeliveryRow.chat_id == chat_id)
-                .where(col(DeliveryRow.outcome) == "sent")
-                .where(col(DeliveryRow.sent_at) >= since)
-            ).all()
-            return [stored_item(item, feed) for item, feed in rows]
+    def pending_deliveries(self, chat_id: int, limit: int = 1000) -> list[PendingDelivery]:
+        """The chat's outbox rows to send, oldest first (see `_deliveries`)."""
+        return self._deliveries(chat_id, _open_rows(), limit=limit)
+
+    def recent_sent_deliveries(self, chat_id: int, since: datetime) -> list[PendingDelivery]:
+        """The chat's rows sent since `since`, with their matches: a story among them is not
+        sent again, its new items come as updates of it."""
+        return self._deliveries(
+            chat_id,
+            col(DeliveryRow.outcome) == "sent",
+            col(DeliveryRow.sent_at) >= since,
+            limit=RECENT_SENT_LIMIT,
+        )
 
     def count_pending(self, chat_id: int) -> int:
         with self._session() as session:

@@ -1,16 +1,16 @@
-"""Query pieces several stores share: IN lists in slices, who follows a feed's hits, and which
-feeds a chat may see."""
+"""Query pieces several stores share: IN lists in slices, who follows a feed's hits and where
+their outbox rows go, and which feeds a chat may see."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, select
 
 from bot.storage.chats import CHAT_SOURCE, SHARED_SOURCES
-from bot.storage.tables import ChatFeedRow, ChatRow, FeedRow, SubscriptionRow
+from bot.storage.tables import NO_TOPIC, ChatFeedRow, ChatRow, FeedRow, SubscriptionRow
 
 T = TypeVar("T")
 
@@ -40,6 +40,20 @@ def followers_of(session: Session, feed: FeedRow) -> dict[int, list[tuple[int, i
     for chat_id, watchlist_id, thread_id in session.exec(query):
         followers.setdefault(watchlist_id, []).append((chat_id, thread_id))
     return followers
+
+
+def recipients(
+    list_ids: Iterable[int], followers: dict[int, list[tuple[int, int | None]]]
+) -> list[tuple[int, int]]:
+    """Where an item that hit `list_ids` goes: each (chat, topic) that follows one of them. A
+    forum that follows one list in a topic and another in a second topic gets the item in both."""
+    return sorted(
+        {
+            (chat_id, thread_id or NO_TOPIC)
+            for list_id in list_ids
+            for chat_id, thread_id in followers.get(list_id, ())
+        }
+    )
 
 
 def visible_to(chat_id: int | None) -> ColumnElement[bool]:

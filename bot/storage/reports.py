@@ -23,7 +23,7 @@ from bot.domain import Match
 from bot.errors import StorageError
 from bot.storage import migrate
 from bot.storage.chats import CHAT_SOURCE
-from bot.storage.queries import chunks, followers_of, visible_to
+from bot.storage.queries import chunks, followers_of, recipients, visible_to
 from bot.storage.store import Store, create_db_engine, reason
 from bot.storage.tables import (
     DeliveryRow,
@@ -210,9 +210,9 @@ class ReportStore(Store):
         """Store the hits among `found` ((item id, matches by watchlist name)) that are not
         stored yet, and, with `deliver`, queue each new hit for the chats that follow its
         watchlist and have not had the item, as `store_items` does for a new item: a chat's own
-        feed reaches only its chats, inactive chats get nothing, one outbox row per chat and item,
-        to the topic of the first list that hit. Lists retired meanwhile and items deleted
-        meanwhile are skipped; a repeat adds nothing."""
+        feed reaches only its chats, inactive chats get nothing, one outbox row per chat, item and
+        forum topic whose list hit. Lists retired meanwhile and items deleted meanwhile are
+        skipped; a repeat adds nothing."""
         # Here, not at the top: the repository module builds on this one.
 
         found = [(item_id, matches) for item_id, matches in found if any(matches.values())]
@@ -229,7 +229,7 @@ class ReportStore(Store):
             item_ids = sorted({item_id for item_id, _ in found})
             feed_of: dict[int, int] = {}
             stored: set[tuple[int, int]] = set()
-            delivered: set[tuple[int, int]] = set()
+            delivered: set[tuple[int, int, int]] = set()
             for part in chunks(item_ids):
                 for item_id, feed_id in session.exec(
                     select(ItemRow.id, ItemRow.feed_id).where(col(ItemRow.id).in_(part))
@@ -246,9 +246,9 @@ class ReportStore(Store):
                 if deliver:
                     delivered.update(
                         session.exec(
-                            select(DeliveryRow.item_id, DeliveryRow.chat_id).where(
-                                col(DeliveryRow.item_id).in_(part)
-                            )
+                            select(
+                                DeliveryRow.item_id, DeliveryRow.chat_id, DeliveryRow.thread_id
+                            ).where(col(DeliveryRow.item_id).in_(part))
                         ).all()
                     )
             feeds: dict[int, FeedRow] = {}
@@ -265,7 +265,7 @@ class ReportStore(Store):
                 feed = feeds.get(feed_of.get(item_id, -1))
                 if feed is None:
                     continue
-                chats: dict[int, int | None] = {}
+                hit_lists: list[int] = []
                 for name in sorted(matches):
                     list_id, words = lists.get(name), matches[name]
                     if list_id is None or not words or (item_id, list_id) in stored:
@@ -280,21 +280,21 @@ class ReportStore(Store):
                             "created_at": now,
                         }
                     )
-                    if not deliver:
+                    hit_lists.append(list_id)
+                if not deliver or not hit_lists:
+                    continue
+                key = feed.id if feed.source == CHAT_SOURCE else None
+                if key not in followers:
+                    followers[key] = followers_of(session, feed)
+                for chat_id, topic in recipients(hit_lists, followers[key]):
+                    if (item_id, chat_id, topic) in delivered:
                         continue
-                    key = feed.id if feed.source == CHAT_SOURCE else None
-                    if key not in followers:
-                        followers[key] = followers_of(session, feed)
-                    for chat_id, thread_id in followers[key].get(list_id, ()):
-                        if (item_id, chat_id) not in delivered:
-                            chats.setdefault(chat_id, thread_id)
-                for chat_id, thread_id in sorted(chats.items()):
-                    delivered.add((item_id, chat_id))
+                    delivered.add((item_id, chat_id, topic))
                     deliveries.append(
                         {
                             "chat_id": chat_id,
                             "item_id": item_id,
-                            "thread_id": thread_id,
+                            "thread_id": topic,
                             "created_at": now,
                         }
                     )

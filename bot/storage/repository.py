@@ -31,7 +31,7 @@ from bot.storage.chats import (
     item_counts,
     state_of,
 )
-from bot.storage.queries import chunks, followers_of
+from bot.storage.queries import chunks, followers_of, recipients
 from bot.storage.reports import ReportStore
 from bot.storage.tables import (
     ChatFeedRow,
@@ -407,12 +407,12 @@ class Repository(ChatStore, ReportStore, AlertStore):
             hits: list[dict[str, object]] = []
             deliveries: list[dict[str, object]] = []
             for item_id, (_, matches) in zip(item_ids, fresh, strict=True):
-                # One outbox row per chat and item, to the topic of the first list that hit.
-                chats: dict[int, int | None] = {}
+                hit_lists = []
                 for name, found in matches.items():
                     list_id = lists.get(name)
                     if list_id is None or not found:
                         continue
+                    hit_lists.append(list_id)
                     hits.append(
                         {
                             "item_id": item_id,
@@ -421,16 +421,9 @@ class Repository(ChatStore, ReportStore, AlertStore):
                             "created_at": now,
                         }
                     )
-                    for chat_id, thread_id in followers.get(list_id, ()):
-                        chats.setdefault(chat_id, thread_id)
                 deliveries.extend(
-                    {
-                        "chat_id": chat_id,
-                        "item_id": item_id,
-                        "thread_id": thread_id,
-                        "created_at": now,
-                    }
-                    for chat_id, thread_id in sorted(chats.items())
+                    {"chat_id": chat_id, "item_id": item_id, "thread_id": topic, "created_at": now}
+                    for chat_id, topic in recipients(hit_lists, followers)
                 )
             if hits:
                 session.execute(insert(HitRow), hits)

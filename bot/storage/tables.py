@@ -14,6 +14,9 @@ from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UtcDateTime
 
+NO_TOPIC = 0
+"""The outbox's `thread_id` for a row that goes to the chat itself, not to a forum topic."""
+
 # Rows that grow with every poll get 64-bit ids; SQLite only autoincrements a plain INTEGER key.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -135,6 +138,20 @@ class SubscriptionRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
 
 
+class ForumTopicRow(SQLModel, table=True):
+    """A forum topic's name as last seen on a message sent in it: the Bot API has no way to ask
+    for it, and `/watchlists` names the topic each list's digests go to."""
+
+    __tablename__ = "forum_topic"
+
+    chat_id: int = Field(
+        sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), primary_key=True)
+    )
+    thread_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    title: str = Field(sa_type=Text)
+    updated_at: datetime = Field(sa_type=UtcDateTime)
+
+
 class ChatFeedRow(SQLModel, table=True):
     """A feed a chat added with `/addfeed`: its items reach only the chats that added it."""
 
@@ -170,11 +187,12 @@ class HitRow(SQLModel, table=True):
 
 
 class DeliveryRow(SQLModel, table=True):
-    """The outbox: one row per chat and item; `sent_at` is set only when Telegram confirmed."""
+    """The outbox: one row per chat, item and forum topic; `sent_at` is set only when Telegram
+    confirmed."""
 
     __tablename__ = "delivery"
     __table_args__ = (
-        UniqueConstraint("chat_id", "item_id", name="uq_delivery_chat_item"),
+        UniqueConstraint("chat_id", "item_id", "thread_id", name="uq_delivery_chat_item_thread"),
         Index("ix_delivery_pending", "chat_id", "sent_at"),
     )
 
@@ -187,14 +205,18 @@ class DeliveryRow(SQLModel, table=True):
     item_id: int = Field(
         sa_column=Column(BigId, ForeignKey("item.id", ondelete="CASCADE"), nullable=False)
     )
-    # The forum topic it goes to (None: the chat itself).
-    thread_id: int | None = Field(default=None, sa_type=BigInteger)
+    # The forum topic it goes to; NO_TOPIC (0): the chat itself. Not NULL, so that the unique key
+    # holds one row per chat, item and topic.
+    thread_id: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default="0")
+    )
     created_at: datetime = Field(sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     # Open rows: None (pending) or "held" (came while the chat was paused; offered on /resume).
     # Closed rows: "sent"; "summarised" (in a backlog summary, left to /hits); "dropped" (the chat
     # no longer follows any watchlist the item hit); "skipped" (held, and the chat declined them);
-    # "duplicate" (a story the chat got from another outlet in the last 48 hours).
+    # "duplicate" (before 0006: a story the chat had got from another outlet; now such an item
+    # is sent as an update line under that story).
     outcome: str | None = Field(default=None, max_length=16)
     message_id: int | None = Field(default=None, sa_type=BigInteger)
 
