@@ -12,11 +12,20 @@ import logging
 from html import escape
 
 from telegram import BotCommand, Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.error import TelegramError
+from telegram.ext import (
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.chat.base import AnyApplication, Context, addressed_to_us, language
 from bot.chat.feeds import FeedCommands
 from bot.chat.lists import ListCommands
+from bot.chat.members import MemberUpdates
+from bot.chat.sender import unreachable
 from bot.chat.settings import SettingsCommands
 from bot.chat.stats import StatsCommands
 from bot.domain import Watchlist
@@ -64,7 +73,7 @@ def menu(lang: str = "en") -> list[BotCommand]:
     return [BotCommand(name, tr(lang, about)) for name, _, about in COMMANDS]
 
 
-class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands):
+class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, MemberUpdates):
     """Every command handler, bound to the services they call."""
 
     def install(self, application: AnyApplication) -> None:
@@ -118,6 +127,8 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands):
         )
         application.add_handler(CallbackQueryHandler(self.list_button, pattern=r"^(rm|unsub):"))
         application.add_handler(CallbackQueryHandler(self.held_button, pattern=r"^held:"))
+        # The bot blocked, removed, unblocked or added back: whether it may post in the chat.
+        application.add_handler(ChatMemberHandler(self.bot_membership))
         # Last in the group: only commands no handler above took arrive here.
         # Channels are set up from a private chat (/channel): commands posted in one are ignored.
         application.add_handler(
@@ -183,6 +194,14 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands):
 
     async def on_error(self, update: object, context: Context) -> None:
         error = context.error
+        if isinstance(error, TelegramError) and unreachable(error) and isinstance(update, Update):
+            # An answer refused because the user blocked the bot (or the chat is gone): the same
+            # rule as for a digest. Deactivate the chat, and send it no apology for the failure.
+            chat = update.effective_chat
+            if chat is not None:
+                log.warning("chat %s unreachable (%s); deactivating it", chat.id, error.message)
+                await asyncio.to_thread(self.repo.deactivate_chat, chat.id, error.message)
+                return
         if isinstance(error, StorageError):
             log.error("storage error while handling an update: %s", error)
             text = "The database cannot be reached right now; please try again in a minute."

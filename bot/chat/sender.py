@@ -66,10 +66,8 @@ class TelegramSink:
             raise RetryLater(f"Telegram asked to wait {wait:g} s", wait) from error
         except ChatMigrated as error:
             raise ChatMoved(error.new_chat_id) from error
-        except Forbidden as error:
-            raise ChatUnreachable(error.message) from error
-        except BadRequest as error:
-            if any(reason in error.message.lower() for reason in _GONE):
+        except (Forbidden, BadRequest) as error:
+            if unreachable(error):
                 raise ChatUnreachable(error.message) from error
             raise DeliveryError(f"Telegram refused the message: {error.message}") from error
         except NetworkError as error:
@@ -92,6 +90,16 @@ class TelegramSink:
             message_thread_id=thread_id,
             disable_notification=True if message.silent else None,
         )
+
+
+def unreachable(error: TelegramError) -> bool:
+    """Whether Telegram refused because the bot may not post in the chat at all (blocked, kicked,
+    the chat gone), not because of this one message: the chat is then deactivated."""
+    if isinstance(error, Forbidden):
+        return True
+    return isinstance(error, BadRequest) and any(
+        reason in error.message.lower() for reason in _GONE
+    )
 
 
 def retry_after_seconds(error: RetryAfter) -> float:

@@ -973,6 +973,42 @@ class FakeBotApi:
             }
             return self.push_update({"callback_query": query})
 
+    def push_my_chat_member(
+        self,
+        chat_id: int,
+        status: str,
+        *,
+        user_id: int | None = None,
+        chat_type: str | None = None,
+    ) -> int:
+        """Queue the `my_chat_member` Update Telegram sends when the bot's own status in a chat
+        changes to `status`; returns its update_id.
+
+        In a private chat: "kicked" when the user blocks the bot, "member" when they unblock it.
+        In a group: "left" or "kicked" when `user_id` (an administrator) removes the bot, "member"
+        or "administrator" when the bot is added back. The old status is the bot's last one here
+        (what getChatMember said: "member" in a private chat, "administrator" in a group), and
+        getChatMember says `status` from now on.
+        """
+        if status not in _MEMBER_STATUSES:
+            raise ValueError(f"status must be one of {_MEMBER_STATUSES}, got {status!r}")
+        with self._cond:
+            uid = user_id if user_id is not None else (chat_id if chat_id > 0 else DEFAULT_USER_ID)
+            user = self._users.get(uid) or {"id": uid, "is_bot": False, "first_name": f"User {uid}"}
+            self._users[uid] = user
+            known = self._remember_chat(chat_id, chat_type, user)
+            bot_id = self.bot_user["id"]
+            old = self._member(known, bot_id)
+            known.statuses[bot_id] = status
+            changed = {
+                "chat": dict(known.chat),
+                "from": user,
+                "date": int(time.time()),
+                "old_chat_member": old,
+                "new_chat_member": self._member(known, bot_id),
+            }
+            return self.push_update({"my_chat_member": changed})
+
     def fail_next(
         self,
         method: str,
