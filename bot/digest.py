@@ -15,6 +15,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.domain import DigestMessage, PendingDelivery, StoredItem, Watchlist
+from bot.links import html_link, web_link
 from bot.matching.normalize import strip_invisible
 from bot.stories import StoryUpdate, moment_of
 from bot.texts import tr
@@ -23,7 +24,7 @@ TELEGRAM_TEXT_LIMIT = 4096
 Format = Literal["html", "text"]
 
 # Caps that keep one item's block far below the message limit, so splitting between items always works.
-_TITLE_CAP = 300
+TITLE_CAP = 300
 _FEED_NAME_CAP = 80
 _MATCH_TEXT_CAP = 60
 _MATCHES_SHOWN = 5
@@ -39,7 +40,8 @@ def visible_length(text: str, fmt: Format = "html") -> int:
     return len(plain.encode("utf-16-le")) // 2
 
 
-def _cap(text: str, limit: int) -> str:
+def shorten(text: str, limit: int = TITLE_CAP) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis when longer."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -49,6 +51,17 @@ def _when(moment: datetime, tz: tzinfo, now: datetime) -> str:
     label = "UTC" if tz is UTC else (local.tzname() or "")
     pattern = "%d %b %H:%M" if local.year == now.astimezone(tz).year else "%d %b %Y %H:%M"
     return f"{local.strftime(pattern)} {label}".strip()
+
+
+def pack_lines(lines: Sequence[str], limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Telegram HTML lines joined into as few messages as keep within `limit` visible
+    characters each, split only between lines (a line is never longer than a message)."""
+    messages: list[list[str]] = [[]]
+    for line in lines:
+        if messages[-1] and visible_length("\n".join([*messages[-1], line])) > limit:
+            messages.append([])
+        messages[-1].append(line)
+    return ["\n".join(message) for message in messages if message]
 
 
 def zone(name: str | None) -> tzinfo:
@@ -93,21 +106,17 @@ class _Writer:
         return "matched: " + ", ".join(texts)
 
     def title_line(self, title: str, link: str | None) -> str:
-        safe_link = link if link and link.startswith(("http://", "https://")) else None
+        safe_link = web_link(link)
         if self.fmt == "html":
-            if safe_link:
-                return f'• <a href="{html.escape(safe_link, quote=True)}">{self.esc(title)}</a>'
-            return f"• {self.esc(title)}"
+            return f"• {html_link(self.esc(title), safe_link)}"
         return f"• {title}" + (f"\n  {safe_link}" if safe_link else "")
 
     def link(self, text: str, link: str | None) -> str:
         """`text` linked to `link` when it is a web address; the bare text otherwise."""
-        safe_link = link if link and link.startswith(("http://", "https://")) else None
-        if self.fmt == "html" and safe_link:
-            return f'<a href="{html.escape(safe_link, quote=True)}">{self.esc(text)}</a>'
-        if safe_link:
-            return f"{text} ({safe_link})"
-        return self.esc(text)
+        safe_link = web_link(link)
+        if self.fmt == "html":
+            return html_link(self.esc(text), safe_link)
+        return f"{text} ({safe_link})" if safe_link else text
 
 
 def _item_block(
@@ -120,16 +129,16 @@ def _item_block(
 ) -> _Block:
     item = delivery.item
     # A blank title reads like a missing one: fall back to the summary, then the link.
-    candidates = (_cap(text, _TITLE_CAP) for text in (item.title, item.summary, item.link or ""))
+    candidates = (shorten(text) for text in (item.title, item.summary, item.link or ""))
     title = next((text for text in candidates if text), writer.say("(untitled)"))
     texts: list[str] = []
     # The group's own words first: they are why the item stands under this heading.
     for match in sorted(delivery.matches, key=lambda m: m.watchlist != group):
-        shown = _cap(match.text, _MATCH_TEXT_CAP)
+        shown = shorten(match.text, _MATCH_TEXT_CAP)
         if shown not in texts:
             texts.append(shown)
     facts = [
-        writer.esc(_cap(item.feed_name, _FEED_NAME_CAP)),
+        writer.esc(shorten(item.feed_name, _FEED_NAME_CAP)),
         writer.esc(_when(moment_of(item), tz, now)),
         writer.matched(texts[:_MATCHES_SHOWN] + (["…"] if len(texts) > _MATCHES_SHOWN else [])),
     ]
@@ -139,7 +148,9 @@ def _item_block(
         facts.append(writer.esc(writer.say("also {names}", names=also)))
     body = writer.title_line(title, item.link) + "\n  " + " · ".join(facts)
     if delivery.also:
-        outlets = ", ".join(_cap(name, _FEED_NAME_CAP) for name in delivery.also[:_MATCHES_SHOWN])
+        outlets = ", ".join(
+            shorten(name, _FEED_NAME_CAP) for name in delivery.also[:_MATCHES_SHOWN]
+        )
         more = "…" if len(delivery.also) > _MATCHES_SHOWN else ""
         body += "\n  " + writer.esc(writer.say("also in: {outlets}", outlets=outlets + more))
     return _Block(body, (delivery.id, *delivery.merged_ids))
@@ -265,11 +276,11 @@ def _update_blocks(
     blocks = []
     for story_updates in by_story.values():
         story = story_updates[0].story
-        title = _cap(story.title or story.summary or (story.link or ""), _UPDATE_TITLE_CAP)
+        title = shorten(story.title or story.summary or (story.link or ""), _UPDATE_TITLE_CAP)
         outlets = []
         for update in story_updates:
             item = update.delivery.item
-            outlet = _cap(item.feed_name, _FEED_NAME_CAP)
+            outlet = shorten(item.feed_name, _FEED_NAME_CAP)
             when = _when(moment_of(item), tz, now)
             outlets.append(f"{writer.link(outlet, item.link)} {writer.esc(when)}")
         body = writer.title_line(title, story.link) + "\n  + " + ", ".join(outlets)
@@ -322,51 +333,42 @@ def render_instant_update(
 
 
 def render_backlog(
-    deliveries: Sequence[PendingDelivery],
+    total: int,
+    counts: Mapping[str, int],
+    newest: Sequence[PendingDelivery],
     watchlists: Mapping[str, Watchlist],
     *,
     now: datetime,
     fmt: Format = "html",
     tz: tzinfo = UTC,
-    newest: int = BACKLOG_NEWEST,
     lang: str = "en",
-) -> tuple[DigestMessage, tuple[int, ...]]:
-    """A backlog too long for a digest: one message with the count per watchlist and the newest
-    items, and the ids of the rows it only counts (they stay available through /hits)."""
-    deliveries = [d for d in deliveries if d.matches]
+) -> DigestMessage:
+    """A backlog too long for a digest: one message with how many mentions wait in all, how many
+    each watchlist has, and the `newest` items, newest first; the message carries the rows of the
+    items it shows (the others close as summarised, and stay in /hits)."""
     writer = _Writer(fmt, lang)
     titles = {name: w.display_title for name, w in watchlists.items()}
-    counts: dict[str, int] = {}
-    for delivery in deliveries:
-        for name in dict.fromkeys(m.watchlist for m in delivery.matches):
-            counts[name] = counts.get(name, 0) + 1
-    latest = sorted(deliveries, key=lambda d: (moment_of(d.item), d.id))[-newest:]
-    lines = [
-        writer.bold(
-            writer.say(
-                "feedwatch · {count} new mentions, too many for one digest", count=len(deliveries)
-            )
-        ),
-        *(
-            writer.esc(f"{titles.get(name, name)}: {count}")
-            for name, count in sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
-        ),
-        "",
-        writer.heading(writer.say("The newest {count}", count=len(latest))),
-    ]
-    for delivery in reversed(latest):
-        group = section_of(delivery, _by_title((m.watchlist for m in delivery.matches), titles))
-        lines.append(_item_block(writer, delivery, group, titles, tz, now).body)
-    lines += ["", writer.esc(writer.say("The rest: /hits 50."))]
-    text = "\n".join(lines)
-    # The newest items alone could pass the limit only with extreme titles: cut them to fit.
-    while visible_length(text, fmt) > TELEGRAM_TEXT_LIMIT and len(latest) > 1:
+    latest = sorted((d for d in newest if d.matches), key=lambda d: (moment_of(d.item), d.id))
+    while True:
+        lines = [
+            writer.bold(
+                writer.say("feedwatch · {count} new mentions, too many for one digest", count=total)
+            ),
+            *(
+                writer.esc(f"{titles.get(name, name)}: {count}")
+                for name, count in sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+            ),
+            "",
+            writer.heading(writer.say("The newest {count}", count=len(latest))),
+        ]
+        for delivery in reversed(latest):
+            group = section_of(delivery, _by_title((m.watchlist for m in delivery.matches), titles))
+            lines.append(_item_block(writer, delivery, group, titles, tz, now).body)
+        lines += ["", writer.esc(writer.say("The rest: /hits 50."))]
+        text = "\n".join(lines)
+        # The newest items alone could pass the limit only with extreme titles: show fewer.
+        if visible_length(text, fmt) <= TELEGRAM_TEXT_LIMIT or len(latest) <= 1:
+            break
         latest = latest[1:]
-        return render_backlog(
-            deliveries, watchlists, now=now, fmt=fmt, tz=tz, newest=len(latest), lang=lang
-        )
-    shown = [row for d in latest for row in (d.id, *d.merged_ids)]
-    thread = deliveries[0].thread_id if deliveries else None
-    message = DigestMessage(text, tuple(shown), thread)
-    every = [row for d in deliveries for row in (d.id, *d.merged_ids)]
-    return message, tuple(row for row in every if row not in set(shown))
+    thread = newest[0].thread_id if newest else None
+    return DigestMessage(text, tuple(row for d in latest for row in _rows(d)), thread)

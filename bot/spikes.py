@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.digest import TELEGRAM_TEXT_LIMIT, Format, visible_length
+from bot.digest import TELEGRAM_TEXT_LIMIT, Format, shorten, visible_length
 from bot.domain import PendingDelivery, StoredItem
+from bot.links import html_link, web_link
 from bot.stories import group_stories, moment_of
 from bot.texts import tr
 
@@ -166,13 +167,6 @@ def spike_stories(items: Sequence[StoredItem]) -> list[SpikeStory]:
 
 # --- the alert's text -------------------------------------------------------------------------
 
-_TITLE_CAP = 300
-
-
-def _cap(text: str, limit: int = _TITLE_CAP) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
 
 def _number(value: float) -> str:
     """A baseline as people read it: 2, 1.5 (never 1.4999999)."""
@@ -213,12 +207,9 @@ def render_alert(
             if story.outlets == 1
             else tr(lang, "{count} outlets", count=story.outlets)
         )
-        name = _cap(story.title or story.link or tr(lang, "(untitled)"))
-        link = story.link if story.link and story.link.startswith(("http://", "https://")) else None
-        if fmt == "html" and link:
-            headline = f'<a href="{html.escape(link, quote=True)}">{esc(name)}</a>'
-        else:
-            headline = esc(name)
+        name = shorten(story.title or story.link or tr(lang, "(untitled)"))
+        link = web_link(story.link)
+        headline = html_link(esc(name), link) if fmt == "html" else esc(name)
         line = f"• {headline} · {esc(outlets)}"
         if fmt == "text" and link:
             line += f"\n  {link}"
