@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import settings
@@ -82,6 +83,12 @@ class Database:
 
     def open(self) -> Repository:
         return Repository.open(self.url, connect_args=self.connect_args)
+
+    @property
+    def config_url(self) -> str:
+        """The database as a config file names it: PostgreSQL's schema as a connect option in
+        the URL."""
+        return f"{self.url}?{urlencode(self.connect_args)}" if self.connect_args else self.url
 
 
 @contextmanager

@@ -11,7 +11,6 @@ import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -54,14 +53,8 @@ def _clean_env_and_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         root.setLevel(level)
 
 
-def cli_url(database: Database) -> str:
-    """The database as a config file names it: PostgreSQL's schema goes in the URL's options."""
-    options = database.connect_args.get("options")
-    return f"{database.url}?options={quote(options, safe='')}" if options else database.url
-
-
 def write_config(tmp_path: Path, database: Database, watchlists: str = WATCHLISTS_TOML) -> str:
-    write_settings(tmp_path, FEEDS, database_url=cli_url(database), watchlists=watchlists)
+    write_settings(tmp_path, FEEDS, database_url=database.config_url, watchlists=watchlists)
     return str(tmp_path / "feedwatch.toml")
 
 

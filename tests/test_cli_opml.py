@@ -8,7 +8,6 @@ import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlencode
 
 import listparser
 import pytest
@@ -24,13 +23,6 @@ HTML_PAGE = "<!doctype html><html><head><title>Shop</title></head><body>Hi</body
 
 
 pytestmark = pytest.mark.usefixtures("cli_environment")
-
-
-def url_of(database: Database) -> str:
-    """The `database` fixture's database as one URL (PostgreSQL: its schema as a connect option)."""
-    if not database.connect_args:
-        return database.url
-    return f"{database.url}?{urlencode(database.connect_args)}"
 
 
 def lines(text: str) -> list[str]:
@@ -77,7 +69,7 @@ def test_import_checks_each_feed_adds_the_good_ones_and_reports_the_rest(
     served: dict[str, str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    write_settings(tmp_path, [served["configured"]], database_url=url_of(database))
+    write_settings(tmp_path, [served["configured"]], database_url=database.config_url)
     config = str(tmp_path / "feedwatch.toml")
     lists = opml_file(
         tmp_path / "subscriptions.opml",
@@ -259,7 +251,7 @@ def test_export_lists_every_enabled_feed_once_as_opml_2(
     served: dict[str, str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    url = url_of(database)
+    url = database.config_url
     retired = feed_server.add("/retired.rss", rss(("r", "r", "")))
     write_settings(tmp_path, [served["configured"], retired], database_url=url)
     config = str(tmp_path / "feedwatch.toml")

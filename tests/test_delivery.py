@@ -15,12 +15,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.app import FeedwatchApp
 from bot.digest import BACKLOG_LIMIT, BACKLOG_NEWEST, TELEGRAM_TEXT_LIMIT
+from bot.errors import StorageError
 from bot.pipeline.deliver import RETRY_FIRST, DeliveryOutcome
 from bot.storage.repository import Repository
+from bot.storage.store import create_db_engine
 from tests.builders import Clock, rss, write_settings
+from tests.conftest import Database
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotApi, RecordedRequest
 
@@ -368,6 +372,46 @@ async def test_a_backlog_becomes_one_summary_and_the_rest_stays_in_hits(
     assert len(fake_bot_api.sent_messages(GROUP)) == 1
 
 
+async def test_a_backlog_larger_than_one_read_is_counted_whole_shows_the_newest_and_closes(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer
+) -> None:
+    """3,000 hits, three times what one read of the outbox takes: one summary counts them all,
+    lists the ten newest, and the whole backlog closes with it."""
+    follow(app, PRIVATE, "rvc", chat_type="private")
+    total = 3000
+    start = datetime(2024, 3, 1, tzinfo=UTC)
+    items = "".join(
+        f"<item><guid>raid-{n}</guid><title>RVC report {n}</title>"
+        f"<link>https://news.example/raid-{n}</link>"
+        f"<pubDate>{(start + timedelta(minutes=n)).strftime('%a, %d %b %Y %H:%M:%S GMT')}</pubDate>"
+        "</item>"
+        for n in range(total)
+    )
+    feed_server.add(
+        FEED,
+        (
+            '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+            f"<link>https://news.example/</link><description>x</description>{items}</channel></rss>"
+        ).encode(),
+    )
+    [outcome] = await app.poll_once(all_feeds=True)
+    assert outcome.new_hits == total
+
+    [sent] = await app.digest_once()
+    assert (sent.messages, sent.items, sent.error) == (1, total, None)
+    [summary] = fake_bot_api.sent_messages(PRIVATE)
+    text = summary.result["text"]
+    assert f"{total} new mentions, too many for one digest" in text
+    assert f"Russian Volunteer Corps: {total}" in text
+    newest = [
+        f"https://news.example/raid-{n}" for n in range(total - 1, total - 1 - BACKLOG_NEWEST, -1)
+    ]
+    assert links([summary]) == newest
+    assert app.repo.count_pending(PRIVATE) == 0
+    assert await app.digest_once() == []
+    assert len(fake_bot_api.sent_messages(PRIVATE)) == 1
+
+
 async def test_a_rate_limited_backlog_summary_still_counts_the_whole_backlog_later(
     app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer, clock: Clock
 ) -> None:
@@ -691,3 +735,51 @@ async def test_a_notice_goes_at_once_outside_the_digest_schedule_and_only_once(
     await app.digest_once()
     await app.digest_once()
     assert fake_bot_api.sent_texts(GROUP) == ["Feed down (no language)"]
+
+
+# --- the database goes away while Telegram is sending --------------------------------------------
+
+
+def set_outbox_away(database: Database, away: bool) -> None:
+    """A real fault the bot's own writes meet: the outbox table is renamed away (and back) by
+    another connection, so that recording a sent message fails as if the database were gone."""
+    old, new = ("delivery", "delivery_away") if away else ("delivery_away", "delivery")
+    engine = create_db_engine(database.url, connect_args=database.connect_args)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+    finally:
+        engine.dispose()
+
+
+async def test_a_message_telegram_confirmed_while_the_database_was_away_is_not_sent_again(
+    tmp_path: Path, feed_server: FeedServer, fake_bot_api: FakeBotApi, database: Database
+) -> None:
+    url = feed_server.add(FEED, rss(*news("raid", 3)))
+    settings = write_settings(
+        tmp_path,
+        [url],
+        token=fake_bot_api.token,
+        api_url=fake_bot_api.url,
+        database_url=database.config_url,
+    )
+    async with FeedwatchApp(settings, clock=Clock()) as app:
+        follow(app, PRIVATE, "rvc", chat_type="private")
+        await app.poll_once(all_feeds=True)
+        fake_bot_api.before_answering("sendMessage", lambda: set_outbox_away(database, True))
+        [first] = await app.digest_once()
+        assert first.error is not None  # sent, but not recorded
+        assert len(fake_bot_api.sent_messages(PRIVATE)) == 1
+        # While the database stays away, the round cannot read what is due: nothing goes.
+        with pytest.raises(StorageError):
+            await app.digest_once()
+        assert len(fake_bot_api.sent_messages(PRIVATE)) == 1
+        set_outbox_away(database, False)
+        await app.digest_once()
+        await app.digest_once()
+        assert len(fake_bot_api.sent_messages(PRIVATE)) == 1
+        assert app.repo.count_pending(PRIVATE) == 0
+        [message] = fake_bot_api.sent_messages(PRIVATE)
+        sent = {hit.item.link: hit.sent_at for hit in app.repo.recent_hits(PRIVATE, 10)}
+        assert set(sent) == set(links([message])) == urls(news("raid", 3))
+        assert all(moment is not None for moment in sent.values())

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -42,12 +41,7 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def app_database_url(database: Database) -> str:
-    """The `database` fixture's database as one URL (PostgreSQL: its schema as a connect option)."""
-    return (
-        f"{database.url}?{urlencode(database.connect_args)}"
-        if database.connect_args
-        else database.url
-    )
+    return database.config_url
 
 
 @asynccontextmanager

@@ -12,10 +12,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Protocol
 
 from bot.digest import (
     BACKLOG_LIMIT,
+    BACKLOG_NEWEST,
     Format,
     render_backlog,
     render_digest,
@@ -36,6 +38,8 @@ log = logging.getLogger(__name__)
 CHATS_AT_ONCE = 16
 """Chats a round sends to at the same time."""
 
+_UNRECORDED = "sent messages wait to be recorded: the database does not answer"
+
 RETRY_FIRST = timedelta(seconds=10)
 RETRY_LONGEST = timedelta(minutes=10)
 
@@ -49,6 +53,16 @@ class DigestSink(Protocol):
         """Send one message; return its message id (None where there is none). Raise
         `RetryLater`, `ChatUnreachable`, `ChatMoved` or `DeliveryError`."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    """A message to send, how many items it speaks for, and how to record it once Telegram
+    confirmed it (`record(at, message_id=…)`)."""
+
+    message: DigestMessage
+    items: int
+    record: Callable[..., object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,11 +98,18 @@ class Deliverer:
         # Chats told to wait (429) or failing (5xx, network): not before then, and how many times.
         self._not_before: dict[int, datetime] = {}
         self._failures: dict[int, int] = {}
+        # Messages Telegram confirmed that the database could not record yet, by chat: written
+        # before anything else goes to the chat (`_confirm`).
+        self._unrecorded: dict[int, list[Callable[[], object]]] = {}
 
     async def deliver_due(self) -> list[DeliveryOutcome]:
         """One round: every chat whose digest is due, that is not paused, not in its quiet hours,
         and has something pending."""
         async with self._lock:
+            # First what Telegram confirmed while the database was away, so that no replica
+            # takes those rows for unsent.
+            for chat_id in list(self._unrecorded):
+                await self._record_confirmed(chat_id)
             await self._send_notices()
             chats = await asyncio.to_thread(self.repo.chats_with_pending)
             # Several chats at a time: a private chat gets a message a second at most, so one
@@ -153,6 +174,8 @@ class Deliverer:
         for notice_id, chat_id, text in await asyncio.to_thread(self.repo.pending_notices):
             if self._not_before.get(chat_id, self.clock()) > self.clock():
                 continue
+            if not await self._record_confirmed(chat_id):
+                continue
             chat = await self._hold(chat_id)
             if chat is None:
                 continue
@@ -167,9 +190,32 @@ class Deliverer:
                 except DeliveryError as error:
                     await self._failed(chat, error)
                     continue
-                await asyncio.to_thread(self.repo.mark_notice_sent, notice_id, self.clock())
+                await self._confirm(chat_id, partial(self.repo.mark_notice_sent, notice_id))
             finally:
                 await self._release(chat_id)
+
+    async def _confirm(self, chat_id: int, record: Callable[[datetime], object]) -> bool:
+        """Telegram confirmed a message: write it down. While the database does not answer, the
+        confirmation is kept and written before anything else goes to the chat, so that a live
+        process never sends a message twice (only a dead one may repeat what was in flight).
+        False while it is kept."""
+        self._unrecorded.setdefault(chat_id, []).append(partial(record, self.clock()))
+        return await self._record_confirmed(chat_id)
+
+    async def _record_confirmed(self, chat_id: int) -> bool:
+        """Write the confirmations kept for a chat, oldest first; False while one cannot be."""
+        kept = self._unrecorded.get(chat_id, [])
+        while kept:
+            try:
+                await asyncio.to_thread(kept[0])
+            except StorageError as error:
+                log.warning(
+                    "chat %s: %d sent messages not recorded yet: %s", chat_id, len(kept), error
+                )
+                return False
+            kept.pop(0)
+        self._unrecorded.pop(chat_id, None)
+        return True
 
     async def deliver_now(self, chat_id: int) -> DeliveryOutcome:
         """Send what is pending for one chat now, whatever its schedule (`/digest`)."""
@@ -191,9 +237,62 @@ class Deliverer:
             return outcome
 
     async def _deliver(self, chat: Chat) -> DeliveryOutcome:
-        pending = await asyncio.to_thread(self.repo.pending_deliveries, chat.id)
-        if not pending:
+        if not await self._record_confirmed(chat.id):
+            return DeliveryOutcome(chat.id, error=_UNRECORDED)
+        waiting = await asyncio.to_thread(self.repo.pending_by_topic, chat.id)
+        if not waiting:
             return DeliveryOutcome(chat.id)
+        # A topic with more waiting than a digest holds gets one summary of all of it.
+        backlogs = [topic for topic, count in waiting.items() if count > BACKLOG_LIMIT]
+        outgoing = [await self._summary(chat, topic) for topic in backlogs]
+        if len(backlogs) < len(waiting):
+            outgoing += await self._digests(chat, backlogs)
+        sent = items = 0
+        for message in outgoing:
+            if sent and await self._hold(chat.id) is None:
+                # This replica's hold ran out and another took the chat: it sends the rest.
+                return DeliveryOutcome(chat.id, sent, items)
+            try:
+                message_id = await self.sink.send(chat, message.message)
+            except ChatMoved as moved:
+                return await self._moved(chat, moved, sent, items)
+            except DeliveryError as error:
+                await self._failed(chat, error)
+                return DeliveryOutcome(chat.id, sent, items, error=str(error))
+            sent += 1
+            items += message.items
+            if not await self._confirm(chat.id, partial(message.record, message_id=message_id)):
+                return DeliveryOutcome(chat.id, sent, items, error=_UNRECORDED)
+        await asyncio.to_thread(self.repo.set_last_digest, chat.id, self.clock())
+        self._not_before.pop(chat.id, None)
+        self._failures.pop(chat.id, None)
+        return DeliveryOutcome(chat.id, sent, items)
+
+    async def _summary(self, chat: Chat, topic: int | None) -> _Outgoing:
+        """One message for a topic's whole backlog: every row up to now, counted and closed."""
+        backlog = await asyncio.to_thread(self.repo.backlog, chat.id, topic, BACKLOG_NEWEST)
+        watchlists = {w.name: w for w in await asyncio.to_thread(self.repo.watchlists)}
+        message = render_backlog(
+            backlog.total,
+            backlog.counts,
+            backlog.newest,
+            watchlists,
+            now=self.clock(),
+            fmt=self.sink.format,
+            tz=zone(chat.timezone),
+            lang=language_of(chat.language),
+        )
+
+        def record(at: datetime, *, message_id: int | None) -> None:
+            self.repo.close_backlog(chat.id, topic, backlog, at, message_id=message_id)
+
+        return _Outgoing(replace(message, thread_id=topic), backlog.total, record)
+
+    async def _digests(self, chat: Chat, backlogs: list[int | None]) -> list[_Outgoing]:
+        """The digests (or instant messages) of the chat's topics that are no backlog."""
+        pending = await asyncio.to_thread(
+            self.repo.pending_deliveries, chat.id, skip_topics=backlogs
+        )
         now = self.clock()
         orphans = [d.id for d in pending if not d.matches]
         if orphans:
@@ -213,65 +312,45 @@ class Deliverer:
             for thread_id, group in by_thread.items()
         }
         watchlists = {w.name: w for w in await asyncio.to_thread(self.repo.watchlists)}
-        sent = items = 0
-        for message, counted in self._render(chat, stories, watchlists):
-            if sent and await self._hold(chat.id) is None:
-                # This replica's hold ran out and another took the chat: it sends the rest.
-                return DeliveryOutcome(chat.id, sent, items)
-            try:
-                message_id = await self.sink.send(chat, message)
-            except ChatMoved as moved:
-                return await self._moved(chat, moved, sent, items)
-            except DeliveryError as error:
-                await self._failed(chat, error)
-                return DeliveryOutcome(chat.id, sent, items, error=str(error))
-            if counted:
-                # Rows a backlog summary only counted close with it (they stay in /hits).
-                await asyncio.to_thread(
-                    self.repo.mark_sent, counted, self.clock(), outcome="summarised"
-                )
-            await asyncio.to_thread(
-                self.repo.mark_sent, message.delivery_ids, self.clock(), message_id=message_id
-            )
-            sent += 1
-            items += len(message.delivery_ids) + len(counted)
-        await asyncio.to_thread(self.repo.set_last_digest, chat.id, self.clock())
-        self._not_before.pop(chat.id, None)
-        self._failures.pop(chat.id, None)
-        return DeliveryOutcome(chat.id, sent, items)
+        return [
+            _Outgoing(message, len(message.delivery_ids), partial(self._mark_sent, message))
+            for message in self._render(chat, stories, watchlists)
+        ]
+
+    def _mark_sent(self, message: DigestMessage, at: datetime, *, message_id: int | None) -> None:
+        self.repo.mark_sent(message.delivery_ids, at, message_id=message_id)
 
     def _render(
         self,
         chat: Chat,
         stories: dict[int | None, Stories],
         watchlists: dict[str, Watchlist],
-    ) -> list[tuple[DigestMessage, tuple[int, ...]]]:
-        """The messages for a chat, one digest per forum topic, each with the rows it only counts
-        (a backlog summary's)."""
+    ) -> list[DigestMessage]:
+        """The messages for a chat: one digest per forum topic, or one message a hit."""
         now, fmt, tz = self.clock(), self.sink.format, zone(chat.timezone)
         lang = language_of(chat.language)
-        messages: list[tuple[DigestMessage, tuple[int, ...]]] = []
+        messages: list[DigestMessage] = []
         for thread_id, story in stories.items():
-            group, updates = list(story.deliveries), list(story.updates)
-            if len(group) + len(updates) > BACKLOG_LIMIT:
-                counted_as = [*group, *(u.delivery for u in updates)]
-                summary, counted = render_backlog(
-                    counted_as, watchlists, now=now, fmt=fmt, tz=tz, lang=lang
-                )
-                messages.append((replace(summary, thread_id=thread_id), counted))
-            elif chat.instant:
-                for delivery in group:
+            if chat.instant:
+                for delivery in story.deliveries:
                     one = render_instant(delivery, watchlists, now=now, fmt=fmt, tz=tz, lang=lang)
                     if one is not None:
-                        messages.append((one, ()))
-                for update in updates:
-                    line = render_instant_update(update, now=now, fmt=fmt, tz=tz, lang=lang)
-                    messages.append((line, ()))
+                        messages.append(one)
+                messages.extend(
+                    render_instant_update(update, now=now, fmt=fmt, tz=tz, lang=lang)
+                    for update in story.updates
+                )
             else:
                 rendered = render_digest(
-                    group, watchlists, now=now, fmt=fmt, tz=tz, lang=lang, updates=updates
+                    list(story.deliveries),
+                    watchlists,
+                    now=now,
+                    fmt=fmt,
+                    tz=tz,
+                    lang=lang,
+                    updates=story.updates,
                 )
-                messages.extend((replace(m, thread_id=thread_id), ()) for m in rendered)
+                messages.extend(replace(m, thread_id=thread_id) for m in rendered)
         return messages
 
     async def _moved(self, chat: Chat, moved: ChatMoved, sent: int, items: int) -> DeliveryOutcome:

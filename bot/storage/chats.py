@@ -3,7 +3,7 @@ past rows of their outbox. `Repository` builds on this store."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
@@ -66,6 +66,16 @@ class TermsResult:
     created: bool
     added: tuple[str, ...]
     already: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """A forum topic's (or the chat's) outbox too long for one digest, as its summary reads it."""
+
+    total: int
+    counts: dict[str, int]
+    newest: list[PendingDelivery]
+    last_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -856,9 +866,96 @@ class ChatStore(Store):
                 )
             return result
 
-    def pending_deliveries(self, chat_id: int, limit: int = 1000) -> list[PendingDelivery]:
-        """The chat's outbox rows to send, oldest first (see `_deliveries`)."""
-        return self._deliveries(chat_id, _open_rows(), limit=limit)
+    def pending_deliveries(
+        self, chat_id: int, limit: int = 1000, *, skip_topics: Collection[int | None] = ()
+    ) -> list[PendingDelivery]:
+        """The chat's outbox rows to send, oldest first (see `_deliveries`), but those of the
+        forum topics in `skip_topics` (None: the chat itself)."""
+        conditions = [_open_rows()]
+        if skip_topics:
+            skipped = [topic or NO_TOPIC for topic in skip_topics]
+            conditions.append(col(DeliveryRow.thread_id).not_in(skipped))
+        return self._deliveries(chat_id, *conditions, limit=limit)
+
+    def pending_by_topic(self, chat_id: int) -> dict[int | None, int]:
+        """How many outbox rows wait for each forum topic of the chat (None: the chat itself)."""
+        with self._session() as session:
+            rows = session.exec(
+                select(DeliveryRow.thread_id, func.count(col(DeliveryRow.id)))
+                .where(DeliveryRow.chat_id == chat_id)
+                .where(_open_rows())
+                .group_by(col(DeliveryRow.thread_id))
+            ).all()
+            return {thread_id or None: count for thread_id, count in rows}
+
+    def backlog(self, chat_id: int, topic: int | None, newest: int) -> Backlog:
+        """A topic's whole outbox as a summary reads it: how many rows wait, how many hit each
+        list the chat follows there, and the `newest` of them by their items' time. `last_id`
+        bounds the rows the summary speaks for (`close_backlog`): rows that come meanwhile wait
+        for the next digest."""
+        thread = topic or NO_TOPIC
+        mine = (
+            (col(DeliveryRow.chat_id) == chat_id)
+            & (col(DeliveryRow.thread_id) == thread)
+            & _open_rows()
+        )
+        with self._session() as session:
+            total, last_id = session.exec(
+                select(func.count(col(DeliveryRow.id)), func.max(DeliveryRow.id)).where(mine)
+            ).one()
+            counts = session.exec(
+                select(WatchlistRow.name, func.count(col(DeliveryRow.id)))
+                .select_from(DeliveryRow)
+                .join(HitRow, col(HitRow.item_id) == DeliveryRow.item_id)
+                .join(WatchlistRow, col(WatchlistRow.id) == HitRow.watchlist_id)
+                .join(
+                    SubscriptionRow,
+                    (col(SubscriptionRow.watchlist_id) == HitRow.watchlist_id)
+                    & (col(SubscriptionRow.chat_id) == chat_id),
+                )
+                .where(mine)
+                .where(func.coalesce(SubscriptionRow.thread_id, NO_TOPIC) == thread)
+                .where(col(WatchlistRow.retired).is_(False))
+                .group_by(col(WatchlistRow.name))
+            ).all()
+            moment = func.coalesce(ItemRow.published_at, ItemRow.seen_at)
+            latest = session.exec(
+                select(DeliveryRow.id)
+                .join(ItemRow, col(ItemRow.id) == DeliveryRow.item_id)
+                .where(mine)
+                .order_by(moment.desc(), col(DeliveryRow.id).desc())
+                .limit(newest)
+            ).all()
+        shown = self._deliveries(chat_id, col(DeliveryRow.id).in_(list(latest)), limit=newest)
+        return Backlog(total, dict(counts), shown, last_id or 0)
+
+    def close_backlog(
+        self,
+        chat_id: int,
+        topic: int | None,
+        backlog: Backlog,
+        now: datetime,
+        *,
+        message_id: int | None,
+    ) -> None:
+        """Close what a sent summary speaks for, in one transaction: the rows it showed as sent
+        in its message, every other row up to `backlog.last_id` as summarised (in `/hits`)."""
+        shown = [delivery.id for delivery in backlog.newest]
+        base = (
+            update(DeliveryRow)
+            .where(col(DeliveryRow.chat_id) == chat_id)
+            .where(col(DeliveryRow.thread_id) == (topic or NO_TOPIC))
+            .where(col(DeliveryRow.id) <= backlog.last_id)
+            .where(_open_rows())
+        )
+        with self._session() as session:
+            if shown:
+                session.execute(
+                    base.where(col(DeliveryRow.id).in_(shown)).values(
+                        sent_at=now, outcome="sent", message_id=message_id
+                    )
+                )
+            session.execute(base.values(sent_at=now, outcome="summarised"))
 
     def recent_sent_deliveries(self, chat_id: int, since: datetime) -> list[PendingDelivery]:
         """The chat's rows sent since `since`, with their matches: a story among them is not

@@ -725,6 +725,7 @@ class FakeBotApi:
         }
         # One re-entrant lock for all state: predicates given to wait_for call back into us.
         self._cond = threading.Condition(threading.RLock())
+        self._before_answer: dict[str, Callable[[], None]] = {}
         self._updates: list[JSONDict] = []  # not yet confirmed, ascending update_id
         self._pushed_ids: list[int] = []
         self._next_update_id = 1
@@ -1033,6 +1034,16 @@ class FakeBotApi:
                     _Failure(error_code, description, parameters, chat_id)
                 )
 
+    def before_answering(self, method: str, action: Callable[[], None]) -> None:
+        """Run `action` once, in the server's thread, when the next successful call of `method`
+        has been done and recorded but before its answer leaves: a test's fault (the database
+        going away) strikes while the bot's request is in flight."""
+        canonical = self.spec.method(method)
+        if canonical is None:
+            raise ValueError(f"{method!r} is not a Bot API method in {self.spec_path}")
+        with self._cond:
+            self._before_answer[canonical] = action
+
     def enforce_limits(
         self,
         *,
@@ -1160,7 +1171,10 @@ class FakeBotApi:
             for problem in _Checker(self.spec, {}).value(result, returns, "result", 0)[1]:
                 self._invalid(f"{method}: the fake's own answer breaks the spec: {problem}")
             self._record(RecordedRequest(method, decoded, file_bytes, True, result))
-            return _json_response(200, {"ok": True, "result": result})
+            before = self._before_answer.pop(method, None)
+        if before is not None:  # outside the lock: the action may wait on the bot
+            before()
+        return _json_response(200, {"ok": True, "result": result})
 
     def _parse_body(
         self,
