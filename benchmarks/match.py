@@ -573,8 +573,6 @@ class Language:
         title = self.fill(rng.choice(self.titles))
         sentences = [self.fill(rng.choice(self.sentences)) for _ in range(rng.randint(2, 9))]
         summary = " ".join(_cap(s) for s in sentences)
-        if len(summary) > 2000:  # feedwatch keeps 2,000 characters of a summary
-            summary = summary[:1999].rstrip() + "…"
         return _cap(title), summary
 
     def terms(self, count: int) -> list[str]:

@@ -19,11 +19,11 @@ from bot.matching.morphology import Morphology, default_morphology
 from bot.matching.normalize import (
     BARRIER,
     normalise_word,
-    phrase_span,
     prepare_text,
     scan_text,
     strip_invisible,
     term_words,
+    word_starts,
     words_of,
 )
 
@@ -271,6 +271,8 @@ class Matcher:
         count = len(words)
         found: list[_Outcome] = []
         told: set[object] = set()
+        starts: list[int] | None = None  # where each word starts, once a phrase needs it
+        as_spaced: dict[str, bool] = {}  # whether a phrase stands in the text as joined
         # The places of the words that may begin a term, in order, found without a step per word.
         for index in compress(range(count), map(present.__contains__, words)):
             word = words[index]
@@ -298,8 +300,13 @@ class Matcher:
                 # Most phrases stand with one space between their words: then that is how they
                 # read, and no search for their place is needed.
                 text = " ".join(words[index : last + 1])
-                if text not in prepared:
-                    start, end = phrase_span(scanned, words, index, last)
+                spaced = as_spaced.get(text)
+                if spaced is None:
+                    spaced = as_spaced[text] = text in prepared
+                if not spaced:
+                    if starts is None:
+                        starts = word_starts(scanned)
+                    start, end = starts[index], starts[last] + len(words[last])
                     text = prepared[start : _close_quote(prepared, start, end)]
                 outcome = self._phrase_outcome(pattern, text)
                 if outcome not in told:
