@@ -23,14 +23,31 @@ _CLOUD_METADATA = {
     ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
 }
 
+# NAT64 (RFC 6052): the well-known prefix and the local-use one (RFC 8215), both taken as /96
+# prefixes with the IPv4 address in the last 32 bits.
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def refusal(address: Address) -> str | None:
     """Why a feed may not connect to `address`, or None when it may."""
-    mapped = getattr(address, "ipv4_mapped", None)
-    if mapped is not None:  # ::ffff:127.0.0.1 is 127.0.0.1
-        address = mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # ::ffff:127.0.0.1 is 127.0.0.1
+            address = address.ipv4_mapped
+        else:
+            carried = _carried(address)
+            if carried:
+                # Packets to these reach the IPv4 address they carry (through a tunnel, a relay
+                # or a translator): that address is judged, whatever Python thinks of the prefix.
+                for form, ipv4 in carried:
+                    reason = refusal(ipv4)
+                    if reason is not None:
+                        return f"{form} of {ipv4}, {reason}"
+                return None
+            if address.is_site_local:
+                return "a site-local address"
     if address in _CLOUD_METADATA:
         return "a cloud metadata address"
     if address.is_loopback:
@@ -46,6 +63,21 @@ def refusal(address: Address) -> str | None:
     if not address.is_global:
         return "not a public address"
     return None
+
+
+def _carried(address: ipaddress.IPv6Address) -> list[tuple[str, ipaddress.IPv4Address]]:
+    """The IPv4 addresses an IPv6 address wraps, each with the name of its form."""
+    if address.sixtofour is not None:
+        return [("a 6to4 address", address.sixtofour)]
+    if address.teredo is not None:
+        server, client = address.teredo
+        return [("a Teredo address", client), ("a Teredo address", server)]
+    last = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if any(address in prefix for prefix in _NAT64):
+        return [("a NAT64 address", last)]
+    if address in _IPV4_COMPATIBLE and int(address) > 1:  # :: and ::1 are themselves
+        return [("an IPv4-compatible address", last)]
+    return []
 
 
 class AddressRefused(httpcore.ConnectError):

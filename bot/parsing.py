@@ -48,8 +48,9 @@ MAX_SUMMARY_LENGTH = 10 * 1024 * 1024
 _KEY_TEXT_LENGTH = 2000
 # Titles have no limit in the brief, but a pathological one would bloat storage and every digest.
 MAX_TITLE_LENGTH = 1000
-# A gzip body that arrives without Content-Encoding is decompressed, up to this size (gzip bombs).
-MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024
+# A gzip body that arrives without Content-Encoding is decompressed, up to this size: the fetcher's
+# default cap on a body (gzip bombs; a larger document is no feed a reader could take in either).
+MAX_DECOMPRESSED_BYTES = 10 * 1024 * 1024
 ELLIPSIS = "…"
 HASH_PREFIX = "sha256:"
 

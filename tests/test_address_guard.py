@@ -4,6 +4,7 @@ actually made to (names, redirects and IPv4-mapped forms included); a setting li
 from __future__ import annotations
 
 import ipaddress
+import re
 
 import httpcore
 import pytest
@@ -43,10 +44,39 @@ from tests.fakes.feed_server import FeedServer
         ("224.0.0.251", "a multicast address"),
         ("ff02::1", "a multicast address"),
         ("192.0.2.7", "a private address"),  # documentation range
+        ("fec0::1", "a site-local address"),
+        # IPv6 forms that carry an IPv4 address are judged by it: private ones refused, naming it.
+        ("2002:7f00:1::", "a 6to4 address of 127.0.0.1, a loopback address"),
+        ("2002:a00:1::", "a 6to4 address of 10.0.0.1, a private address"),
+        ("2002:a9fe:a9fe::", "a 6to4 address of 169.254.169.254, a cloud metadata address"),
+        # Teredo: server 65.54.227.120, then the client with its bits inverted.
+        (
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            "a Teredo address of 127.0.0.1, a loopback address",
+        ),
+        (
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "a Teredo address of 192.0.2.45, a private address",
+        ),
+        ("2001:0:a00:1:8000:63bf:f7f7:f7f7", "a Teredo address of 10.0.0.1, a private address"),
+        ("64:ff9b::a00:1", "a NAT64 address of 10.0.0.1, a private address"),
+        ("64:ff9b::7f00:1", "a NAT64 address of 127.0.0.1, a loopback address"),
+        ("64:ff9b:1::a9fe:a9fe", "a NAT64 address of 169.254.169.254, a cloud metadata address"),
+        ("::127.0.0.1", "an IPv4-compatible address of 127.0.0.1, a loopback address"),
+        ("::10.0.0.1", "an IPv4-compatible address of 10.0.0.1, a private address"),
+        ("::100.64.0.1", "an IPv4-compatible address of 100.64.0.1, a carrier-grade NAT address"),
+        ("::", "a private address"),
         ("8.8.8.8", None),
         ("93.184.216.34", None),
         ("2001:4860:4860::8888", None),
         ("::ffff:8.8.8.8", None),
+        # ... and public ones allowed: 8.8.8.8 through 6to4, Teredo, NAT64 (as DNS64 synthesizes
+        # it on an IPv6-only host), IPv4-compatible.
+        ("2002:808:808::", None),
+        ("2001:0:4136:e378:8000:63bf:f7f7:f7f7", None),
+        ("64:ff9b::808:808", None),
+        ("64:ff9b:1::808:808", None),
+        ("::8.8.8.8", None),
     ],
 )
 def test_refusal_of_an_address(address: str, reason: str | None) -> None:
@@ -106,3 +136,28 @@ async def test_the_setting_lifts_the_guard(feed_server: FeedServer) -> None:
 async def test_unix_sockets_are_never_used() -> None:
     with pytest.raises(httpcore.ConnectError, match="TCP only"):
         await GuardedBackend().connect_unix_socket("/var/run/docker.sock")
+
+
+@pytest.mark.parametrize(
+    ("host", "address", "named"),
+    [
+        (
+            "2002:7f00:1::",
+            "2002:7f00:1::",
+            "2002:7f00:1:: is a 6to4 address of 127.0.0.1, a loopback",
+        ),
+        ("news.example", "fec0::1", "news.example (fec0::1) is a site-local address"),
+        (
+            "news.example",
+            "64:ff9b::a00:1",
+            "news.example (64:ff9b::a00:1) is a NAT64 address of 10.",
+        ),
+    ],
+)
+def test_an_address_wrapping_a_refused_one_is_refused_naming_both(
+    host: str, address: str, named: str
+) -> None:
+    # What a feed at http://[2002:7f00:1::]/ gets: the guard checks the resolved addresses here,
+    # before any connection is made.
+    with pytest.raises(AddressRefused, match=re.escape(f"address guard: {named}")):
+        check_addresses(host, ["93.184.216.34", address])

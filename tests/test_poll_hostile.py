@@ -5,20 +5,24 @@ memory and time, while the good feed's items are stored as usual."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import ipaddress
 import itertools
 import re
+import struct
 import time
 import tracemalloc
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta
 
+import brotli
 import pytest
 
 from bot.address_guard import GuardedBackend, guarded_transport, refusal
 from bot.domain import CONSOLE_CHAT_ID, FeedSpec, FeedState, PollOutcome, Watchlist
 from bot.fetch import MAX_BODY_BYTES, Fetcher
-from bot.parsing import MAX_SUMMARY_LENGTH, MAX_TITLE_LENGTH
+from bot.parsing import MAX_TITLE_LENGTH
 from bot.pipeline.poll import Poller
 from bot.storage.repository import Repository
 from tests.builders import Clock, rss
@@ -293,7 +297,8 @@ async def test_an_entity_bomb_is_defused_and_its_item_stored_in_bounded_memory(
     [pending] = repo.pending_deliveries(CONSOLE_CHAT_ID)
     assert pending.item.title.startswith("RVC raid")
     assert len(pending.item.title) <= MAX_TITLE_LENGTH
-    assert len(pending.item.summary) <= MAX_SUMMARY_LENGTH
+    # The whole text is kept, and it is never longer than the body: the bomb is not expanded.
+    assert len(pending.item.summary) <= len(body)
     assert "A" * 1_000 not in pending.item.title + pending.item.summary
     assert "lol" * 100 not in pending.item.title + pending.item.summary
     state = feed(repo, hostile)
@@ -509,5 +514,118 @@ async def test_the_guard_refuses_one_feed_and_lets_the_others_in_the_cycle_throu
 
     assert outcomes[hostile].error == GUARD_REASON
     assert feed_server.hits("/local.rss") == 0
+    assert_backoff(feed(repo, hostile), clock(), failures=1)
+    assert_good_feed_stored(repo, outcomes, good)
+
+
+# --- decompression bombs: refused at the cap, in bounded memory ------------------------------
+
+_ZEROS = bytes(16 * 2**20)
+GIB = 2**30
+# zlib.crc32 of that many zeros, for the gzip trailer: seconds to compute, so written down.
+_CRC32_OF_ZEROS = {GIB: 0x5B64C2B0, 10 * GIB: 0xF41D912F}
+
+
+def _deflate_of_zeros(size: int) -> bytes:
+    """Raw deflate of `size` zeros (a multiple of 16 MiB), made in milliseconds: after a full flush
+    the compressor starts afresh, so every 16 MiB of zeros comes out as the same bytes."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    piece = compressor.compress(_ZEROS) + compressor.flush(zlib.Z_FULL_FLUSH)
+    return piece * (size // len(_ZEROS)) + compressor.flush()
+
+
+def _gzip_of_zeros(size: int) -> bytes:
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    trailer = struct.pack("<II", _CRC32_OF_ZEROS[size], size % 2**32)
+    return header + _deflate_of_zeros(size) + trailer
+
+
+def _zlib_of_zeros(size: int) -> bytes:
+    adler32 = (size % 65521) << 16 | 1  # of zeros: a stays 1, b counts them
+    return b"\x78\xda" + _deflate_of_zeros(size) + struct.pack(">I", adler32)
+
+
+def _brotli_of_zeros(size: int) -> bytes:
+    """br of `size` zeros (a multiple of 16 MiB) in milliseconds: flushed after each 16 MiB, the
+    compressor, once in its stride, makes the same bytes for each (10 GiB: 8,961 bytes)."""
+    compressor = brotli.Compressor(quality=4, lgwin=24)
+    first, steady = (compressor.process(_ZEROS) + compressor.flush() for _ in range(2))
+    return first + steady * (size // len(_ZEROS) - 1) + compressor.finish()
+
+
+DECOMPRESSION_BOMBS = [
+    # The issue's two: 10 GiB from 9 KB of br, and from 16 KB of gzip inside gzip.
+    pytest.param("br", lambda: _brotli_of_zeros(10 * GIB), id="br-10-GiB"),
+    pytest.param(
+        "gzip, gzip", lambda: gzip.compress(_gzip_of_zeros(10 * GIB)), id="gzip-gzip-10-GiB"
+    ),
+    pytest.param(
+        "gzip, br", lambda: brotli.compress(_gzip_of_zeros(10 * GIB)), id="gzip-br-10-GiB"
+    ),
+    pytest.param("gzip", lambda: _gzip_of_zeros(GIB), id="gzip-1-GiB"),
+    pytest.param("deflate", lambda: _zlib_of_zeros(GIB), id="deflate-1-GiB"),
+    pytest.param("deflate", lambda: _deflate_of_zeros(GIB), id="raw-deflate-1-GiB"),
+]
+
+
+@pytest.mark.parametrize(("encoding", "bomb"), DECOMPRESSION_BOMBS)
+async def test_a_decompression_bomb_is_refused_at_the_cap_in_bounded_memory(
+    repo: Repository,
+    feed_server: FeedServer,
+    clock: Clock,
+    encoding: str,
+    bomb: Callable[[], bytes],
+) -> None:
+    hostile = feed_server.add("/hostile", bomb(), headers={"Content-Encoding": encoding})
+    good = feed_server.add("/good.rss", GOOD)
+    configure(repo, clock, hostile, good)
+    # Ten seconds, not the fixture's half a second: the cap must stop the bomb, not the clock.
+    async with Fetcher(timeout=10, allow_private_addresses=True) as fetcher:
+        poller = Poller(repo, fetcher, clock=clock, default_interval=INTERVAL)
+        outcomes, peak = await cycle_with_peak_memory(poller)
+
+    assert outcomes[hostile].error == "the feed decompresses to more than 10 MiB"
+    assert_plain_sentence(outcomes[hostile].error)
+    # The issue's bar is 200 MB; the capped body and a piece in flight stay far below even this.
+    assert peak < MEMORY_LIMIT, f"polling took {peak / 2**20:.1f} MiB"
+    state = feed(repo, hostile)
+    assert (state.last_error, state.item_count) == (outcomes[hostile].error, 0)
+    assert_backoff(state, clock(), failures=1)
+    assert_good_feed_stored(repo, outcomes, good)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "reason"),
+    [
+        (
+            "gzip, gzip, gzip",
+            "the feed is compressed 3 times over (gzip, gzip, gzip); "
+            "feedwatch decodes at most 2 encodings",
+        ),
+        (
+            "zstd",
+            "the feed is compressed with zstd, which feedwatch does not decode "
+            "(it decodes gzip, deflate, br)",
+        ),
+    ],
+    ids=["three-stacked", "zstd"],
+)
+async def test_an_encoding_refused_is_recorded_with_its_reason_and_the_good_feed_stored(
+    repo: Repository,
+    poller: Poller,
+    feed_server: FeedServer,
+    clock: Clock,
+    encoding: str,
+    reason: str,
+) -> None:
+    body = gzip.compress(gzip.compress(gzip.compress(GOOD))) if "," in encoding else GOOD
+    hostile = feed_server.add("/hostile", body, headers={"Content-Encoding": encoding})
+    good = feed_server.add("/good.rss", GOOD)
+    configure(repo, clock, hostile, good)
+
+    outcomes = await cycle(poller)
+
+    assert outcomes[hostile].error == reason
+    assert_plain_sentence(reason)
     assert_backoff(feed(repo, hostile), clock(), failures=1)
     assert_good_feed_stored(repo, outcomes, good)
