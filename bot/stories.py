@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -177,7 +178,8 @@ class Title:
                 kind = "name" if proper else "capital"
             else:
                 kind = "name"
-            words.append(_Word(written, _keys(norm, morphology), kind))
+            capitalised = kind in _NAMES
+            words.append(_Word(written, _keys(norm, morphology, capitalised=capitalised), kind))
         keys = {key for word in words for key in word.keys}
         # An acronym on one side stands for capitalised words on the other: PM, Prime Minister.
         keys |= _initials(written_words)
@@ -215,14 +217,19 @@ def _digits(number: str) -> str:
     return digits.lstrip("0") or "0"
 
 
-def _keys(norm: str, morphology: Morphology) -> frozenset[str]:
-    """A word's forms: its dictionary forms (Russian, Ukrainian) or singular (English), and its
-    first five letters, which tie a place to its adjective (Belgorod, Belgorod's, белгородский;
-    Russia, Russian) where the dictionaries do not."""
-    keys = (
-        set(morphology.token_keys(norm)) if is_cyrillic(norm) else {norm, *english_singulars(norm)}
-    )
-    if len(norm) >= _STEM + 1:
+def _keys(norm: str, morphology: Morphology, *, capitalised: bool) -> frozenset[str]:
+    """A word's forms: its dictionary forms (Russian, Ukrainian), or its singular and unaccented
+    forms (Orbán, Orban). A capitalised word also counts as its first five letters, which tie a
+    place to its adjective (Belgorod, Белгородской; Russia, Russian) where the dictionaries do not;
+    common words keep apart (international, internet)."""
+    if is_cyrillic(norm):
+        keys = set(morphology.token_keys(norm))
+    else:
+        plain = "".join(ch for ch in unicodedata.normalize("NFD", norm) if ch.isascii())
+        keys = {norm, *english_singulars(norm)}
+        if plain:
+            keys |= {plain, *english_singulars(plain)}
+    if capitalised and len(norm) > _STEM:
         keys.add("~" + norm[:_STEM])
     return frozenset(keys)
 

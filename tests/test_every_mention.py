@@ -1,7 +1,7 @@
-"""Stories through the real pipeline: feeds on a local server, the real bot, the fake Bot API. Every
-mention reaches the chat: templated headlines about other towns are not folded into one story, a
-feed that links every item to its home page is not one story, and each item shows its own words
-under the list whose words stand first in it."""
+"""Every mention reaches the chat, through the real pipeline: feeds on a local server, the real bot,
+the fake Bot API. Templated headlines about other towns are not folded into one story, a feed that
+links every item to its home page is not one story, each item shows its own words under the list
+whose words stand first in it, and a name deep in a long item is found."""
 
 from __future__ import annotations
 
@@ -224,3 +224,39 @@ async def test_an_item_stands_under_the_list_whose_words_come_first_with_its_own
     assert "also Belgorod region" in facts
     assert "Kursk region" not in text
     assert lines[heading + 3] == "  also in: Feed 2"
+
+
+async def test_a_name_thousands_of_characters_into_a_live_page_reaches_the_chat(
+    app: FeedwatchApp, feed_server: FeedServer, fake_bot_api: FakeBotApi
+) -> None:
+    """A Kyiv Independent "Ukraine war latest" item named Kursk at character 7,143 of its summary;
+    another outlet names Belgorod only in its content:encoded."""
+    filler = "Shelling was reported along the front line overnight, officials said. " * 100
+    summary = (filler * 2)[:7142] + " Kursk region: Ukrainian forces remain. " + filler[:800]
+    assert summary.index("Kursk") == 7143
+    feed_server.add(
+        "/monitor.rss",
+        feed(
+            ("m1", "Ukraine war latest", "https://monitor.example/latest", summary, MORNING),
+            title="Kyiv Independent",
+        ),
+    )
+    content = (
+        "<item><guid>w1</guid><title>Evening briefing</title>"
+        "<link>https://wire.example/briefing</link><description>Our daily round-up.</description>"
+        "<content:encoded><![CDATA[<p>" + filler + "</p><p>Air-raid alert in Belgorod.</p>]]>"
+        f"</content:encoded><pubDate>{LATER}</pubDate></item>"
+    )
+    feed_server.add(
+        "/wire.rss",
+        (
+            '<?xml version="1.0"?><rss version="2.0" '
+            'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Wire</title>'
+            "<link>https://wire.example/</link><description>x</description>"
+            f"{content}</channel></rss>"
+        ).encode(),
+    )
+    text, links = await digest(app, fake_bot_api, "kursk", "belgorod")
+    assert sorted(links) == ["https://monitor.example/latest", "https://wire.example/briefing"]
+    assert "Kursk region (1)" in text
+    assert "Belgorod region (1)" in text
