@@ -28,14 +28,15 @@ from bot.chat.sender import TelegramSink
 from bot.config import Settings
 from bot.console import ConsoleSink
 from bot.domain import CONSOLE_CHAT_ID, PollOutcome
-from bot.errors import FeedwatchError
+from bot.errors import FeedwatchError, StorageError
 from bot.fetch import Fetcher
 from bot.health import Health
 from bot.matching.morphology import default_morphology
 from bot.metrics import Metrics, MetricsServer
+from bot.outages import OutageReporter, plain
 from bot.parsing import parse_feed
 from bot.pipeline.deliver import Deliverer, DeliveryOutcome, DigestSink
-from bot.pipeline.poll import Poller, parse_pool
+from bot.pipeline.poll import ParsePool, Poller
 from bot.pipeline.spikes import Alerter
 from bot.replica import UpdatesLock, replica_name, updates_lock_key
 from bot.storage.repository import Repository
@@ -49,6 +50,13 @@ UPDATES_LOCK_RETRY = timedelta(seconds=3)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _failure(error: Exception) -> str:
+    """Why a round failed, in a few words: the database's own reason, or the exception's."""
+    if isinstance(error, StorageError):
+        return f"database: {str(error).removeprefix('database error: ')}"
+    return plain(error)
 
 
 def build_application(settings: Settings) -> AnyApplication:
@@ -115,6 +123,12 @@ class FeedwatchApp:
         self._updates_lock: UpdatesLock | None = None
         self._updates_task: asyncio.Task[None] | None = None
         self._metrics_server: MetricsServer | None = None
+        # A tick that fails logs through these: one line when the trouble begins, one a minute
+        # while it lasts, one when it ends, instead of a traceback on every tick. The database's
+        # is shared by both ticks (and could be by anything else that reaches the database).
+        self.database_outage = OutageReporter("the database", logger=log)
+        self._polling_outage = OutageReporter("polling", logger=log)
+        self._digest_outage = OutageReporter("sending digests", logger=log)
 
     async def __aenter__(self) -> FeedwatchApp:
         # Whatever was opened is closed again, in reverse order, if a later step fails.
@@ -138,9 +152,10 @@ class FeedwatchApp:
         await asyncio.to_thread(default_morphology)
         self.fetcher = Fetcher.configured(settings.polling)
         resources.push_async_callback(self.fetcher.aclose)
-        pool = parse_pool(settings.polling.parse_workers)
+        # Made again by the poller whenever a worker dies; this shuts down whichever is current.
+        pool = ParsePool.start(settings.polling.parse_workers, clock=self.clock)
         if pool is not None:
-            resources.callback(pool.shutdown, wait=True, cancel_futures=True)
+            resources.callback(pool.shutdown)
         self.poller = Poller(
             self.repo,
             self.fetcher,
@@ -200,8 +215,12 @@ class FeedwatchApp:
         return parsed.title
 
     async def poll_once(self, *, all_feeds: bool = False) -> list[PollOutcome]:
-        mark = await self.alerter.mark()
-        outcomes = await self.poller.poll(all_feeds=all_feeds)
+        try:
+            mark = await self.alerter.mark()
+            outcomes = await self.poller.poll(all_feeds=all_feeds)
+        except Exception as error:
+            self.health.round_failed(_failure(error))
+            raise
         self._round_finished(outcomes)
         await self._spike_alerts(mark, outcomes)
         return outcomes
@@ -215,7 +234,7 @@ class FeedwatchApp:
 
     def _round_finished(self, outcomes: list[PollOutcome]) -> None:
         self.metrics.record_poll(outcomes)
-        self.health.round_finished()
+        self.health.round_finished(outcomes, self.poller.internal_failures)
 
     async def digest_once(self) -> list[DeliveryOutcome]:
         return await self.deliverer.deliver_due()
@@ -223,14 +242,31 @@ class FeedwatchApp:
     async def _poll_tick(self) -> None:
         try:
             await self.poll_once()
-        except Exception:  # one bad round must not stop the schedule
-            log.exception("poll round failed")
+        except Exception as error:  # one bad round must not stop the schedule
+            self._tick_failed(self._polling_outage, error)
+        else:
+            self._tick_worked(self._polling_outage)
 
     async def _digest_tick(self) -> None:
         try:
             await self.deliverer.deliver_due()
-        except Exception:
-            log.exception("digest round failed")
+        except Exception as error:
+            self._tick_failed(self._digest_outage, error)
+        else:
+            self._tick_worked(self._digest_outage)
+
+    def _tick_failed(self, outage: OutageReporter, error: Exception) -> None:
+        """The database's trouble is the database's outage, told in its reason alone; anything
+        else is the tick's own (a bug), with its traceback the first time."""
+        if isinstance(error, StorageError):
+            self.database_outage.failed(self.clock(), _failure(error).removeprefix("database: "))
+        else:
+            outage.failed(self.clock(), plain(error), error=error)
+
+    def _tick_worked(self, outage: OutageReporter) -> None:
+        now = self.clock()
+        self.database_outage.worked(now)
+        outage.worked(now)
 
     async def start(self, *, schedule: bool = True) -> None:
         """Start the schedule (unless told not to: tests drive the rounds themselves) and, with a
@@ -310,9 +346,10 @@ class FeedwatchApp:
                     if updater.running:
                         await updater.stop()
             except FeedwatchError as error:
-                log.warning("Telegram updates lock: %s", error)
+                # The database is away: told once, as the ticks tell it, not every 3 s.
+                self.database_outage.failed(self.clock(), str(error).removeprefix("database "))
             except SQLAlchemyError as error:
-                log.warning("Telegram updates lock: %s", reason(error))
+                self.database_outage.failed(self.clock(), reason(error))
             await asyncio.sleep(UPDATES_LOCK_RETRY.total_seconds())
 
     async def _serve_metrics(self) -> None:

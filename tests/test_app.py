@@ -1,15 +1,20 @@
-"""`feedwatch run` as a whole: the APScheduler ticks poll due feeds and send due digests on their own."""
+"""`feedwatch run` as a whole: the APScheduler ticks poll due feeds and send due digests on their own,
+and a parse worker the OOM killer takes does not stop them."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import os
+import signal
 from pathlib import Path
 
 from bot.app import FeedwatchApp
 from bot.config import load_settings
-from tests.builders import WATCHLISTS_TOML, rss
+from tests.builders import WATCHLISTS_TOML, Clock, rss, write_settings
 from tests.fakes.feed_server import FeedServer
+from tests.test_metrics import FREE_PORT, get, running
+from tests.test_parse_pool import gone, parse_workers
 
 
 class SignallingStream(io.StringIO):
@@ -61,3 +66,38 @@ name = "Wire"
     assert "RVC claims raid" in out.getvalue()
     assert "Wire" in out.getvalue()
     assert feed_server.hits("/a.rss") == 1
+
+
+async def test_a_worker_killed_while_idle_is_replaced_and_the_next_round_stores_new_items(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    # The bot as it runs, with one parse worker; the OOM killer takes that worker between rounds.
+    clock = Clock()
+    url = feed_server.add("/a.rss", rss(("raid-1", "RVC claims raid", "")))
+    write_settings(tmp_path, [url], metrics_listen=FREE_PORT)
+    config = tmp_path / "feedwatch.toml"
+    config.write_text(
+        config.read_text().replace("[polling]\n", "[polling]\nparse_workers = 1\n"),
+        encoding="utf-8",
+    )
+    settings = load_settings(config, env={})
+    before = parse_workers()
+    async with running(settings, clock=clock) as app:
+        [first] = await app.poll_once()
+        assert first.new_items == 1
+        [worker] = parse_workers() - before
+        os.kill(worker, signal.SIGKILL)
+
+        feed_server.add(
+            "/a.rss", rss(("raid-1", "RVC claims raid", ""), ("raid-2", "RVC: second raid", ""))
+        )
+        clock.advance(minutes=12)
+        [second] = await app.poll_once()
+        assert (second.new_items, second.error) == (1, None)
+        response = await get(app, "/healthz")
+        assert (response.status_code, response.text) == (200, "ok\n")
+        # The dead worker is gone for good, and one new one took its place.
+        [replacement] = parse_workers() - before
+        assert replacement != worker
+        assert gone(worker)
+    assert parse_workers() - before == set()

@@ -1,20 +1,22 @@
 """Polling end to end on storage (SQLite and PostgreSQL): new items and hits, unchanged feeds, failures
-recorded as health with backoff, and one broken feed never stopping the others."""
+recorded as health with backoff, and one broken feed, whatever breaks it, never stopping the others."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 from multiprocessing import get_context
 
+import httpx
 import pytest
 
 import bot.pipeline.poll as poll_module
-from bot.domain import CONSOLE_CHAT_ID, FeedSpec, Watchlist
+from bot.domain import CONSOLE_CHAT_ID, FeedSpec, ParsedFeed, Watchlist
 from bot.fetch import Fetcher
+from bot.parsing import parse_feed
 from bot.pipeline.poll import Poller, summarise
 from bot.storage.repository import Repository
 from tests.builders import Clock, rss
@@ -288,3 +290,93 @@ async def test_chats_are_told_once_when_a_feed_has_failed_for_three_days(
         clock.advance(days=1)
         await poller.poll(all_feeds=True)
     assert len(repo.pending_notices()) == 2
+
+
+# --- whatever goes wrong with one feed is that feed's failure -----------------------------------
+
+OUT_OF_MEMORY = b"<!-- feedwatch test: parsing this runs out of memory -->"
+
+
+def parse_or_run_out(
+    content: bytes, *, source: str, headers: Mapping[str, str] | None = None
+) -> ParsedFeed:
+    """`parse_feed`, except that a marked document raises MemoryError, as a huge one can."""
+    if OUT_OF_MEMORY in content:
+        raise MemoryError
+    return parse_feed(content, source=source, headers=headers)
+
+
+class OutOfMemoryTransport(httpx.AsyncHTTPTransport):
+    """The network as it is, except that reading /huge.rss runs out of memory (issue 14, part 1)."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/huge.rss":
+            raise MemoryError
+        return await super().handle_async_request(request)
+
+
+async def test_an_unexpected_error_fetching_one_feed_fails_that_feed_not_the_round(
+    repo: Repository, feed_server: FeedServer, clock: Clock
+) -> None:
+    huge = feed_server.add("/huge.rss", rss(RAID))
+    good = feed_server.add("/good.rss", rss(RAID))
+    configure(repo, clock, huge, good)
+    async with Fetcher(timeout=5, transport=OutOfMemoryTransport()) as fetcher:
+        poller = Poller(repo, fetcher, clock=clock, default_interval=timedelta(minutes=10))
+        outcomes = {o.feed_url: o for o in await poller.poll()}
+    assert outcomes[good].new_items == 1
+    # Whoever turns it into a reason (the fetcher, or the poll round), it is one plain line.
+    error = outcomes[huge].error
+    assert error is not None
+    assert "MemoryError" in error or "memory" in error
+    assert "\n" not in error
+    assert "Traceback" not in error
+
+
+async def test_any_exception_polling_one_feed_is_its_failure_logged_once_with_its_traceback(
+    repo: Repository, feed_server: FeedServer, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = feed_server.add("/bad.rss", rss(RAID).replace(b"<channel>", b"<channel>" + OUT_OF_MEMORY))
+    good = feed_server.add("/good.rss", rss(RAID, WEATHER))
+    configure(repo, clock, bad, good)
+    async with Fetcher(timeout=5, allow_private_addresses=True) as fetcher:
+        poller = Poller(
+            repo,
+            fetcher,
+            clock=clock,
+            default_interval=timedelta(minutes=10),
+            parse=parse_or_run_out,
+        )
+        outcomes = {o.feed_url: o for o in await poller.poll()}
+    assert outcomes[good].new_items == 2
+    assert outcomes[bad].error == "internal error: MemoryError"
+    assert poller.internal_failures == {bad: "internal error: MemoryError"}
+    # In its health like any failure, backed off like any failure.
+    state = next(f for f in repo.feeds() if f.url == bad)
+    assert (state.last_error, state.consecutive_failures) == ("internal error: MemoryError", 1)
+    assert state.next_poll_at is not None
+    assert timedelta(minutes=18) <= state.next_poll_at - clock() <= timedelta(minutes=22)
+    about_bad = [r for r in caplog.records if bad in r.getMessage()]
+    assert [(r.levelname, r.getMessage()) for r in about_bad] == [
+        ("ERROR", f"{bad}: internal error: MemoryError (failure 1 in a row)")
+    ]
+    assert about_bad[0].exc_info is not None
+    assert about_bad[0].exc_info[0] is MemoryError
+
+
+async def test_cancelling_a_round_cancels_it_and_is_no_feeds_failure(
+    repo: Repository, feed_server: FeedServer, clock: Clock
+) -> None:
+    gate = threading.Semaphore(0)  # the request waits at the server until the test is done
+    url = feed_server.route("/slow.rss", Route(body=rss(RAID), gate=gate))
+    configure(repo, clock, url)
+    async with Fetcher(timeout=60, allow_private_addresses=True) as fetcher:
+        poller = Poller(repo, fetcher, clock=clock, default_interval=timedelta(minutes=10))
+        polling = asyncio.create_task(poller.poll())
+        await asyncio.to_thread(feed_server.wait_until, lambda server: server.in_flight == 1)
+        polling.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await polling
+        gate.release()
+    [state] = repo.feeds()
+    assert (state.last_error, state.consecutive_failures) == (None, 0)

@@ -1,7 +1,7 @@
 """Poll feeds: fetch, skip what did not change, parse, match new items, store them with their hits.
 
-One feed's failure is recorded in its health and never stops the others; a failure before the store
-leaves the feed due again, so nothing is lost.
+One feed's failure, whatever raised it, is that feed's outcome and never stops the round; a failure
+before the store leaves the feed due again, so nothing is lost. A parse worker that dies is replaced.
 """
 
 from __future__ import annotations
@@ -14,17 +14,19 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
 from html import escape
 from multiprocessing import get_context
+from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from bot.domain import FeedState, Match, ParsedFeed, ParsedItem, PollOutcome, Watchlist
 from bot.errors import FeedwatchError, FetchError, ParseError
 from bot.fetch import Fetcher
 from bot.matching import Matcher
+from bot.outages import OutageReporter, plain
 from bot.parsing import parse_feed
 from bot.replica import replica_name
 from bot.schedule import cache_hint, next_poll_at, retry_after
@@ -41,15 +43,179 @@ UNCHANGED_BATCH = 250
 nothing new, and a commit each would cost more than the conditional GET did."""
 
 
-def parse_pool(workers: int | None) -> ProcessPoolExecutor | None:
-    """Worker processes for parsing: `workers` of them, one per core when None; no pool (parse
-    in a thread) when 0. Shut it down when done."""
-    if workers is None:
-        workers = os.cpu_count() or 1
-    if workers <= 0:
-        return None
+CANARY = (
+    b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>canary</title>'
+    b"<item><title>canary</title><guid>feedwatch:canary</guid></item></channel></rss>"
+)
+"""A tiny valid feed. A parse worker that dies on it as well says nothing about the feed it was
+parsing before: the pool itself is what fails (a memory limit that every worker hits, say)."""
+
+POISONOUS = (
+    "poisonous feed: parsing it killed a parse worker twice, the second time alone; this version "
+    "of the feed is not parsed again"
+)
+"""A feed's health when its document kills parse workers: the bound is two deaths per document,
+one among other parses and one alone (so that the blame is certain); the same document is not
+parsed again while this process runs, and the feed backs off like any failing feed."""
+
+T = TypeVar("T")
+
+
+class ParseFunction(Protocol):
+    """What parses a document; `parse_feed`, unless a caller gives another (it must pickle: it runs
+    in the parse workers)."""
+
+    def __call__(
+        self, content: bytes, *, source: str, headers: Mapping[str, str] | None = None
+    ) -> ParsedFeed: ...
+
+
+class WorkerDied(Exception):
+    """A parse worker died while this parse was in the pool (running or waiting); the pool has been
+    made again, and the parse may be tried again."""
+
+
+class ParsePoolError(FeedwatchError):
+    """Parsing in worker processes is impossible now: the pool cannot be made again, or its workers
+    die on any document. Not the feed's fault."""
+
+
+def _process_pool(workers: int) -> ProcessPoolExecutor:
     # forkserver: a clean process to copy, not this one with its threads and sockets.
     return ProcessPoolExecutor(workers, mp_context=get_context("forkserver"))
+
+
+def _worker_count(workers: int | None) -> int:
+    return (os.cpu_count() or 1) if workers is None else workers
+
+
+def parse_pool(workers: int | None) -> ProcessPoolExecutor | None:
+    """A plain executor of worker processes for parsing: `workers` of them, one per core when None;
+    none (parse in a thread) when 0. Shut it down when done. The bot uses `ParsePool.start`, which
+    makes the executor again when a worker dies; a plain one given to `Poller` is not remade."""
+    workers = _worker_count(workers)
+    return _process_pool(workers) if workers > 0 else None
+
+
+class ParsePool:
+    """Parse worker processes that outlive the death of one (the OOM killer, a crash in C code).
+
+    Such a death breaks the whole executor: every parse in it fails with BrokenProcessPool, and it
+    takes no more. The first parse to see that makes a new executor, one for all of them, and shuts
+    the broken one down; every parse that was in it raises `WorkerDied` and may be done again
+    `alone`, with no other parse in the pool, so that a document that kills its worker again is
+    known to be the one that did. Used from one event loop."""
+
+    def __init__(self, make: Callable[[], Executor], *, clock: Callable[[], datetime]) -> None:
+        self._make = make
+        self._clock = clock
+        self._executor = make()
+        self._generation = 0
+        self.restarts = 0
+        """How many times the executor was made again (a count for tests and operators)."""
+        self.outage = OutageReporter("the parse pool", logger=log)
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        # Cleared while a parse runs alone: no other parse may start then.
+        self._open = asyncio.Event()
+        self._open.set()
+        self._alone = asyncio.Lock()
+        self._closed = False
+
+    @classmethod
+    def start(cls, workers: int | None, *, clock: Callable[[], datetime]) -> ParsePool | None:
+        """`workers` processes, one per core when None; None (parse in a thread) when 0. Nothing is
+        started before the first parse. Shut it down when done."""
+        workers = _worker_count(workers)
+        if workers <= 0:
+            return None
+        return cls(functools.partial(_process_pool, workers), clock=clock)
+
+    @classmethod
+    def given(cls, executor: Executor, *, clock: Callable[[], datetime]) -> ParsePool:
+        """A ready-made executor, which its owner shuts down; once broken, it is not made again
+        (every parse then fails with `ParsePoolError`)."""
+        handed: list[Executor] = [executor]
+
+        def make() -> Executor:
+            if not handed:
+                raise ParsePoolError("the parse pool was given ready-made and cannot be made again")
+            return handed.pop()
+
+        return cls(make, clock=clock)
+
+    async def run(self, call: Callable[[], T], *, alone: bool = False) -> T:
+        """`call()` in a worker process; raises `WorkerDied` when a worker died meanwhile."""
+        if self._closed:
+            # A round still running while the bot stops: not the feed's failure.
+            raise ParsePoolError("the parse pool is shut down")
+        await self._enter(alone)
+        executor, generation = self._executor, self._generation
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(executor, call)
+        except BrokenExecutor as error:
+            await self._replace(executor, generation)
+            raise WorkerDied(str(error)) from error
+        finally:
+            self._leave(alone)
+        self.outage.worked(self._clock())
+        return result
+
+    async def _replace(self, broken: Executor, generation: int) -> None:
+        """Make the executor again, unless another parse of the same broken one did already."""
+        if generation != self._generation:
+            return
+        self._generation += 1
+        self.outage.failed(
+            self._clock(),
+            f"a parse worker died (killed, out of memory, or crashed); {self._running} parses "
+            "that were in the pool are done again, one at a time",
+        )
+        try:
+            # Before any await: a parse that starts meanwhile must find the new executor.
+            self._executor = self._make()
+            self.restarts += 1
+        except ParsePoolError:
+            raise
+        except Exception as error:  # no process could be started (memory, process limits)
+            raise ParsePoolError(f"the parse pool cannot be made again: {error}") from error
+        finally:
+            # The broken executor's manager has stopped its workers; this waits until they are
+            # gone, so that none is left behind (in a thread: joining blocks).
+            await asyncio.to_thread(broken.shutdown, wait=True, cancel_futures=True)
+
+    async def _enter(self, alone: bool) -> None:
+        if alone:
+            await self._alone.acquire()
+            self._open.clear()
+            try:
+                while self._running:
+                    await self._idle.wait()
+            except BaseException:
+                self._open.set()
+                self._alone.release()
+                raise
+        else:
+            while not self._open.is_set():
+                await self._open.wait()
+        # No await between the checks above and this count: nothing else runs in between.
+        self._running += 1
+        self._idle.clear()
+
+    def _leave(self, alone: bool) -> None:
+        # Synchronous, so that a cancelled parse cannot leave the count wrong.
+        self._running -= 1
+        if not self._running:
+            self._idle.set()
+        if alone:
+            self._open.set()
+            self._alone.release()
+
+    def shutdown(self) -> None:
+        """Stop the workers (parses still waiting are cancelled, later ones refused)."""
+        self._closed = True
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 class Poller:
@@ -64,7 +230,8 @@ class Poller:
         default_interval: timedelta,
         concurrency: int = 64,
         per_host: int = 4,
-        parse_pool: Executor | None = None,
+        parse_pool: ParsePool | Executor | None = None,
+        parse: ParseFunction | None = None,
         rng: random.Random | None = None,
         owner: str | None = None,
         lease: timedelta = timedelta(minutes=2),
@@ -83,7 +250,17 @@ class Poller:
         self._hosts: dict[str, asyncio.Semaphore] = {}
         # Parsing in worker processes, so that one huge feed holds no lock the others need; in a
         # thread of this process when no pool is given.
+        if isinstance(parse_pool, Executor):
+            parse_pool = ParsePool.given(parse_pool, clock=clock)
         self._parse_pool = parse_pool
+        # None: `parse_feed`, looked up when called (the benchmark times it by replacing it).
+        self._parse_function = parse
+        # Feed id -> the hash of its document that killed parse workers (see POISONOUS).
+        self._poisonous: dict[int, str] = {}
+        self.internal_failures: dict[str, str] = {}
+        """The last round's feeds that failed inside feedwatch, by URL, with the reason: the
+        database or the parse pool (the feed's health is left as it was), or an unexpected error
+        (recorded in its health too: it may well be the feed's doing, as a huge body is)."""
         # Storage writes go one at a time: SQLite has one writer, and it keeps PostgreSQL calm too.
         self._store_lock = asyncio.Lock()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
@@ -94,6 +271,7 @@ class Poller:
         """Poll the feeds that are due, claimed a batch at a time so that replicas sharing the
         database share them (or every feed, unclaimed, still with conditional GET: an operator's
         `poll --once --all`)."""
+        self.internal_failures = {}
         if all_feeds:
             feeds = await asyncio.to_thread(self.repo.feeds)
             outcomes: list[PollOutcome] = []
@@ -118,22 +296,38 @@ class Poller:
         matcher: Matcher | None = None
         running: set[asyncio.Task[PollOutcome]] = set()
         outcomes: list[PollOutcome] = []
-        while True:
-            room = self._concurrency - len(running)
-            # Refill once half the slots are free: a claim is a write, not worth one per feed.
-            if not running or room >= max(1, self._concurrency // 2):
-                claimed = await asyncio.to_thread(
-                    self.repo.claim_due_feeds, self.clock(), self.owner, self.lease, room
-                )
-                if claimed and matcher is None:
-                    matcher = await self._matcher()
-                for feed in claimed:
-                    assert matcher is not None
-                    running.add(asyncio.create_task(self._poll_guarded(feed, matcher)))
-            if not running:
-                return outcomes
-            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            outcomes.extend(task.result() for task in done)
+        try:
+            while True:
+                room = self._concurrency - len(running)
+                # Refill once half the slots are free: a claim is a write, not worth one per feed.
+                if not running or room >= max(1, self._concurrency // 2):
+                    try:
+                        claimed = await asyncio.to_thread(
+                            self.repo.claim_due_feeds, self.clock(), self.owner, self.lease, room
+                        )
+                    except Exception:
+                        # The feeds in hand are polled to the end (their states saved), then
+                        # the round fails.
+                        if running:
+                            await asyncio.wait(running)
+                        running = set()
+                        raise
+                    if claimed and matcher is None:
+                        matcher = await self._matcher()
+                    for feed in claimed:
+                        assert matcher is not None
+                        running.add(asyncio.create_task(self._poll_guarded(feed, matcher)))
+                if not running:
+                    return outcomes
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                outcomes.extend(task.result() for task in done)
+        except BaseException:
+            # Cancelled, or the claim failed: no feed's poll is left running unseen.
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running)
+            raise
 
     async def _matcher(self) -> Matcher:
         """The compiled watchlists, compiled again only when they changed."""
@@ -151,13 +345,28 @@ class Poller:
         return slots
 
     async def _poll_guarded(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
+        """`poll_feed`, with whatever it raises made this feed's failure, never the round's
+        (cancellation, KeyboardInterrupt and SystemExit still go through)."""
         async with self._host_slots(feed.url), self._slots:
             try:
                 return await self.poll_feed(feed, matcher)
             except FeedwatchError as error:
-                # Storage trouble: the feed keeps its old state and stays due, so it is retried.
-                log.error("polling %s failed: %s", feed.url, error)
+                # Storage or the parse pool: the feed keeps its old state and stays due (once its
+                # claim runs out), so it is retried. The parse pool logs its own outage.
+                if not isinstance(error, ParsePoolError):
+                    log.error("polling %s failed: %s", feed.url, error)
+                self.internal_failures[feed.url] = str(error)
                 return PollOutcome(feed.url, error=str(error))
+            except Exception as error:
+                # A bug of ours, or MemoryError: the feed's health says so, in a plain sentence,
+                # and it backs off like any failing feed; the log has the traceback, once.
+                reason = f"internal error: {plain(error)}"
+                self.internal_failures[feed.url] = reason
+                try:
+                    return await self._failed(feed, self.clock(), reason, error=error)
+                except Exception as saving:
+                    log.error("%s: its failure could not be saved: %s", feed.url, plain(saving))
+                    return PollOutcome(feed.url, error=reason)
 
     async def poll_feed(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
         now = self.clock()
@@ -208,7 +417,7 @@ class Poller:
 
         started = time.perf_counter()
         try:
-            parsed = await self._parse(fetched.content, feed.url, fetched.headers)
+            parsed = await self._parse(feed, fetched.content, fetched.headers, body_hash)
         except ParseError as error:
             parse_seconds = time.perf_counter() - started
             failed = await self._failed(feed, now, error.reason)
@@ -262,18 +471,61 @@ class Poller:
         async with self._store_lock:
             await asyncio.to_thread(self.repo.save_feed_states, batch)
 
-    async def _parse(self, content: bytes, url: str, headers: Mapping[str, str]) -> ParsedFeed:
-        if self._parse_pool is None:
-            return await asyncio.to_thread(parse_feed, content, source=url, headers=headers)
-        loop = asyncio.get_running_loop()
-        call = functools.partial(parse_feed, content, source=url, headers=dict(headers))
-        return await loop.run_in_executor(self._parse_pool, call)
+    async def _parse(
+        self, feed: FeedState, content: bytes, headers: Mapping[str, str], body_hash: str | None
+    ) -> ParsedFeed:
+        parse = self._parse_function or parse_feed
+        call = functools.partial(parse, content, source=feed.url, headers=dict(headers))
+        pool = self._parse_pool
+        if pool is None:
+            return await asyncio.to_thread(call)
+        if body_hash is not None and self._poisonous.get(feed.id) == body_hash:
+            raise ParseError(feed.url, POISONOUS)
+        try:
+            parsed = await pool.run(call)
+        except WorkerDied:
+            # Every parse that was in the pool gets here; the pool has logged the death once.
+            try:
+                parsed = await pool.run(call, alone=True)
+            except WorkerDied:
+                await self._blame(pool, parse)
+                if body_hash is not None:
+                    self._poisonous[feed.id] = body_hash
+                raise ParseError(feed.url, POISONOUS) from None
+        self._poisonous.pop(feed.id, None)
+        return parsed
+
+    @staticmethod
+    async def _blame(pool: ParsePool, parse: ParseFunction) -> None:
+        """A document killed its worker while alone in the pool: its fault, unless the workers die
+        on a tiny valid feed as well (then the pool fails, whatever the document)."""
+        canary = functools.partial(parse, CANARY, source="feedwatch:canary", headers={})
+        try:
+            await pool.run(canary, alone=True)
+        except WorkerDied as error:
+            raise ParsePoolError(
+                "the parse workers die even on a tiny valid feed; parsing is impossible until "
+                "that is fixed (a memory limit?)"
+            ) from error
 
     async def _failed(
-        self, feed: FeedState, now: datetime, reason: str, *, hint: timedelta | None = None
+        self,
+        feed: FeedState,
+        now: datetime,
+        reason: str,
+        *,
+        hint: timedelta | None = None,
+        error: BaseException | None = None,
     ) -> PollOutcome:
         failures = feed.consecutive_failures + 1
-        log.warning("%s: %s (failure %d in a row)", feed.url, reason, failures)
+        log.log(
+            logging.ERROR if error is not None else logging.WARNING,
+            "%s: %s (failure %d in a row)",
+            feed.url,
+            reason,
+            failures,
+            exc_info=error,
+        )
         since = feed.failing_since or now
         state = replace(
             feed,
