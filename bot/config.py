@@ -1,6 +1,7 @@
 """Typed feedwatch settings read from a TOML file, its watchlist files and FEEDWATCH_* variables.
 
-Checking reports every problem at once, one sentence each naming the file, table and key.
+Checking reports every problem at once, one sentence each naming the file, table and key. Files
+are read only when regular and small, and TOML only when shallow: no input costs unbounded memory.
 No business logic lives here.
 """
 
@@ -12,6 +13,7 @@ import difflib
 import hmac
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,6 +29,17 @@ from bot.errors import ConfigError
 from bot.matching.terms import term_problem
 
 DEFAULT_CONFIG_PATH = Path("config/feedwatch.toml")
+
+# A real config or watchlist file is a few kilobytes and nests two or three levels; these refuse
+# what would cost memory or recursion (tomllib recurses once per nested array or inline table).
+MAX_TOML_BYTES = 1024 * 1024
+MAX_TOML_DEPTH = 32
+MAX_TOKEN_FILE_BYTES = 4096
+# Why a TOML document is refused before it is parsed, in words a chat reads translated.
+TOO_LARGE = "the file is larger than {size}"
+TOO_DEEP = "the file nests arrays and tables too deep (line {line}): at most {depth} levels"
+# How much of a value a problem quotes: a 100 KB term is named by its start.
+_QUOTED_AT_MOST = 256
 
 _MASK = "********"
 _PASSWORD = re.compile(r"(://[^/:@]*:)[^/@]*@")
@@ -147,7 +160,7 @@ def parse_duration(text: str) -> timedelta:
     """Read "90s", "10m", "1h", "1d" or a combination in falling order such as "1h30m"."""
     match = _DURATION.fullmatch(text.strip())
     if match is None or not any(match.groups()):
-        raise ValueError(f"{text!r} is not a duration; write it as 90s, 10m, 1h or 1d")
+        raise ValueError(f"{_quoted(text)} is not a duration; write it as 90s, 10m, 1h or 1d")
     seconds = sum(int(n) * size for n, (_, size) in zip(match.groups(), _UNITS, strict=True) if n)
     try:
         return timedelta(seconds=seconds)
@@ -179,6 +192,16 @@ class _Invalid(ValueError):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         super().__init__("; ".join(message for _, message in problems))
         self.problems = problems
+
+
+def _clipped(text: str) -> str:
+    """At most `_QUOTED_AT_MOST` characters of `text`, "…" ending a longer one."""
+    return text if len(text) <= _QUOTED_AT_MOST else text[: _QUOTED_AT_MOST - 1] + "…"
+
+
+def _quoted(text: str) -> str:
+    """`text` as a problem quotes it: repr-style, clipped."""
+    return repr(_clipped(text))
 
 
 def _kind(value: object) -> str:
@@ -322,7 +345,9 @@ _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 def _watchlist_name(value: object) -> str:
     name = _string(value)
     if not _NAME.fullmatch(name):
-        raise ValueError(f"{name!r} is not a valid name; use 1 to 64 letters, digits, - and _")
+        raise ValueError(
+            f"{_quoted(name)} is not a valid name; use 1 to 64 letters, digits, - and _"
+        )
     return name
 
 
@@ -338,7 +363,7 @@ def _terms(allow_empty: bool) -> _Check:
             if not isinstance(term, str):
                 problems.append((f"[{index}]", f"must be a string, not {_kind(term)}"))
             elif why := term_problem(term):
-                problems.append((f"[{index}]", f"term {term!r} {why}"))
+                problems.append((f"[{index}]", f"term {_quoted(term)} {why}"))
             else:
                 terms.append(term.strip())
         if problems:
@@ -416,7 +441,9 @@ def _unknown(key: str, value: object, known: Mapping[str, str]) -> str:
     elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
         what = f"table [[{key}]]"
     else:
-        what = f"key {key!r}"
+        what = f"key {_quoted(key)}"
+    if len(key) > _QUOTED_AT_MOST:  # no known key is long; difflib would take its time to say so
+        return f"unknown {what}"
     close = difflib.get_close_matches(key, list(known), n=1)
     return f"unknown {what}" + (f"; did you mean {known[close[0]]}?" if close else "")
 
@@ -455,7 +482,7 @@ def _tables(
         return
     for index, table in enumerate(raw, 1):
         name = table.get("name")
-        label = f" ({name.strip()})" if isinstance(name, str) and name.strip() else ""
+        label = f" ({_clipped(name.strip())})" if isinstance(name, str) and name.strip() else ""
         yield f"[[{key}]] #{index}{label}", table
 
 
@@ -473,18 +500,132 @@ def _check_top_level(
     )
 
 
+class TomlRefused(ConfigError):
+    """A TOML document refused before it is parsed: too large or nested too deep. `template` and
+    `params` let a chat read why in its own language; `problems` holds the sentence in English."""
+
+    def __init__(self, file: str, template: str, **params: object) -> None:
+        self.template = template
+        self.params = params
+        super().__init__([f"{file}: {template.format(**params)}"])
+
+
+class _Unreadable(ValueError):
+    """A file refused before it is read, and why: not a regular file, or too large."""
+
+
+def size_text(limit: int) -> str:
+    """A size as the sentences about files say it: "1 MiB", "4 KiB"."""
+    mib = 1024 * 1024
+    return f"{limit / mib:g} MiB" if limit >= mib else f"{limit / 1024:g} KiB"
+
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _read_file(path: Path, limit: int) -> bytes:
+    """The bytes of the regular file at `path`, never more than `limit` + 1 read. Raises OSError
+    (FileNotFoundError when there is none) or `_Unreadable` for a directory, a FIFO, a device
+    such as /dev/zero, or a file over `limit`."""
+    # Non-blocking, so that opening a FIFO with no writer returns; it is refused just below.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        mode = os.fstat(fd).st_mode  # of what was opened: a path swapped meanwhile changes nothing
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _FILE_KINDS if test(mode)), "something else")
+            raise _Unreadable(f"not a regular file but {kind}")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1)  # a size on disk may lie (/proc); what is read cannot
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise _Unreadable(TOO_LARGE.format(size=size_text(limit)))
+    return data
+
+
+_TOML_SYNTAX = re.compile(r"""[\[\]{}#"']""")
+_BASIC_END = re.compile(r'\\.|["\n]', re.DOTALL)
+_LITERAL_END = re.compile(r"['\n]")
+_MULTILINE_BASIC_END = re.compile(r'\\.|"{3,}', re.DOTALL)
+_MULTILINE_LITERAL_END = re.compile(r"'{3,}")
+
+
+def _string_end(text: str, start: int) -> int:
+    """Where the TOML string that opens at `start` ends: basic "…" (with escapes) and literal '…'
+    on one line, or their multi-line forms between three quotes (a closing run of up to five
+    holds two of the string's own). An unclosed one ends at the end of its line, or of the text:
+    tomllib refuses it there, before reading any bracket after it."""
+    quote = text[start]
+    multiline = text.startswith(quote * 3, start)
+    if quote == "'":
+        pattern = _MULTILINE_LITERAL_END if multiline else _LITERAL_END
+    else:
+        pattern = _MULTILINE_BASIC_END if multiline else _BASIC_END
+    pos = start + (3 if multiline else 1)
+    while (found := pattern.search(text, pos)) is not None:
+        pos = found.end()
+        if not found.group().startswith("\\"):
+            return pos
+    return len(text)
+
+
+def _too_deep(text: str, most: int) -> int | None:
+    """The line on which brackets first nest deeper than `most`, or None: arrays, inline tables
+    and table headers, counted outside strings and comments. One pass, no recursion, so that a
+    document 10,000 levels deep is refused before tomllib recurses into it."""
+    depth, pos = 0, 0
+    while (found := _TOML_SYNTAX.search(text, pos)) is not None:
+        char, pos = found.group(), found.end()
+        if char in "[{":
+            depth += 1
+            if depth > most:
+                return text.count("\n", 0, pos) + 1
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+        elif char == "#":
+            end = text.find("\n", pos)
+            pos = len(text) if end < 0 else end
+        else:
+            pos = _string_end(text, pos - 1)
+    return None
+
+
+def parse_toml(data: bytes, file: str) -> dict[str, Any]:
+    """`data` read as TOML, after the checks that keep tomllib's cost bounded: at most
+    `MAX_TOML_BYTES`, nested at most `MAX_TOML_DEPTH` deep (else `TomlRefused`). Raises
+    ConfigError with the sentence when it is not UTF-8 or not TOML."""
+    if len(data) > MAX_TOML_BYTES:
+        raise TomlRefused(file, TOO_LARGE, size=size_text(MAX_TOML_BYTES))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError([f"{file}: not valid TOML: the file is not UTF-8 text"]) from None
+    if (line := _too_deep(text, MAX_TOML_DEPTH)) is not None:
+        raise TomlRefused(file, TOO_DEEP, line=line, depth=MAX_TOML_DEPTH)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:  # its message carries the line and column
+        raise ConfigError([f"{file}: not valid TOML: {error}"]) from None
+
+
 def _read_toml(path: Path, problems: list[str], not_found: str) -> dict[str, Any] | None:
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return parse_toml(_read_file(path, MAX_TOML_BYTES), str(path))
     except FileNotFoundError:
         problems.append(not_found)
     except OSError as error:
         problems.append(f"{path}: cannot read the file: {error.strerror}")
-    except tomllib.TOMLDecodeError as error:  # its message carries the line and column
-        problems.append(f"{path}: not valid TOML: {error}")
-    except UnicodeDecodeError:
-        problems.append(f"{path}: not valid TOML: the file is not UTF-8 text")
+    except _Unreadable as error:
+        problems.append(f"{path}: {error}")
+    except ConfigError as error:
+        problems.extend(error.problems)
     return None
 
 
@@ -573,15 +714,21 @@ def _read_env(env: Mapping[str, str], problems: list[str]) -> dict[tuple[str, st
         else:
             path = Path(token_file)
             try:
-                token = path.read_text(encoding="utf-8").strip()
+                token = _read_file(path, MAX_TOKEN_FILE_BYTES).decode("utf-8").strip()
             except FileNotFoundError:
                 token = None
                 problems.append(
                     f"environment variable {_TOKEN_FILE}: file not found: {path.resolve()}"
                 )
-            except (OSError, UnicodeDecodeError) as error:
+            except (OSError, UnicodeDecodeError, _Unreadable) as error:
                 token = None
-                reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+                reason = (
+                    error.strerror
+                    if isinstance(error, OSError)
+                    else "not UTF-8 text"
+                    if isinstance(error, UnicodeDecodeError)
+                    else str(error)
+                )
                 problems.append(f"environment variable {_TOKEN_FILE}: cannot read {path}: {reason}")
             if token == "":
                 problems.append(f"environment variable {_TOKEN_FILE}: the file {path} is empty")
@@ -598,8 +745,8 @@ def _token_texts(doc: Mapping[str, object] | None, env: Mapping[str, str]) -> se
     if isinstance(raw, str | int | float) and not isinstance(raw, bool):
         texts.add(str(raw))
     if token_file := env.get(_TOKEN_FILE):
-        with contextlib.suppress(OSError, UnicodeDecodeError):
-            texts.add(Path(token_file).read_text(encoding="utf-8"))
+        with contextlib.suppress(OSError, UnicodeDecodeError, _Unreadable):
+            texts.add(_read_file(Path(token_file), MAX_TOKEN_FILE_BYTES).decode("utf-8"))
     return {form for text in texts for form in (text, text.strip()) if form}
 
 
@@ -687,16 +834,16 @@ def load_watchlists(path: Path) -> tuple[Watchlist, ...]:
 
 def read_watchlists_document(data: bytes, file: str) -> tuple[Watchlist, ...]:
     """The watchlists of a TOML document sent to a chat (`/import`), checked as a watchlist file is;
-    every problem is reported at once, with the document's name and the table."""
+    every problem is reported at once, with the document's name and the table. A document too
+    large or too deep is refused before it is parsed, with `TomlRefused`."""
     problems: list[str] = []
     watchlists: list[Watchlist] = []
     try:
-        doc: dict[str, Any] | None = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        problems.append(f"{file}: not valid TOML: the file is not UTF-8 text")
-        doc = None
-    except tomllib.TOMLDecodeError as error:
-        problems.append(f"{file}: not valid TOML: {error}")
+        doc: dict[str, Any] | None = parse_toml(data, file)
+    except TomlRefused:
+        raise
+    except ConfigError as error:
+        problems.extend(error.problems)
         doc = None
     if doc is not None:
         _check_top_level(doc, {"watchlist": "[[watchlist]] tables"}, file, problems)

@@ -102,3 +102,31 @@ def setup_logging(
 
 def _skip_busy_ticks(record: logging.LogRecord) -> bool:
     return "maximum number of running instances reached" not in str(record.msg)
+
+
+class Withheld(Exception):
+    """Stands in, in a log, for an exception whose message may quote what someone wrote in a chat:
+    it names the exception's type and keeps its traceback (code and line numbers, no values)."""
+
+
+def withheld(error: BaseException) -> BaseException:
+    """`error` fit for the log, with its causes and contexts: each one a `Withheld` with the same
+    traceback, and not a word of any message or note, however deep in the chain."""
+    stand_ins: dict[int, BaseException] = {}
+
+    def stand_in(original: BaseException) -> BaseException:
+        if id(original) in stand_ins:  # a chain may loop back on itself
+            return stand_ins[id(original)]
+        kind = type(original)
+        module = "" if kind.__module__ == "builtins" else f"{kind.__module__}."
+        copy = Withheld(f"{module}{kind.__qualname__} (message withheld: it may quote a chat)")
+        stand_ins[id(original)] = copy
+        copy.__traceback__ = original.__traceback__
+        if original.__cause__ is not None:
+            copy.__cause__ = stand_in(original.__cause__)
+        if original.__context__ is not None:
+            copy.__context__ = stand_in(original.__context__)
+        copy.__suppress_context__ = original.__suppress_context__
+        return copy
+
+    return stand_in(error)

@@ -418,6 +418,24 @@ TRANSLATIONS: Mapping[str, tuple[str, str]] = {
         "файл — не корректный XML (строка {line})",
         "файл — не коректний XML (рядок {line})",
     ),
+    # --- what a command reads, and what it quotes back (bot/limits.py) ------------------------
+    "The text after /{command} is too long: at most {limit} characters.": (
+        "Текст после /{command} слишком длинный. Максимум символов: {limit}.",
+        "Текст після /{command} задовгий. Максимум символів: {limit}.",
+    ),
+    "{names} and {count} more": ("{names} и ещё {count}", "{names} і ще {count}"),
+    "Removed from {name}: {terms}.": (
+        "Удалено из списка {name}: {terms}.",
+        "Вилучено зі списку {name}: {terms}.",
+    ),
+    "Not in {name}: {terms}.": ("В списке {name} нет: {terms}.", "У списку {name} немає: {terms}."),
+    # Why /import refuses a file unread (bot/config.py).
+    "the file nests arrays and tables too deep (line {line}): at most {depth} levels": (
+        "в файле массивы и таблицы вложены слишком глубоко (строка {line}): не больше {depth} "
+        "уровней",
+        "у файлі масиви й таблиці вкладено надто глибоко (рядок {line}): найбільша глибина — "
+        "{depth}",
+    ),
     # --- digests ------------------------------------------------------------------------------
     "feedwatch · 1 new mention": ("feedwatch · новое упоминание", "feedwatch · нова згадка"),
     "feedwatch · {count} new mentions": (

@@ -591,3 +591,51 @@ def test_demo_reads_its_files_beside_feedwatch_config_as_in_the_image(
     assert main(["demo"]) == 0
     assert re.fullmatch(r"demo: 4 feeds, \d+ items, \d+ hits", lines(capsys.readouterr().out)[-1])
     assert list(workdir.iterdir()) == []
+
+
+# --- check-config and match with hostile files: one line each, never a traceback -------------
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_check_config_of_dev_zero_says_so_in_one_line_without_reading_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FEEDWATCH_CONFIG", "/dev/zero")
+    assert main(["check-config"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert lines(err) == ["/dev/zero: not a regular file but a character device"]
+
+
+def test_check_config_of_a_deeply_nested_file_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "feedwatch.toml"
+    config.write_text("a = " + "[" * 10_000 + "]" * 10_000 + "\n", encoding="utf-8")
+    assert main(["check-config", str(config)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert lines(err) == [
+        f"{config}: the file nests arrays and tables too deep (line 1): at most 32 levels"
+    ]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_match_with_a_named_pipe_for_watchlists_says_so_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "watchlists.toml"
+    os.mkfifo(fifo)  # nobody writes to it: reading would wait for ever
+    assert main(["match", "--watchlists", str(fifo), str(tmp_path / "none.jsonl")]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert lines(err) == [f"feedwatch: {fifo}: not a regular file but a named pipe"]
+
+
+def test_check_config_of_a_file_over_1_mib_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "feedwatch.toml"
+    config.write_bytes(b"#" * (1024 * 1024 + 1))
+    assert main(["check-config", str(config)]) == 1
+    assert lines(capsys.readouterr().err) == [f"{config}: the file is larger than 1 MiB"]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from textwrap import dedent
 
 import pytest
+import tomli_w
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.config import (
     DEFAULT_CONFIG_PATH,
+    MAX_TOML_DEPTH,
+    TOO_DEEP,
     DatabaseSettings,
     DigestSettings,
     MetricsSettings,
@@ -19,12 +23,14 @@ from bot.config import (
     Secret,
     Settings,
     TelegramSettings,
+    TomlRefused,
     check_config,
     config_path,
     format_duration,
     load_settings,
     load_watchlists,
     parse_duration,
+    parse_toml,
     summary,
 )
 from bot.domain import FeedSpec, Watchlist
@@ -1038,3 +1044,173 @@ def test_the_shipped_watchlists_load() -> None:
 def test_api_url_is_the_base_url_in_either_form(tmp_path: Path, written: str) -> None:
     config = write(tmp_path / "feedwatch.toml", f'[telegram]\napi_url = "{written}"\n')
     assert load_settings(config, env={}).telegram.api_url == "http://localhost:8081"
+
+
+# --- hostile files: too large, too deep, not files at all -----------------------------------
+
+
+def nested(depth: int, opener: str = "[") -> str:
+    """A value nested `depth` deep: arrays, or inline tables ({a = {a = …}})."""
+    if opener == "[":
+        return "[" * depth + "1" + "]" * depth
+    return "{a = " * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize("opener", ["[", "{"])
+def test_a_document_nested_10000_deep_is_refused_before_it_is_parsed(
+    tmp_path: Path, opener: str
+) -> None:
+    config = write(tmp_path / "feedwatch.toml", f"# hostile\n\nvalue = {nested(10_000, opener)}\n")
+    assert check_config(config, {}) == (
+        None,
+        [f"{config}: the file nests arrays and tables too deep (line 3): at most 32 levels"],
+    )
+
+
+def test_a_watchlist_file_nested_too_deep_is_named(tmp_path: Path) -> None:
+    lists = write(tmp_path / "lists.toml", f'[[watchlist]]\nname = "a"\nterms = {nested(40)}\n')
+    problems = problems_for(tmp_path, 'watchlist_files = ["lists.toml"]\n')
+    assert problems == [
+        f"{lists}: the file nests arrays and tables too deep (line 3): at most 32 levels"
+    ]
+    with pytest.raises(ConfigError) as raised:
+        load_watchlists(lists)
+    assert raised.value.problems == problems
+
+
+def test_32_levels_are_read_and_33_refused() -> None:
+    assert parse_toml(f"a = {nested(32)}\n".encode(), "x.toml")["a"] == [[[[[[[[[[[[[[[[
+        [[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]
+    ]]]]]]]]]]]]]]]]  # fmt: skip
+    with pytest.raises(TomlRefused) as raised:
+        parse_toml(f"a = {nested(33)}\n".encode(), "x.toml")
+    assert raised.value.problems == [
+        "x.toml: the file nests arrays and tables too deep (line 1): at most 32 levels"
+    ]
+    assert (raised.value.template, raised.value.params) == (TOO_DEEP, {"line": 1, "depth": 32})
+
+
+# Brackets inside every kind of string and in comments are text, not nesting: 40 of each here.
+# (Lines, because the document holds every kind of TOML quote, Python's too.)
+_B = "[" * 40
+STRINGS_WITH_BRACKETS = "\n".join(
+    [
+        f"# a comment {_B}",
+        "[[watchlist]]",
+        'name = "brackets"',
+        "terms = [",
+        f'    "basic {_B}",',
+        f'    "escaped quote \\" {_B} \\\\",',
+        f"    'literal {_B} \\',",
+        '    """multi-line',
+        f'    {_B} \\""" still in it "" x""",',
+        '    """ends with two quotes of its own x"""",',
+        f"    '''multi-line literal {'{' * 40} ''",
+        f"    {_B} x''''',",
+        f"]  # a closing comment {_B.replace('[', ']')}",
+        'exclude = [["nested"]]  # not a list of strings, but only 2 deep',
+        "",
+    ]
+)
+
+
+def test_brackets_in_strings_and_comments_do_not_count_as_nesting(tmp_path: Path) -> None:
+    lists = write(tmp_path / "lists.toml", STRINGS_WITH_BRACKETS)
+    with pytest.raises(ConfigError) as raised:
+        load_watchlists(lists)
+    # Parsed, with the five terms read; refused only for what the exclude list holds.
+    assert raised.value.problems == [
+        f"{lists}: [[watchlist]] #1 (brackets) exclude[1]: must be a string, not an array"
+    ]
+
+
+@given(
+    st.recursive(
+        st.text(alphabet="[]{}\"'#\\\n x", max_size=8),
+        lambda inner: st.lists(inner, min_size=1, max_size=2),
+        max_leaves=20,
+    ),
+    st.integers(0, 40),
+)
+def test_the_nesting_counted_is_the_nesting_tomllib_would_recurse_into(
+    value: object, wrapped: int
+) -> None:
+    """Strings full of brackets, quotes and escapes (as tomli_w writes them), in arrays and
+    inline tables on both sides of the limit: refused exactly when deeper than it."""
+    for _ in range(wrapped):
+        value = [value]
+
+    def depth(item: object) -> int:
+        return 1 + max(map(depth, item)) if isinstance(item, list) else 0
+
+    document = tomli_w.dumps({"a": value, "b": [value, {"c": value}]})
+    deepest = depth(value) + 2  # b's array, then the inline table {c = …}
+    if deepest > MAX_TOML_DEPTH:
+        with pytest.raises(TomlRefused):
+            parse_toml(document.encode(), "x.toml")
+    else:
+        assert parse_toml(document.encode(), "x.toml")["a"] == value
+
+
+def test_a_config_file_over_1_mib_is_refused_unread(tmp_path: Path) -> None:
+    config = tmp_path / "feedwatch.toml"
+    config.write_bytes(b"# " + b"x" * (1024 * 1024) + b"\n")
+    assert check_config(config, {}) == (None, [f"{config}: the file is larger than 1 MiB"])
+    lists = tmp_path / "lists.toml"
+    lists.write_bytes(config.read_bytes())
+    with pytest.raises(ConfigError) as raised:
+        load_watchlists(lists)
+    assert raised.value.problems == [f"{lists}: the file is larger than 1 MiB"]
+
+
+def test_a_directory_is_not_a_config_file(tmp_path: Path) -> None:
+    assert check_config(tmp_path, {}) == (
+        None,
+        [f"{tmp_path}: not a regular file but a directory"],
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "feedwatch.toml"
+    os.mkfifo(fifo)
+    assert check_config(fifo, {}) == (None, [f"{fifo}: not a regular file but a named pipe"])
+    lists = write(tmp_path / "config.toml", 'watchlist_files = ["feedwatch.toml"]\n')
+    assert check_config(lists, {})[1] == [f"{fifo}: not a regular file but a named pipe"]
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_dev_zero_is_refused_before_a_byte_is_read(tmp_path: Path) -> None:
+    zero = Path("/dev/zero")
+    assert check_config(zero, {}) == (
+        None,
+        ["/dev/zero: not a regular file but a character device"],
+    )
+    assert check_config(None, {"FEEDWATCH_CONFIG": "/dev/zero"})[1] == [
+        "/dev/zero: not a regular file but a character device"
+    ]
+    config = write(tmp_path / "feedwatch.toml", "")
+    assert problems_for(tmp_path, "", {"FEEDWATCH_TELEGRAM_TOKEN_FILE": str(zero)}) == [
+        "environment variable FEEDWATCH_TELEGRAM_TOKEN_FILE: cannot read /dev/zero: not a "
+        "regular file but a character device"
+    ]
+    assert config.exists()
+
+
+def test_a_token_file_over_4_kib_is_refused(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + " " * 5000, encoding="utf-8")
+    assert problems_for(tmp_path, "", {"FEEDWATCH_TELEGRAM_TOKEN_FILE": str(token_file)}) == [
+        f"environment variable FEEDWATCH_TELEGRAM_TOKEN_FILE: cannot read {token_file}: the file "
+        "is larger than 4 KiB"
+    ]
+
+
+def test_a_problem_quotes_only_the_start_of_a_huge_term_name_or_key(tmp_path: Path) -> None:
+    huge = "y" * 100_000
+    problems = problems_for(
+        tmp_path, f'[[watchlist]]\nname = "{huge}"\nterms = ["{huge}"]\n{huge} = 1\n'
+    )
+    assert len(problems) == 3
+    assert all(len(problem) < len(str(tmp_path)) + 700 for problem in problems)
+    assert f"'{'y' * 255}…'" in problems[0]

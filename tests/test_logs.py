@@ -1,4 +1,5 @@
-"""Tests of bot.logs: the bot token never reaches a log line, whatever carries it."""
+"""Tests of bot.logs: the bot token never reaches a log line, whatever carries it, and an outage is a
+few lines, not a traceback on every tick."""
 
 from __future__ import annotations
 
@@ -8,16 +9,20 @@ import logging
 import re
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.app import FeedwatchApp
 from bot.cli import main
 from bot.logs import REDACTED, RedactSecrets, setup_logging
-from tests.builders import write_settings
+from tests.builders import Clock, rss, write_settings
+from tests.conftest import Database
 from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotApi
+from tests.test_metrics import app_database_url, running
 
 TOKEN = "123456789:AAE-very-secret-token_value"
 
@@ -318,3 +323,121 @@ async def test_the_contents_of_private_chats_never_reach_the_log(
     ]
     leaked = [bit for bit in secret_bits if bit.lower() in text.lower()]
     assert leaked == []
+
+
+# --- exceptions whose messages quote a chat ----------------------------------------------------
+
+
+def _raise_chained(typed: str) -> None:
+    """A RuntimeError raised while a ValueError was handled, which a KeyError caused: each quotes
+    `typed`, in its message or a note."""
+    try:
+        try:
+            raise KeyError(typed)
+        except KeyError as cause:
+            raise ValueError(f"the term «{typed}» is too long") from cause
+    except ValueError:
+        error = RuntimeError(f"could not answer {typed}")
+        error.add_note(f"note: {typed}")
+        raise error  # noqa: B904 - the implicit context is what is tested
+
+
+def test_withheld_logs_types_and_frames_of_the_whole_chain_but_no_message(
+    stream: tuple[logging.Logger, io.StringIO],
+) -> None:
+    from bot.logs import withheld
+
+    logger, out = stream
+    typed = "Qz7TypedByAUser"
+    with pytest.raises(RuntimeError) as raised:
+        _raise_chained(typed)
+    logger.error("unexpected %s", raised.type.__name__, exc_info=withheld(raised.value))
+    text = out.getvalue()
+    assert typed not in text
+    for kind in ("RuntimeError", "ValueError", "KeyError"):
+        assert f"{kind} (message withheld" in text
+    assert "in _raise_chained" in text  # where each was raised
+    assert "The above exception was the direct cause" in text
+    assert "During handling of the above exception" in text
+
+
+def test_withheld_copes_with_a_chain_that_loops() -> None:
+    from bot.logs import withheld
+
+    first, second = ValueError("Qz7a"), KeyError("Qz7b")
+    first.__context__, second.__context__ = second, first
+    formatted = logging.Formatter().formatException((Exception, withheld(first), None))
+    assert "Qz7" not in formatted
+    assert "ValueError (message withheld" in formatted
+
+
+# --- a dependency that goes away ----------------------------------------------------------------
+
+
+@contextmanager
+def database_away(app: FeedwatchApp, database: Database, tmp_path: Path) -> Iterator[str]:
+    """The app's database gone for real while inside, and back as it was afterwards; yields the
+    reason the database gives. SQLite: the file holds something that is not a database. PostgreSQL:
+    the app's schema is renamed away (the server answers; none of our tables is there)."""
+    if database.kind == "sqlite":
+        app.repo.engine.dispose()
+        db = tmp_path / "feedwatch.db"
+        files = [db, db.with_name("feedwatch.db-wal"), db.with_name("feedwatch.db-shm")]
+        saved = {path: path.read_bytes() for path in files if path.exists()}
+        for path in files:
+            path.unlink(missing_ok=True)
+        db.write_bytes(b"this is not a database " * 512)
+        try:
+            yield "file is not a database"
+        finally:
+            app.repo.engine.dispose()
+            db.unlink()
+            for path, content in saved.items():
+                path.write_bytes(content)
+    else:
+        schema = database.connect_args["options"].partition("search_path=")[2]
+        with app.repo.engine.connect() as conn:
+            conn.execute(text(f'ALTER SCHEMA "{schema}" RENAME TO "{schema}_away"'))
+            conn.commit()
+        try:
+            yield 'relation "hit" does not exist'
+        finally:
+            with app.repo.engine.connect() as conn:
+                conn.execute(text(f'ALTER SCHEMA "{schema}_away" RENAME TO "{schema}"'))
+                conn.commit()
+
+
+async def test_a_database_outage_is_one_line_then_one_a_minute_then_one_when_it_is_back(
+    database: Database, tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    url = feed_server.add("/a.rss", rss(("raid", "RVC claims raid", "")))
+    settings = write_settings(tmp_path, [url], database_url=app_database_url(database))
+    async with running(settings, clock=clock) as app:
+        await app._poll_tick()
+        await app._digest_tick()  # the digest is sent: nothing is due during the outage
+        err = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", err)
+        setup_logging(logging.INFO)
+        # A little over five minutes of outage, both ticks every 2 s: 302 failed ticks.
+        with database_away(app, database, tmp_path) as reason:
+            for _ in range(151):
+                clock.advance(seconds=2)
+                await app._poll_tick()
+                await app._digest_tick()
+        clock.advance(seconds=2)
+        await app._poll_tick()
+        await app._digest_tick()
+    logged = err.getvalue()
+    # The time stamp is the wall clock's; the rest is the line.
+    lines = [line.split(" ", 2)[-1] for line in logged.splitlines()]
+    assert lines == [
+        f"ERROR bot.app: the database went away: {reason}",
+        *(
+            f"ERROR bot.app: the database is still away after {minutes} min: 60 failures since "
+            f"the last line; the last: {reason}"
+            for minutes in range(1, 6)
+        ),
+        "INFO bot.app: the database came back after 5 min 2 s (302 failures)",
+    ]
+    assert "Traceback" not in logged

@@ -1,7 +1,7 @@
 """Reading the arguments of chat commands: names, comma-separated terms, durations, quiet hours.
 
 Pure: each function takes the text as typed and returns a value or raises `ValueError` with a
-sentence that can be shown to the user as it is.
+sentence that can be shown to the user as it is, quoting at most `QUOTED_AT_MOST` characters.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.config import format_duration, parse_duration
+from bot.limits import QUOTED_AT_MOST
 from bot.matching import term_problem
 
 LABEL = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -20,9 +21,16 @@ INSTANT = timedelta(0)
 _CLOCK = re.compile(r"([01]?\d|2[0-3])[:.]([0-5]\d)")
 
 
+def shown(text: str, most: int = QUOTED_AT_MOST) -> str:
+    """What was typed, as an answer quotes it: at most `most` characters, "…" ending a longer one."""
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
 def label(text: str) -> str:
     if not LABEL.fullmatch(text):
-        raise ValueError(f"«{text}» cannot name a watchlist: use 1 to 64 letters, digits, - and _")
+        raise ValueError(
+            f"«{shown(text)}» cannot name a watchlist: use 1 to 64 letters, digits, - and _"
+        )
     return text
 
 
@@ -35,7 +43,7 @@ def terms(text: str) -> list[str]:
     for term in found:
         problem = term_problem(term)
         if problem:
-            raise ValueError(f"the term «{term}» {problem}")
+            raise ValueError(f"the term «{shown(term)}» {problem}")
     return list(dict.fromkeys(found))
 
 
@@ -72,7 +80,7 @@ def quiet_hours(text: str) -> tuple[int, int] | None:
     start, dash, end = cleaned.replace("–", "-").replace("—", "-").partition("-")
     first, second = _CLOCK.fullmatch(start.strip()), _CLOCK.fullmatch(end.strip())
     if not dash or first is None or second is None:
-        raise ValueError(f"«{text}» is not a span of hours; write it as 22:00-07:00, or off")
+        raise ValueError(f"«{shown(text)}» is not a span of hours; write it as 22:00-07:00, or off")
     begin = int(first[1]) * 60 + int(first[2])
     finish = int(second[1]) * 60 + int(second[2])
     if begin == finish:
@@ -93,7 +101,7 @@ def timezone(text: str) -> str:
     name = known.get(wanted.lower())
     if name is None:
         raise ValueError(
-            f"«{wanted}» is not a time zone; write it as Area/City, such as Europe/Kyiv"
+            f"«{shown(wanted)}» is not a time zone; write it as Area/City, such as Europe/Kyiv"
         )
     try:
         ZoneInfo(name)

@@ -19,8 +19,11 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
+from bot.chat.arguments import shown as quoted
+from bot.digest import TELEGRAM_TEXT_LIMIT, pack_lines, visible_length
 from bot.domain import Chat
 from bot.errors import RefusedError
+from bot.limits import LISTED_AT_MOST
 from bot.pipeline.deliver import Deliverer
 from bot.storage.repository import Repository
 from bot.texts import language_of, tr
@@ -75,6 +78,30 @@ def refusal(update: Update, error: RefusedError) -> str:
 
 def codes(names: Sequence[str]) -> str:
     return ", ".join(f"<code>{escape(name)}</code>" for name in names)
+
+
+def typed(texts: Sequence[str], lang: str, *, code: bool = False) -> str:
+    """What was typed (names, terms), as an answer lists it back: the first few, each cut short,
+    and how many more, so that a message of a thousand words is answered in a line."""
+    first = [quoted(text) for text in texts[:LISTED_AT_MOST]]
+    listed = codes(first) if code else ", ".join(escape(text) for text in first)
+    more = len(texts) - LISTED_AT_MOST
+    return tr(lang, "{names} and {count} more", names=listed, count=more) if more > 0 else listed
+
+
+def fitted(head: str, lines: Sequence[str], lang: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
+    """`head` and as many of `lines` (HTML) as fit in one message, the rest counted at the end."""
+    kept, used = [head], visible_length(head)
+    for index, line in enumerate(lines):
+        cost = visible_length(line) + 1
+        more = tr(lang, "…and {count} more.", count=len(lines) - index)
+        reserve = 0 if index == len(lines) - 1 else visible_length(more) + 1
+        if used + cost + reserve > limit:
+            kept.append(more)
+            break
+        kept.append(line)
+        used += cost
+    return "\n".join(kept)
 
 
 def topic_name(message: Message) -> str | None:
@@ -147,6 +174,15 @@ class CommandBase:
             await message.reply_text(
                 text, parse_mode=ParseMode.HTML, do_quote=False, reply_markup=buttons
             )
+
+    async def _answer_lines(
+        self, update: Update, lines: Sequence[str], *, buttons: InlineKeyboardMarkup | None = None
+    ) -> None:
+        """Answer with `lines` in as many messages as Telegram's limit needs (a long /feeds or
+        /watchlists), split between lines; the buttons go under the last."""
+        texts = pack_lines(lines)
+        for number, text in enumerate(texts, start=1):
+            await self._answer(update, text, buttons=buttons if number == len(texts) else None)
 
     async def _target(self, update: Update, context: Context, *, change: bool) -> Target | None:
         """The chat this command acts on, or None after telling the sender why they may not."""

@@ -2,14 +2,16 @@
 menu Telegram shows, `/start` and `/help`, unknown commands and errors.
 
 Each group of commands lives in its own module (`lists`, `settings`, `feeds`, `stats`); they
-share `base`.
+share `base`. Every command reads an argument up to its limit (`bot.limits`), checked here once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from html import escape
+from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
@@ -21,7 +23,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.chat.base import AnyApplication, Context, addressed_to_us, language
+from bot.chat.arguments import shown
+from bot.chat.base import AnyApplication, Context, addressed_to_us, arguments, language
 from bot.chat.feeds import FeedCommands
 from bot.chat.lists import ListCommands
 from bot.chat.members import MemberUpdates
@@ -30,12 +33,21 @@ from bot.chat.settings import SettingsCommands
 from bot.chat.stats import StatsCommands
 from bot.domain import Watchlist
 from bot.errors import FeedwatchError, StorageError
-from bot.limits import MAX_FEEDS_PER_CHAT, MAX_LISTS_PER_CHAT, MAX_TERMS_PER_LIST
+from bot.limits import (
+    MAX_FEEDS_PER_CHAT,
+    MAX_LISTS_PER_CHAT,
+    MAX_TERMS_PER_LIST,
+    SHORT_ARGUMENT,
+    argument_limit,
+)
+from bot.logs import withheld
 from bot.texts import tr
 
 __all__ = ["COMMANDS", "AnyApplication", "ChatCommands", "menu"]
 
 log = logging.getLogger(__name__)
+
+Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     # (command, usage, what it does): the menu, /help and the usage answers all come from here.
@@ -107,14 +119,14 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, 
         }
         assert set(handlers) == {name for name, _, _ in COMMANDS}
         for name, callback in handlers.items():
-            application.add_handler(CommandHandler(name, callback))
+            application.add_handler(CommandHandler(name, self._within_limit(name, callback)))
         # A file sent with /import as its caption is a document message, not a text command.
         application.add_handler(
             MessageHandler(
                 filters.UpdateType.MESSAGE
                 & filters.Document.ALL
                 & filters.CaptionRegex(r"^/import(@\w+)?\b"),
-                self.import_lists,
+                self._within_limit("import", self.import_lists),
             )
         )
         application.add_handler(
@@ -122,7 +134,7 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, 
                 filters.UpdateType.MESSAGE
                 & filters.Document.ALL
                 & filters.CaptionRegex(r"^/importopml(@\w+)?\b"),
-                self.import_opml,
+                self._within_limit("importopml", self.import_opml),
             )
         )
         application.add_handler(CallbackQueryHandler(self.list_button, pattern=r"^(rm|unsub):"))
@@ -135,6 +147,30 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, 
             MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, self.unknown)
         )
         application.add_error_handler(self.on_error)
+
+    def _within_limit(self, name: str, callback: Callback) -> Callback:
+        """`callback`, behind the one check of the argument's length: a longer argument than the
+        command reads is refused with its limit before the command sees it, so that no command
+        quotes, fetches, stores or logs 100 KB of what somebody typed."""
+        limit = argument_limit(name)
+
+        async def within_limit(update: Update, context: Context) -> None:
+            message = update.effective_message
+            if message is not None and len(arguments(message)) > limit:
+                if addressed_to_us(message, context.bot.username):
+                    await self._answer(
+                        update,
+                        tr(
+                            language(update),
+                            "The text after /{command} is too long: at most {limit} characters.",
+                            command=name,
+                            limit=limit,
+                        ),
+                    )
+                return
+            await callback(update, context)
+
+        return within_limit
 
     async def start(self, update: Update, context: Context) -> None:
         target = await self._target(update, context, change=False)
@@ -180,20 +216,32 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, 
         message = update.effective_message
         if message is None or not addressed_to_us(message, context.bot.username):
             return
-        command = (message.text or "").split()[0].split("@")[0]
+        command = (message.text or "").split(maxsplit=1)[0].split("@")[0]
         known = " ".join(f"/{name}" for name, _, _ in COMMANDS)
         await self._answer(
             update,
             tr(
                 language(update),
                 "There is no command {command}. Commands: {known}",
-                command=escape(command),
+                command=escape(shown(command, SHORT_ARGUMENT)),
                 known=escape(known),
             ),
         )
 
     async def on_error(self, update: object, context: Context) -> None:
         error = context.error
+        if error is None:
+            return
+        try:
+            await self._on_error(update, error)
+        except Exception as failure:  # never raise: python-telegram-bot would log it whole
+            log.error("handling %s failed too", type(error).__name__, exc_info=withheld(failure))
+
+    async def _on_error(self, update: object, error: Exception) -> None:
+        """Say what went wrong, in the chat and in the log. The log gets the exception's type, the
+        command and the traceback, never a message: a message (or a cause's, or a context's) may
+        quote what was typed, and the README promises that none of it is logged."""
+        handling = _handling(update)
         if isinstance(error, TelegramError) and unreachable(error) and isinstance(update, Update):
             # An answer refused because the user blocked the bot (or the chat is gone): the same
             # rule as for a digest. Deactivate the chat, and send it no apology for the failure.
@@ -203,15 +251,47 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, 
                 await asyncio.to_thread(self.repo.deactivate_chat, chat.id, error.message)
                 return
         if isinstance(error, StorageError):
-            log.error("storage error while handling an update: %s", error)
+            # Our own sentence around the database driver's first line, which names no value.
+            log.error("storage error while handling %s: %s", handling, error)
             text = "The database cannot be reached right now; please try again in a minute."
         elif isinstance(error, FeedwatchError):
-            text = escape(str(error))
+            text = escape(shown(str(error), _ERROR_SHOWN))
         else:
-            log.error("unexpected error while handling an update", exc_info=error)
+            log.error(
+                "unexpected %s while handling %s",
+                type(error).__name__,
+                handling,
+                exc_info=withheld(error),
+            )
             text = "Something went wrong on our side; it has been logged."
         if isinstance(update, Update):
             try:
                 await self._answer(update, text)
-            except Exception:  # the error handler must never raise; Telegram may be the problem
-                log.exception("could not tell the chat about the error")
+            # The error handler must never raise: Telegram may be the problem.
+            except Exception as failure:
+                log.error(
+                    "could not tell the chat about the error while handling %s",
+                    handling,
+                    exc_info=withheld(failure),
+                )
+
+
+# Characters of a FeedwatchError's sentence a chat is shown: a whole sentence, and never more
+# than fits in a message.
+_ERROR_SHOWN = 1024
+_NAMES = frozenset(name for name, _, _ in COMMANDS)
+
+
+def _handling(update: object) -> str:
+    """What the bot was doing, as the log names it: one of our commands (or a button) and the
+    chat's id, never a word that was typed."""
+    if not isinstance(update, Update):
+        return "a task"
+    chat = update.effective_chat
+    where = f" in chat {chat.id}" if chat is not None else ""
+    if update.callback_query is not None:
+        return f"a button{where}"
+    message = update.effective_message
+    text = (message.text or message.caption or "") if message is not None else ""
+    name = text.split(maxsplit=1)[0].partition("@")[0][1:] if text.startswith("/") else ""
+    return (f"/{name}" if name in _NAMES else "a message") + where

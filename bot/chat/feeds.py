@@ -17,6 +17,7 @@ from telegram import Message, Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import TelegramError
 
+from bot.chat.arguments import shown
 from bot.chat.base import (
     ADMIN_STATUSES,
     CommandBase,
@@ -30,7 +31,8 @@ from bot.chat.base import (
 from bot.digest import TELEGRAM_TEXT_LIMIT, format_moment, visible_length
 from bot.domain import FeedState
 from bot.errors import FeedwatchError, RefusedError
-from bot.limits import MAX_FEEDS_PER_CHAT
+from bot.limits import LONG_ARGUMENT, MAX_FEEDS_PER_CHAT
+from bot.logs import withheld
 from bot.opml import OpmlEntry, OpmlError, read_opml
 from bot.texts import tr
 
@@ -96,7 +98,7 @@ class FeedCommands(CommandBase):
             *(self._health(f, target) for f in shared),
         ]
         lines.append("Add one with /addfeed URL.")
-        await self._answer(update, "\n".join(lines))
+        await self._answer_lines(update, lines)
 
     async def addfeed(self, update: Update, context: Context) -> None:
         target = await self._target(update, context, change=True)
@@ -117,7 +119,9 @@ class FeedCommands(CommandBase):
             try:
                 title = await self.check_feed(url)
             except FeedwatchError as error:
-                await self._answer(update, f"Not added: {escape(str(error))}")
+                # It quotes the URL, maybe twice: cut short, it still fits in a message.
+                said = escape(shown(str(error), LONG_ARGUMENT))
+                await self._answer(update, f"Not added: {said}")
                 return
         try:
             added = await asyncio.to_thread(
@@ -126,8 +130,10 @@ class FeedCommands(CommandBase):
         except RefusedError as error:
             await self._answer(update, f"Not added: {refusal(update, error)}.")
             return
+        # The feed's own title may be any length; the URL is within the command's limit.
+        name = escape(shown(title) if title else url)
         said = {
-            "added": f"Added {escape(title or url)}; its new items are matched against "
+            "added": f"Added {name}; its new items are matched against "
             f"{target.where()}'s watchlists from the next poll.",
             "already": f"{escape(url)} is already one of {target.where()}'s feeds.",
             "shared": f"{escape(url)} is already read for every chat.",
@@ -282,10 +288,13 @@ class FeedCommands(CommandBase):
                 except FeedwatchError as error:
                     reason = getattr(error, "reason", None)
                     return entry, None, reason if isinstance(reason, str) else str(error)
-                except Exception:  # one feed's surprise must not end the import of the rest
-                    # The URL came from a user's file: it stays out of the log, as chat content.
-                    log.exception(
-                        "chat %s: checking a feed of an OPML file failed", message.chat_id
+                except Exception as error:  # one feed's surprise must not end the import
+                    # The URL came from a user's file: it stays out of the log, as chat content,
+                    # and so does the error's message, which may quote it.
+                    log.error(
+                        "chat %s: checking a feed of an OPML file failed",
+                        message.chat_id,
+                        exc_info=withheld(error),
                     )
                     return entry, None, tr(lang, "it could not be checked; the error is logged")
 

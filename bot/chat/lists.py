@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from html import escape
 from io import BytesIO
 
@@ -17,21 +18,34 @@ from bot.chat.base import (
     addressed_to_us,
     arguments,
     codes,
+    fitted,
     language,
     refusal,
     topic_label,
+    typed,
 )
-from bot.config import read_watchlists_document, watchlists_document
+from bot.config import (
+    MAX_TOML_BYTES,
+    TOO_LARGE,
+    TomlRefused,
+    read_watchlists_document,
+    size_text,
+    watchlists_document,
+)
+from bot.digest import shorten
 from bot.domain import Watchlist
 from bot.errors import ConfigError, RefusedError
+from bot.limits import SHORT_ARGUMENT
 from bot.matching import Matcher
 from bot.parsing import html_to_text
 from bot.storage.chats import TermRole
 from bot.storage.repository import SubscribeResult
 from bot.texts import tr
 
-EXPORT_LIMIT = 1024 * 1024  # bytes of a TOML document /import reads
+EXPORT_LIMIT = MAX_TOML_BYTES  # bytes of a TOML document /import reads
 _CALLBACK_LIMIT = 64  # bytes of callback data Telegram keeps
+_WORDS_SHOWN = 10  # matched words /test shows per watchlist
+_PROBLEMS_SHOWN = 10  # problems of a refused /import file
 
 
 def _list_line(watchlist: Watchlist) -> str:
@@ -39,13 +53,19 @@ def _list_line(watchlist: Watchlist) -> str:
     return f"• <code>{escape(watchlist.label)}</code>{title}"
 
 
+TERMS_SHOWN_AT_MOST = 600
+"""Characters of a list's terms `/watchlists` shows."""
+
+
 def _terms_line(watchlist: Watchlist) -> str:
-    parts = [", ".join(escape(t) for t in watchlist.terms)]
+    """A list's terms on one line, cut short when long: 200 terms of 200 characters would not
+    fit in a message (/export gives them all)."""
+    parts = [", ".join(watchlist.terms)]
     if watchlist.require:
-        parts.append("requires: " + ", ".join(escape(t) for t in watchlist.require))
+        parts.append("requires: " + ", ".join(watchlist.require))
     if watchlist.exclude:
-        parts.append("except: " + ", ".join(escape(t) for t in watchlist.exclude))
-    return "   " + "; ".join(parts)
+        parts.append("except: " + ", ".join(watchlist.exclude))
+    return "   " + escape(shorten("; ".join(parts), TERMS_SHOWN_AT_MOST))
 
 
 def _sentence(text: str) -> str:
@@ -108,7 +128,7 @@ class ListCommands(CommandBase):
                     lang,
                     "No watchlist called {names}. Available: {available}. Make your own with "
                     "/watch NAME TERM, TERM…",
-                    names=codes(result.unknown),
+                    names=typed(result.unknown, lang, code=True),
                     available=available,
                 )
             )
@@ -214,20 +234,24 @@ class ListCommands(CommandBase):
             )
             return
         try:
+            parse.label(label)
+        except ValueError as error:
+            await self._answer(update, f"{_sentence(escape(str(error)))}.")
+            return
+        try:
             if rest.strip():
                 terms = [t.strip() for t in rest.split(",") if t.strip()]
                 removed, missing = await asyncio.to_thread(
                     self.repo.remove_terms, target.id, label, terms, self.clock()
                 )
+                lang, name = language(update), f"<code>{escape(label)}</code>"
                 lines = []
                 if removed:
-                    lines.append(
-                        f"Removed from <code>{escape(label)}</code>: {', '.join(escape(t) for t in removed)}."
-                    )
+                    said = ", ".join(escape(t) for t in removed)
+                    lines.append(tr(lang, "Removed from {name}: {terms}.", name=name, terms=said))
                 if missing:
-                    lines.append(
-                        f"Not in <code>{escape(label)}</code>: {', '.join(escape(t) for t in missing)}."
-                    )
+                    said = typed(missing, lang)
+                    lines.append(tr(lang, "Not in {name}: {terms}.", name=name, terms=said))
                 await self._answer(update, "\n".join(lines))
             else:
                 await asyncio.to_thread(self.repo.remove_list, target.id, label)
@@ -280,8 +304,8 @@ class ListCommands(CommandBase):
         if others:
             lines += ["", "<b>Also available</b>", *(_list_line(w) for w in others)]
             lines.append("Follow one with /subscribe NAME, or make your own with /watch NAME TERM.")
-        await self._answer(
-            update, "\n".join(lines), buttons=InlineKeyboardMarkup(buttons) if buttons else None
+        await self._answer_lines(
+            update, lines, buttons=InlineKeyboardMarkup(buttons) if buttons else None
         )
 
     async def list_button(self, update: Update, context: Context) -> None:
@@ -329,14 +353,17 @@ class ListCommands(CommandBase):
             await self._answer(update, f"None of {scope} would match.")
             return
         labels = {w.name: w for w in followed}
-        lines = [f"Would match, of {scope}:"]
+        lines = []
         for name, matches in found.items():
-            words = ", ".join(f"«{escape(m.text)}» ({escape(m.term)})" for m in matches)
+            words = ", ".join(
+                f"«{escape(parse.shown(m.text))}» ({escape(m.term)})"
+                for m in matches[:_WORDS_SHOWN]
+            )
             watchlist = labels[name]
             lines.append(
                 f"• <code>{escape(watchlist.label)}</code> {escape(watchlist.display_title)}: {words}"
             )
-        await self._answer(update, "\n".join(lines))
+        await self._answer(update, fitted(f"Would match, of {scope}:", lines, language(update)))
 
     # --- moving them ------------------------------------------------------------------------
 
@@ -375,21 +402,26 @@ class ListCommands(CommandBase):
                 "such a file (/export makes one).",
             )
             return
+        lang = language(update)
         if document.file_size is not None and document.file_size > EXPORT_LIMIT:
-            await self._answer(update, "That file is too large for a watchlist file (over 1 MB).")
+            # Refused before the download, in the words a document refused after it gets.
+            await self._answer(update, _refused(lang, TOO_LARGE, {"size": size_text(EXPORT_LIMIT)}))
             return
         file = await document.get_file()
         data = bytes(await file.download_as_bytearray())
-        name = document.file_name or "the file"
+        name = parse.shown(document.file_name or "the file", SHORT_ARGUMENT)
         try:
             watchlists = read_watchlists_document(data, name)
-        except ConfigError as error:
-            problems = "\n".join(f"• {escape(p)}" for p in error.problems[:10])
-            await self._answer(update, f"Nothing was imported:\n{problems}")
+        except TomlRefused as error:
+            await self._answer(update, _refused(lang, error.template, error.params))
             return
-        await self._answer(update, await self._import(target, watchlists))
+        except ConfigError as error:
+            problems = [f"• {escape(p)}" for p in error.problems[:_PROBLEMS_SHOWN]]
+            await self._answer(update, fitted("Nothing was imported:", problems, lang))
+            return
+        await self._answer(update, await self._import(target, watchlists, lang))
 
-    async def _import(self, target: Target, watchlists: tuple[Watchlist, ...]) -> str:
+    async def _import(self, target: Target, watchlists: tuple[Watchlist, ...], lang: str) -> str:
         shared = {w.label for w in await asyncio.to_thread(self.repo.shared_watchlists)}
         lines = []
         for watchlist in watchlists:
@@ -421,4 +453,11 @@ class ListCommands(CommandBase):
                 lines.append(
                     f"• <code>{escape(watchlist.name)}</code>: not imported, {escape(str(error))}"
                 )
-        return "Imported:\n" + "\n".join(lines)
+        # A file may hold thousands of lists: the summary says what fits in a message.
+        return fitted("Imported:", lines, lang)
+
+
+def _refused(lang: str, template: str, params: Mapping[str, object]) -> str:
+    """Why a watchlist file was refused unread, in the chat's language."""
+    reason = tr(lang, template, **params)
+    return tr(lang, "Nothing was imported: {reason}.", reason=escape(reason))

@@ -11,8 +11,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.chat import arguments as parse
 from bot.chat.base import CommandBase, Context, arguments, language
 from bot.config import format_duration
-from bot.digest import format_moment
+from bot.digest import format_moment, shorten
 from bot.limits import HITS_SHOWN_AT_MOST
+from bot.links import html_link
 from bot.schedule import local_time
 from bot.spikes import COOLDOWN
 from bot.stories import moment_of
@@ -264,14 +265,12 @@ class SettingsCommands(CommandBase):
         lines = [tr(language(update), "<b>The last {count} hits</b>", count=len(found))]
         for past in found:
             item = past.item
-            title = escape(item.title or "(untitled)")
-            headline = (
-                f'<a href="{escape(item.link, quote=True)}">{title}</a>' if item.link else title
-            )
-            words = ", ".join(f"«{escape(m.text)}»" for m in past.matches[:5])
+            headline = html_link(escape(shorten(item.title or "(untitled)")), item.link)
+            words = ", ".join(f"«{escape(shorten(m.text, 60))}»" for m in past.matches[:5])
             when = format_moment(moment_of(item), zone, self.clock())
             lines.append(
-                f"• {headline} — {escape(item.feed_name)}, {when}"
+                f"• {headline} — {escape(shorten(item.feed_name, 80))}, {when}"
                 + (f"\n   {words}" if words else "")
             )
-        await self._answer(update, "\n".join(lines))
+        # Fifty long titles pass one message's limit: as many messages as they need.
+        await self._answer_lines(update, lines)

@@ -18,7 +18,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 
 from bot import charts
-from bot.chat.base import CommandBase, Context, Target, arguments, codes, language
+from bot.chat.base import CommandBase, Context, Target, arguments, codes, language, typed
 from bot.digest import visible_length, zone
 from bot.domain import Watchlist
 from bot.stats import HitCounts, count_hits, default_bucket, window
@@ -214,7 +214,7 @@ class StatsCommands(CommandBase):
                 tr(
                     lang,
                     "No watchlist called {names}. /stats can chart: {available}.",
-                    names=codes(unknown),
+                    names=typed(unknown, lang, code=True),
                     available=codes(sorted(visible)) or tr(lang, "none yet"),
                 ),
             )
