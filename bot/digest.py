@@ -156,15 +156,28 @@ def _item_block(
     return _Block(body, (delivery.id, *delivery.merged_ids))
 
 
-def _where(item: StoredItem, text: str) -> tuple[int, int]:
+class _Places:
     """Where matched words stand in an item: (0, offset) in its title, (1, offset) in its summary,
-    (2, 0) when they cannot be found (a match stored by an older feedwatch)."""
-    wanted = strip_invisible(text).casefold()
-    for place, field in enumerate((item.title, item.summary)):
-        at = strip_invisible(field).casefold().find(wanted)
-        if at >= 0:
-            return place, at
-    return 2, 0
+    (2, 0) when they cannot be found (a match stored by an older feedwatch). The words are looked
+    for as they stand first; the folded text (case, soft hyphens) is made once, if needed."""
+
+    def __init__(self, item: StoredItem) -> None:
+        self._fields = (item.title, item.summary)
+        self._folded: tuple[str, ...] | None = None
+
+    def of(self, text: str) -> tuple[int, int]:
+        for place, field in enumerate(self._fields):
+            at = field.find(text)
+            if at >= 0:
+                return place, at
+        if self._folded is None:
+            self._folded = tuple(strip_invisible(f).casefold() for f in self._fields)
+        wanted = strip_invisible(text).casefold()
+        for place, field in enumerate(self._folded):
+            at = field.find(wanted)
+            if at >= 0:
+                return place, at
+        return 2, 0
 
 
 def _by_title(names: Iterable[str], titles: Mapping[str, str]) -> list[str]:
@@ -175,10 +188,11 @@ def section_of(delivery: PendingDelivery, order: Sequence[str]) -> str:
     """The watchlist an item stands under: the one whose term stands earliest in it, its title
     first; between lists matched by the same words, the first in `order` (by title)."""
     rank = {name: index for index, name in enumerate(order)}
+    places = _Places(delivery.item)
     first = min(
         delivery.matches,
         key=lambda m: (
-            _where(delivery.item, m.text),
+            places.of(m.text),
             rank.get(m.watchlist, len(rank)),
             m.watchlist,
         ),

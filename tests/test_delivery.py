@@ -5,6 +5,7 @@ Every assertion counts what reached the fake server; time moves only with the te
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import signal
@@ -783,3 +784,32 @@ async def test_a_message_telegram_confirmed_while_the_database_was_away_is_not_s
         sent = {hit.item.link: hit.sent_at for hit in app.repo.recent_hits(PRIVATE, 10)}
         assert set(sent) == set(links([message])) == urls(news("raid", 3))
         assert all(moment is not None for moment in sent.values())
+
+
+async def test_a_bot_api_that_answers_502_for_minutes_is_one_outage_in_the_log(
+    app: FeedwatchApp,
+    fake_bot_api: FakeBotApi,
+    feed_server: FeedServer,
+    clock: Clock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Five chats and a Bot API down for three minutes: one line when it goes, one a minute
+    while it stays away, one when it comes back; not a warning per chat and attempt."""
+    chats = [PRIVATE + n for n in range(5)]
+    for chat_id in chats:
+        follow(app, chat_id, "rvc", chat_type="private")
+    await publish(app, feed_server, news("raid", 2))
+    fake_bot_api.fail_next("sendMessage", 502, "Bad Gateway", times=1000)
+    caplog.set_level(logging.DEBUG, logger="bot.pipeline.deliver")
+    for _ in range(18):  # three minutes of rounds, every 10 s
+        await app.digest_once()
+        clock.advance(seconds=10)
+    fake_bot_api.clear_failures("sendMessage")
+    clock.advance(minutes=10)
+    await app.digest_once()
+    assert all(len(fake_bot_api.sent_messages(chat_id)) == 1 for chat_id in chats)
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert lines[0].startswith("the Telegram Bot API went away: Telegram could not be reached")
+    assert 1 <= sum("is still away" in line for line in lines) <= 3
+    assert len(lines) <= 4
+    assert any("the Telegram Bot API came back after" in r.getMessage() for r in caplog.records)

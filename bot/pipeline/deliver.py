@@ -27,6 +27,7 @@ from bot.digest import (
 )
 from bot.domain import Chat, DigestMessage, PendingDelivery, Watchlist
 from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater, StorageError
+from bot.outages import OutageReporter
 from bot.replica import replica_name
 from bot.schedule import digest_due, in_quiet_hours
 from bot.storage.repository import Repository
@@ -101,6 +102,9 @@ class Deliverer:
         # Messages Telegram confirmed that the database could not record yet, by chat: written
         # before anything else goes to the chat (`_confirm`).
         self._unrecorded: dict[int, list[Callable[[], object]]] = {}
+        # The Bot API failing for every chat (network, 5xx) is one outage in the log, not a
+        # line per chat and attempt.
+        self.telegram_outage = OutageReporter("the Telegram Bot API", logger=log)
 
     async def deliver_due(self) -> list[DeliveryOutcome]:
         """One round: every chat whose digest is due, that is not paused, not in its quiet hours,
@@ -259,6 +263,7 @@ class Deliverer:
             except DeliveryError as error:
                 await self._failed(chat, error)
                 return DeliveryOutcome(chat.id, sent, items, error=str(error))
+            self.telegram_outage.worked(self.clock())
             sent += 1
             items += message.items
             if not await self._confirm(chat.id, partial(message.record, message_id=message_id)):
@@ -387,4 +392,8 @@ class Deliverer:
             # 5xx, network, or a refusal we do not understand: back off, keep the rows.
             wait = min(RETRY_FIRST * 2 ** (failures - 1), RETRY_LONGEST)
         self._not_before[chat.id] = self.clock() + wait
-        log.warning("chat %s: %s; trying again in %s", chat.id, error, wait)
+        if isinstance(error, RetryLater) and error.retry_after is None:
+            self.telegram_outage.failed(self.clock(), str(error))
+            log.debug("chat %s: %s; trying again in %s", chat.id, error, wait)
+        else:
+            log.warning("chat %s: %s; trying again in %s", chat.id, error, wait)

@@ -1034,6 +1034,12 @@ class FakeBotApi:
                     _Failure(error_code, description, parameters, chat_id)
                 )
 
+    def clear_failures(self, method: str) -> None:
+        """Forget the failures `fail_next` queued for `method` and that have not happened."""
+        canonical = self.spec.method(method) or method
+        with self._cond:
+            self._failures.pop(canonical, None)
+
     def before_answering(self, method: str, action: Callable[[], None]) -> None:
         """Run `action` once, in the server's thread, when the next successful call of `method`
         has been done and recorded but before its answer leaves: a test's fault (the database
