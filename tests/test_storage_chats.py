@@ -10,7 +10,7 @@ import pytest
 from bot import limits
 from bot.domain import FeedSpec, Match, ParsedItem, Watchlist
 from bot.errors import RefusedError, StorageError
-from bot.storage import chats
+from bot.storage import chats, feeds
 from bot.storage.chats import TermsResult
 from bot.storage.repository import Repository
 
@@ -243,7 +243,7 @@ def test_remove_chat_feed_stops_polling_a_feed_no_chat_has(seeded: Repository) -
 
 def test_a_chat_adds_at_most_max_feeds(seeded: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
     assert limits.MAX_FEEDS_PER_CHAT == 100
-    monkeypatch.setattr(chats, "MAX_FEEDS_PER_CHAT", 2)
+    monkeypatch.setattr(feeds, "MAX_FEEDS_PER_CHAT", 2)
     seeded.add_chat_feed(100, C, None, NOW)
     seeded.add_chat_feed(100, "https://d.example/rss", None, NOW)
     with pytest.raises(RefusedError, match="at most 2 feeds"):

@@ -497,7 +497,7 @@ def backfill(
 
 
 def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.storage.reports import upgrade_schema
+    from bot.storage.schema import upgrade_schema
 
     before, after = upgrade_schema(settings.database.url)
     if before.current == after.current:
@@ -508,7 +508,7 @@ def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _db_current(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.storage.reports import schema_revision
+    from bot.storage.schema import schema_revision
 
     revision = schema_revision(settings.database.url)
     if revision.up_to_date:

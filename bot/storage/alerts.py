@@ -21,8 +21,8 @@ from sqlmodel import col, select
 from bot.domain import StoredItem, Watchlist
 from bot.errors import StorageError
 from bot.spikes import ALERT_STALE, COOLDOWN, HOUR, Spike, alert_hour, cooldown_over, window_starts
-from bot.storage.chats import stored_item, watchlist_of
 from bot.storage.queries import visible_to
+from bot.storage.rows import stored_item, watchlist_of
 from bot.storage.store import Store
 from bot.storage.tables import (
     ChatFeedRow,

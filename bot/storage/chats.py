@@ -1,9 +1,9 @@
-"""Chats in the database: their settings, subscriptions, own watchlists and feeds, and the held and
-past rows of their outbox. `Repository` builds on this store."""
+"""Chats in the database: their settings and the hold a sender takes on them, the watchlists they
+see and follow (and in which forum topic), and their own lists."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
@@ -12,43 +12,22 @@ from sqlalchemy import ColumnElement, CursorResult, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.domain import (
-    CONSOLE_CHAT_ID,
-    Chat,
-    FeedState,
-    Match,
-    PendingDelivery,
-    StoredItem,
-    Watchlist,
-    own_watchlist_name,
-)
+from bot.domain import CONSOLE_CHAT_ID, Chat, Watchlist, own_watchlist_name
 from bot.errors import RefusedError, StorageError
-from bot.limits import MAX_FEEDS_PER_CHAT, MAX_LISTS_PER_CHAT, MAX_TERMS_PER_LIST
+from bot.limits import MAX_LISTS_PER_CHAT, MAX_TERMS_PER_LIST
+from bot.storage.queries import chat_row
+from bot.storage.rows import CHAT_SOURCE, chat_of, watchlist_of
 from bot.storage.store import Store
 from bot.storage.tables import (
-    NO_TOPIC,
     ChatFeedRow,
     ChatRow,
     DeliveryRow,
-    FeedRow,
     ForumTopicRow,
-    HitRow,
-    ItemRow,
     SpikeAlertRow,
     SubscriptionRow,
     WatchlistRow,
 )
 
-CONFIG_SOURCE = "config"
-CHAT_SOURCE = "chat"
-# Imported from an OPML file by the operator: read for every chat like a configured feed, but not
-# retired when it is missing from the config file.
-IMPORT_SOURCE = "import"
-SHARED_SOURCES = (CONFIG_SOURCE, IMPORT_SOURCE)
-FeedImport = Literal["added", "already"]
-HELD = "held"
-RECENT_SENT_LIMIT = 5000
-"""Rows sent in the story window that a digest compares new items with, at most."""
 TermRole = Literal["terms", "require", "exclude"]
 
 
@@ -68,123 +47,10 @@ class TermsResult:
     already: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Backlog:
-    """A forum topic's (or the chat's) outbox too long for one digest, as its summary reads it."""
-
-    total: int
-    counts: dict[str, int]
-    newest: list[PendingDelivery]
-    last_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class PastHit:
-    """An item that reached a chat's outbox, for `/hits`."""
-
-    item: StoredItem
-    matches: tuple[Match, ...]
-    sent_at: datetime | None
-
-
-def watchlist_of(row: WatchlistRow) -> Watchlist:
-    return Watchlist(
-        name=row.name,
-        title=row.title,
-        terms=tuple(row.terms),
-        require=tuple(row.require),
-        exclude=tuple(row.exclude),
-        owner=row.owner_chat_id,
-    )
-
-
-def chat_of(row: ChatRow) -> Chat:
-    interval = row.digest_interval_seconds
-    quiet = None
-    if row.quiet_start is not None and row.quiet_end is not None:
-        quiet = (row.quiet_start, row.quiet_end)
-    return Chat(
-        id=row.id,
-        type=row.type,
-        title=row.title,
-        active=row.active,
-        digest_interval=timedelta(seconds=interval) if interval is not None else None,
-        last_digest_at=row.last_digest_at,
-        paused=row.paused,
-        timezone=row.timezone,
-        quiet=quiet,
-        language=row.language,
-        managing_chat_id=row.managing_chat_id,
-    )
-
-
-def state_of(row: FeedRow, item_count: int = 0) -> FeedState:
-    assert row.id is not None
-    return FeedState(
-        id=row.id,
-        url=row.url,
-        name=row.name,
-        interval=timedelta(seconds=row.interval_seconds) if row.interval_seconds else None,
-        etag=row.etag,
-        last_modified=row.last_modified,
-        body_hash=row.body_hash,
-        next_poll_at=row.next_poll_at,
-        last_polled_at=row.last_polled_at,
-        last_success_at=row.last_success_at,
-        last_error=row.last_error,
-        consecutive_failures=row.consecutive_failures,
-        item_count=item_count,
-        failing_since=row.failing_since,
-    )
-
-
-def item_counts(session: Session) -> dict[int, int]:
-    """How many items each feed has stored, by feed id."""
-    return dict(
-        session.exec(
-            select(ItemRow.feed_id, func.count(col(ItemRow.id))).group_by(col(ItemRow.feed_id))
-        ).all()
-    )
-
-
-def stored_item(item: ItemRow, feed: FeedRow) -> StoredItem:
-    assert item.id is not None
-    assert feed.id is not None
-    return StoredItem(
-        id=item.id,
-        feed_id=feed.id,
-        feed_name=feed.name or feed.url,
-        key=item.key,
-        title=item.title,
-        link=item.link,
-        summary=item.summary,
-        published=item.published_at,
-        seen_at=item.seen_at,
-    )
-
-
-def _open_rows() -> ColumnElement[bool]:
-    """Outbox rows still to send: not sent and not held back."""
-    return col(DeliveryRow.sent_at).is_(None) & col(DeliveryRow.outcome).is_(None)
-
-
-def _rowcount(result: object) -> int:
-    """Rows an UPDATE touched (SQLAlchemy types `execute` as a plain `Result`)."""
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
 class ChatStore(Store):
-    """Chats, their settings, subscriptions, own watchlists and feeds."""
+    """Chats, their settings, the watchlists they follow and their own lists."""
 
     # --- chats ------------------------------------------------------------------------------
-    #
-    # May we send to this chat? Only while it is active. Every message the bot sends unasked (a
-    # digest, an instant hit, a failing-feed notice, a spike alert) goes out while its sender
-    # holds the chat (`claim_chat`), and only an active chat can be held; an answer goes only to
-    # a chat that just wrote to the bot. A chat stops being active when Telegram says the bot
-    # cannot post there (a send refused as blocked, kicked or gone; a `my_chat_member` update
-    # saying the bot left or was removed or blocked), and is active again only when Telegram shows
-    # it can (a message in the chat, or `my_chat_member` saying the bot is back).
 
     def register_chat(
         self,
@@ -235,53 +101,11 @@ class ChatStore(Store):
     def pause(self, chat_id: int) -> None:
         self._update_chat(chat_id, paused=True)
 
-    def resume(self, chat_id: int) -> int:
-        """Deliver again; what came while paused is held, to be offered rather than dumped.
-        Returns how many items are held."""
-        with self._session() as session:
-            row = self._chat_row(session, chat_id)
-            was_paused, row.paused = row.paused, False
-            if not was_paused:
-                return 0
-            held = session.execute(
-                update(DeliveryRow)
-                .where(col(DeliveryRow.chat_id) == chat_id)
-                .where(_open_rows())
-                .values(outcome=HELD)
-            )
-            return _rowcount(held)
-
-    def release_held(self, chat_id: int) -> int:
-        """The chat wants what was held: it goes with the next digest."""
-        return self._change_held(chat_id, outcome=None)
-
-    def skip_held(self, chat_id: int, now: datetime) -> int:
-        """The chat declined what was held: close it unsent (it stays in `/hits`)."""
-        return self._change_held(chat_id, outcome="skipped", sent_at=now)
-
-    def _change_held(self, chat_id: int, **values: object) -> int:
-        with self._session() as session:
-            changed = session.execute(
-                update(DeliveryRow)
-                .where(col(DeliveryRow.chat_id) == chat_id)
-                .where(col(DeliveryRow.sent_at).is_(None))
-                .where(col(DeliveryRow.outcome) == HELD)
-                .values(**values)
-            )
-            return _rowcount(changed)
-
     def _update_chat(self, chat_id: int, **values: object) -> None:
         with self._session() as session:
-            row = self._chat_row(session, chat_id)
+            row = chat_row(session, chat_id)
             for name, value in values.items():
                 setattr(row, name, value)
-
-    @staticmethod
-    def _chat_row(session: Session, chat_id: int) -> ChatRow:
-        row = session.get(ChatRow, chat_id)
-        if row is None:
-            raise StorageError(f"chat {chat_id} is not registered; send /start first")
-        return row
 
     def set_last_digest(self, chat_id: int, now: datetime) -> None:
         with self._session() as session:
@@ -295,18 +119,6 @@ class ChatStore(Store):
             row = session.get(ChatRow, chat_id)
             if row is not None:
                 row.active, row.inactive_reason = False, reason
-
-    def chats_with_pending(self) -> list[Chat]:
-        """Active chats that have outbox rows to send."""
-        with self._session() as session:
-            pending = select(DeliveryRow.chat_id).where(_open_rows()).distinct()
-            rows = session.exec(
-                select(ChatRow)
-                .where(col(ChatRow.active).is_(True))
-                .where(col(ChatRow.id).in_(pending))
-                .order_by(col(ChatRow.id))
-            )
-            return [chat_of(row) for row in rows]
 
     def claim_chat(self, chat_id: int, owner: str, now: datetime, lease: timedelta) -> Chat | None:
         """Hold an active chat for `owner` until `now + lease`, so that no other replica sends to
@@ -398,6 +210,10 @@ class ChatStore(Store):
             raise
 
     # --- watchlists a chat can see ----------------------------------------------------------
+
+    def watchlists(self) -> list[Watchlist]:
+        """Every watchlist in use, by name: the configured ones and every chat's own."""
+        return self._live_lists()
 
     def shared_watchlists(self) -> list[Watchlist]:
         """The configured watchlists every chat may follow."""
@@ -529,7 +345,7 @@ class ChatStore(Store):
     def _lists_and_subscriptions(
         self, session: Session, chat_id: int
     ) -> tuple[dict[str, WatchlistRow], dict[int, SubscriptionRow]]:
-        self._chat_row(session, chat_id)
+        chat_row(session, chat_id)
         current = {
             row.watchlist_id: row
             for row in session.exec(
@@ -579,7 +395,7 @@ class ChatStore(Store):
     ) -> TermsResult:
         """Add terms to the chat's own list `label`; `/watch` creates it (and follows it)."""
         with self._session() as session:
-            self._chat_row(session, chat_id)
+            chat_row(session, chat_id)
             row = self._visible_lists(session, chat_id, prefer_own=True).get(label)
             if row is not None and row.owner_chat_id is None:
                 raise RefusedError(
@@ -694,295 +510,3 @@ class ChatStore(Store):
                 label=label,
             )
         return row
-
-    # --- a chat's own feeds -----------------------------------------------------------------
-
-    def add_chat_feed(
-        self, chat_id: int, url: str, name: str | None, now: datetime
-    ) -> Literal["added", "already", "shared"]:
-        """Add a feed for this chat: "shared" when every chat gets it already."""
-        with self._session() as session:
-            self._chat_row(session, chat_id)
-            feed = session.exec(select(FeedRow).where(FeedRow.origin_url == url)).first()
-            if feed is not None and feed.source in SHARED_SOURCES and feed.enabled:
-                return "shared"
-            count = session.exec(
-                select(func.count(col(ChatFeedRow.id))).where(ChatFeedRow.chat_id == chat_id)
-            ).one()
-            if feed is None:
-                feed = FeedRow(
-                    origin_url=url,
-                    url=url,
-                    name=name,
-                    source=CHAT_SOURCE,
-                    next_poll_at=now,
-                    created_at=now,
-                )
-                session.add(feed)
-                session.flush()
-            if feed.source in SHARED_SOURCES:
-                # Left out of the configuration: from now on it is a feed of the chats that add it.
-                feed.source = CHAT_SOURCE
-            feed.enabled = True
-            assert feed.id is not None
-            link = session.exec(
-                select(ChatFeedRow)
-                .where(ChatFeedRow.chat_id == chat_id)
-                .where(ChatFeedRow.feed_id == feed.id)
-            ).first()
-            if link is not None:
-                return "already"
-            if count >= MAX_FEEDS_PER_CHAT:
-                raise RefusedError(
-                    "a chat can add at most {count} feeds; /removefeed one first",
-                    count=MAX_FEEDS_PER_CHAT,
-                )
-            session.add(ChatFeedRow(chat_id=chat_id, feed_id=feed.id, created_at=now))
-            return "added"
-
-    def remove_chat_feed(self, chat_id: int, url: str) -> bool:
-        """Remove the chat's feed; a feed no chat has any more stops being polled."""
-        with self._session() as session:
-            found = session.exec(
-                select(ChatFeedRow, FeedRow)
-                .join(FeedRow, col(FeedRow.id) == ChatFeedRow.feed_id)
-                .where(ChatFeedRow.chat_id == chat_id)
-                .where((FeedRow.origin_url == url) | (FeedRow.url == url))
-            ).first()
-            if found is None:
-                return False
-            link, feed = found
-            session.delete(link)
-            session.flush()
-            others = session.exec(
-                select(func.count(col(ChatFeedRow.id))).where(ChatFeedRow.feed_id == feed.id)
-            ).one()
-            if not others and feed.source == CHAT_SOURCE:
-                feed.enabled = False
-            return True
-
-    def chat_feeds(self, chat_id: int) -> tuple[list[FeedState], list[FeedState]]:
-        """(shared feeds, the chat's own feeds), each with its health and item count."""
-        with self._session() as session:
-            counts = item_counts(session)
-            # Configured feeds in use, and those the server said are gone (410), so that /feeds
-            # tells why they stopped.
-            shared = session.exec(
-                select(FeedRow)
-                .where(col(FeedRow.source).in_(SHARED_SOURCES))
-                .where(
-                    col(FeedRow.enabled).is_(True) | col(FeedRow.last_error).like("%gone for good%")
-                )
-                .order_by(col(FeedRow.id))
-            ).all()
-            own = session.exec(
-                select(FeedRow)
-                .join(ChatFeedRow, col(ChatFeedRow.feed_id) == FeedRow.id)
-                .where(ChatFeedRow.chat_id == chat_id)
-                .order_by(col(ChatFeedRow.id))
-            ).all()
-            return (
-                [state_of(row, counts.get(row.id or 0, 0)) for row in shared],
-                [state_of(row, counts.get(row.id or 0, 0)) for row in own],
-            )
-
-    # --- what reached a chat ----------------------------------------------------------------
-
-    def recent_hits(self, chat_id: int, limit: int) -> list[PastHit]:
-        """The newest items that reached the chat's outbox (sent or not), newest first."""
-        with self._session() as session:
-            rows = session.exec(
-                select(DeliveryRow, ItemRow, FeedRow)
-                .join(ItemRow, col(ItemRow.id) == DeliveryRow.item_id)
-                .join(FeedRow, col(FeedRow.id) == ItemRow.feed_id)
-                .where(DeliveryRow.chat_id == chat_id)
-                .where(col(DeliveryRow.outcome).is_distinct_from("dropped"))
-                .order_by(col(DeliveryRow.id).desc())
-                .limit(limit)
-            ).all()
-            matches = self._matches_for(session, chat_id, [item.id for _, item, _ in rows])
-            # An item a forum got in two topics is one hit: its matches from both.
-            by_item: dict[int, dict[Match, None]] = {}
-            for (item_id, _), found in matches.items():
-                by_item.setdefault(item_id, {}).update(dict.fromkeys(found))
-            newest: dict[int, PastHit] = {}
-            for delivery, item, feed in rows:
-                item_id = item.id or 0
-                if item_id not in newest:
-                    matched = tuple(by_item.get(item_id, ()))
-                    newest[item_id] = PastHit(stored_item(item, feed), matched, delivery.sent_at)
-            return list(newest.values())
-
-    @staticmethod
-    def _matches_for(
-        session: Session, chat_id: int, item_ids: Sequence[int | None]
-    ) -> dict[tuple[int, int], tuple[Match, ...]]:
-        """The matches of the watchlists the chat follows now, by item and by the forum topic
-        each list is followed from (NO_TOPIC for the chat itself)."""
-        found: dict[tuple[int, int], list[Match]] = {}
-        wanted = [item_id for item_id in item_ids if item_id is not None]
-        if not wanted:
-            return {}
-        for hit, row, thread_id in session.exec(
-            select(HitRow, WatchlistRow, SubscriptionRow.thread_id)
-            .join(WatchlistRow, col(WatchlistRow.id) == HitRow.watchlist_id)
-            .join(SubscriptionRow, col(SubscriptionRow.watchlist_id) == HitRow.watchlist_id)
-            .where(SubscriptionRow.chat_id == chat_id)
-            .where(col(WatchlistRow.retired).is_(False))
-            .where(col(HitRow.item_id).in_(wanted))
-            .order_by(WatchlistRow.name)
-        ):
-            found.setdefault((hit.item_id, thread_id or NO_TOPIC), []).extend(
-                Match(row.name, m["term"], m["text"]) for m in hit.matches
-            )
-        return {key: tuple(matches) for key, matches in found.items()}
-
-    def _deliveries(
-        self, chat_id: int, *conditions: ColumnElement[bool], limit: int
-    ) -> list[PendingDelivery]:
-        """Outbox rows of a chat, oldest first, each with the matches of the lists the chat
-        follows now from the row's topic (empty when it follows none the item hit there)."""
-        with self._session() as session:
-            rows = session.exec(
-                select(DeliveryRow, ItemRow, FeedRow)
-                .join(ItemRow, col(ItemRow.id) == DeliveryRow.item_id)
-                .join(FeedRow, col(FeedRow.id) == ItemRow.feed_id)
-                .where(DeliveryRow.chat_id == chat_id, *conditions)
-                .order_by(col(DeliveryRow.id))
-                .limit(limit)
-            ).all()
-            matches = self._matches_for(session, chat_id, [item.id for _, item, _ in rows])
-            result = []
-            for delivery, item, feed in rows:
-                assert delivery.id is not None
-                result.append(
-                    PendingDelivery(
-                        delivery.id,
-                        chat_id,
-                        stored_item(item, feed),
-                        matches.get((item.id or 0, delivery.thread_id), ()),
-                        delivery.thread_id or None,
-                    )
-                )
-            return result
-
-    def pending_deliveries(
-        self, chat_id: int, limit: int = 1000, *, skip_topics: Collection[int | None] = ()
-    ) -> list[PendingDelivery]:
-        """The chat's outbox rows to send, oldest first (see `_deliveries`), but those of the
-        forum topics in `skip_topics` (None: the chat itself)."""
-        conditions = [_open_rows()]
-        if skip_topics:
-            skipped = [topic or NO_TOPIC for topic in skip_topics]
-            conditions.append(col(DeliveryRow.thread_id).not_in(skipped))
-        return self._deliveries(chat_id, *conditions, limit=limit)
-
-    def pending_by_topic(self, chat_id: int) -> dict[int | None, int]:
-        """How many outbox rows wait for each forum topic of the chat (None: the chat itself)."""
-        with self._session() as session:
-            rows = session.exec(
-                select(DeliveryRow.thread_id, func.count(col(DeliveryRow.id)))
-                .where(DeliveryRow.chat_id == chat_id)
-                .where(_open_rows())
-                .group_by(col(DeliveryRow.thread_id))
-            ).all()
-            return {thread_id or None: count for thread_id, count in rows}
-
-    def backlog(self, chat_id: int, topic: int | None, newest: int) -> Backlog:
-        """A topic's whole outbox as a summary reads it: how many rows wait, how many hit each
-        list the chat follows there, and the `newest` of them by their items' time. `last_id`
-        bounds the rows the summary speaks for (`close_backlog`): rows that come meanwhile wait
-        for the next digest."""
-        thread = topic or NO_TOPIC
-        mine = (
-            (col(DeliveryRow.chat_id) == chat_id)
-            & (col(DeliveryRow.thread_id) == thread)
-            & _open_rows()
-        )
-        with self._session() as session:
-            total, last_id = session.exec(
-                select(func.count(col(DeliveryRow.id)), func.max(DeliveryRow.id)).where(mine)
-            ).one()
-            counts = session.exec(
-                select(WatchlistRow.name, func.count(col(DeliveryRow.id)))
-                .select_from(DeliveryRow)
-                .join(HitRow, col(HitRow.item_id) == DeliveryRow.item_id)
-                .join(WatchlistRow, col(WatchlistRow.id) == HitRow.watchlist_id)
-                .join(
-                    SubscriptionRow,
-                    (col(SubscriptionRow.watchlist_id) == HitRow.watchlist_id)
-                    & (col(SubscriptionRow.chat_id) == chat_id),
-                )
-                .where(mine)
-                .where(func.coalesce(SubscriptionRow.thread_id, NO_TOPIC) == thread)
-                .where(col(WatchlistRow.retired).is_(False))
-                .group_by(col(WatchlistRow.name))
-            ).all()
-            moment = func.coalesce(ItemRow.published_at, ItemRow.seen_at)
-            latest = session.exec(
-                select(DeliveryRow.id)
-                .join(ItemRow, col(ItemRow.id) == DeliveryRow.item_id)
-                .where(mine)
-                .order_by(moment.desc(), col(DeliveryRow.id).desc())
-                .limit(newest)
-            ).all()
-        shown = self._deliveries(chat_id, col(DeliveryRow.id).in_(list(latest)), limit=newest)
-        return Backlog(total, dict(counts), shown, last_id or 0)
-
-    def close_backlog(
-        self,
-        chat_id: int,
-        topic: int | None,
-        backlog: Backlog,
-        now: datetime,
-        *,
-        message_id: int | None,
-    ) -> None:
-        """Close what a sent summary speaks for, in one transaction: the rows it showed as sent
-        in its message, every other row up to `backlog.last_id` as summarised (in `/hits`)."""
-        shown = [delivery.id for delivery in backlog.newest]
-        base = (
-            update(DeliveryRow)
-            .where(col(DeliveryRow.chat_id) == chat_id)
-            .where(col(DeliveryRow.thread_id) == (topic or NO_TOPIC))
-            .where(col(DeliveryRow.id) <= backlog.last_id)
-            .where(_open_rows())
-        )
-        with self._session() as session:
-            if shown:
-                session.execute(
-                    base.where(col(DeliveryRow.id).in_(shown)).values(
-                        sent_at=now, outcome="sent", message_id=message_id
-                    )
-                )
-            session.execute(base.values(sent_at=now, outcome="summarised"))
-
-    def recent_sent_deliveries(self, chat_id: int, since: datetime) -> list[PendingDelivery]:
-        """The chat's rows sent since `since`, with their matches: a story among them is not
-        sent again, its new items come as updates of it."""
-        return self._deliveries(
-            chat_id,
-            col(DeliveryRow.outcome) == "sent",
-            col(DeliveryRow.sent_at) >= since,
-            limit=RECENT_SENT_LIMIT,
-        )
-
-    def count_pending(self, chat_id: int) -> int:
-        with self._session() as session:
-            return session.exec(
-                select(func.count(col(DeliveryRow.id)))
-                .where(DeliveryRow.chat_id == chat_id)
-                .where(_open_rows())
-            ).one()
-
-    def count_outbox_backlog(self) -> int:
-        """Outbox rows still to send to active chats, all chats together, for /metrics (held rows
-        of paused chats and the rows of chats that blocked the bot are not waiting on us)."""
-        with self._session() as session:
-            return session.exec(
-                select(func.count(col(DeliveryRow.id)))
-                .select_from(DeliveryRow)
-                .join(ChatRow, col(ChatRow.id) == DeliveryRow.chat_id)
-                .where(col(ChatRow.active).is_(True))
-                .where(_open_rows())
-            ).one()

@@ -1,16 +1,25 @@
 """Query pieces several stores share: IN lists in slices, who follows a feed's hits and where
-their outbox rows go, and which feeds a chat may see."""
+their outbox rows go, which feeds a chat may see, open outbox rows, a chat's row."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
-from bot.storage.chats import CHAT_SOURCE, SHARED_SOURCES
-from bot.storage.tables import NO_TOPIC, ChatFeedRow, ChatRow, FeedRow, SubscriptionRow
+from bot.errors import StorageError
+from bot.storage.rows import CHAT_SOURCE, SHARED_SOURCES
+from bot.storage.tables import (
+    NO_TOPIC,
+    ChatFeedRow,
+    ChatRow,
+    DeliveryRow,
+    FeedRow,
+    ItemRow,
+    SubscriptionRow,
+)
 
 T = TypeVar("T")
 
@@ -64,3 +73,30 @@ def visible_to(chat_id: int | None) -> ColumnElement[bool]:
         return shared
     own = select(ChatFeedRow.feed_id).where(ChatFeedRow.chat_id == chat_id)
     return shared | col(FeedRow.id).in_(own)
+
+
+def open_rows() -> ColumnElement[bool]:
+    """Outbox rows still to send: not sent and not held back."""
+    return col(DeliveryRow.sent_at).is_(None) & col(DeliveryRow.outcome).is_(None)
+
+
+def rowcount(result: object) -> int:
+    """Rows an UPDATE touched (SQLAlchemy types `execute` as a plain `Result`)."""
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def chat_row(session: Session, chat_id: int) -> ChatRow:
+    """A chat's row, or `StorageError` when the chat never talked to the bot."""
+    row = session.get(ChatRow, chat_id)
+    if row is None:
+        raise StorageError(f"chat {chat_id} is not registered; send /start first")
+    return row
+
+
+def item_counts(session: Session) -> dict[int, int]:
+    """How many items each feed has stored, by feed id."""
+    return dict(
+        session.exec(
+            select(ItemRow.feed_id, func.count(col(ItemRow.id))).group_by(col(ItemRow.feed_id))
+        ).all()
+    )

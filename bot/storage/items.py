@@ -1,0 +1,285 @@
+"""Items and hits in the database: a feed's new items stored with their hits and the outbox rows
+for every chat and topic that follows a list they hit, and the hits a backfill adds to old items."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert
+from sqlmodel import Session, col, select
+
+from bot.domain import FeedState, Match, ParsedItem
+from bot.errors import StorageError
+from bot.storage.queries import chunks, followers_of, recipients
+from bot.storage.rows import CHAT_SOURCE, poll_values
+from bot.storage.store import Store
+from bot.storage.tables import DeliveryRow, FeedRow, HitRow, ItemRow, WatchlistRow
+
+STREAM_CHUNK = 1000
+"""Rows fetched from the database at a time by the streaming reads."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    new_items: int
+    new_hits: int
+    new_deliveries: int
+
+
+@dataclass(frozen=True, slots=True)
+class ItemText:
+    """A stored item as the matcher reads it."""
+
+    id: int
+    title: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillResult:
+    """What one `add_backfilled_hits` added: hits by watchlist name, and outbox rows."""
+
+    new_hits: Mapping[str, int]
+    new_deliveries: int
+
+
+class ItemStore(Store):
+    """Items, their hits, and the outbox rows a new hit makes."""
+
+    def unseen_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
+        """The keys among `keys` that this feed has not stored yet."""
+        wanted = set(keys)
+        if not wanted:
+            return set()
+        with self._session() as session:
+            return wanted - _stored_keys(session, feed_id, wanted)
+
+    def store_items(
+        self,
+        feed_id: int,
+        items: Sequence[tuple[ParsedItem, Mapping[str, Sequence[Match]]]],
+        now: datetime,
+        *,
+        state: FeedState | None = None,
+    ) -> StoreResult:
+        """Store new items with their hits, and queue each hit for every chat that follows its
+        watchlist, all in one transaction: an item is never stored without its outbox rows. With
+        `state`, the feed's poll state is saved in the same transaction, so that the body hash
+        that says "already read" is never saved without the items of that body.
+
+        Items, hits and outbox rows each go in as one multi-row INSERT, not a flush per item."""
+        with self._session() as session:
+            feed = session.get(FeedRow, feed_id)
+            if feed is None:
+                raise StorageError(f"feed #{feed_id} does not exist")
+            if state is not None:
+                for name, value in poll_values(state).items():
+                    setattr(feed, name, value)
+            stored = _stored_keys(session, feed_id, {parsed.key for parsed, _ in items})
+            fresh: list[tuple[ParsedItem, Mapping[str, Sequence[Match]]]] = []
+            for parsed, matches in items:
+                if parsed.key not in stored:
+                    stored.add(parsed.key)  # a feed that lists a key twice stores it once
+                    fresh.append((parsed, matches))
+            if not fresh:
+                return StoreResult(0, 0, 0)
+            rows = [
+                {
+                    "feed_id": feed_id,
+                    "key": parsed.key,
+                    "title": parsed.title,
+                    "link": parsed.link,
+                    "summary": parsed.summary,
+                    "published_at": parsed.published,
+                    "seen_at": now,
+                }
+                for parsed, _ in fresh
+            ]
+            if not any(found for _, matches in fresh for found in matches.values()):
+                # Most items hit nothing: no ids to learn, no need to ask who follows what.
+                session.execute(insert(ItemRow), rows)
+                return StoreResult(len(fresh), 0, 0)
+            item_ids = session.scalars(
+                insert(ItemRow).returning(col(ItemRow.id), sort_by_parameter_order=True), rows
+            ).all()
+            lists = {
+                row.name: row.id
+                for row in session.exec(
+                    select(WatchlistRow).where(col(WatchlistRow.retired).is_(False))
+                )
+                if row.id is not None
+            }
+            followers = followers_of(session, feed)
+            hits: list[dict[str, object]] = []
+            deliveries: list[dict[str, object]] = []
+            for item_id, (_, matches) in zip(item_ids, fresh, strict=True):
+                hit_lists = []
+                for name, found in matches.items():
+                    list_id = lists.get(name)
+                    if list_id is None or not found:
+                        continue
+                    hit_lists.append(list_id)
+                    hits.append(
+                        {
+                            "item_id": item_id,
+                            "watchlist_id": list_id,
+                            "matches": [{"term": m.term, "text": m.text} for m in found],
+                            "created_at": now,
+                        }
+                    )
+                deliveries.extend(
+                    {"chat_id": chat_id, "item_id": item_id, "thread_id": topic, "created_at": now}
+                    for chat_id, topic in recipients(hit_lists, followers)
+                )
+            if hits:
+                session.execute(insert(HitRow), hits)
+            if deliveries:
+                session.execute(insert(DeliveryRow), deliveries)
+        return StoreResult(len(fresh), len(hits), len(deliveries))
+
+    # --- backfill ---------------------------------------------------------------------------
+
+    def count_items_seen(self, since: datetime, until: datetime) -> int:
+        with self._session() as session:
+            return session.exec(
+                select(func.count(col(ItemRow.id)))
+                .where(col(ItemRow.seen_at) >= since)
+                .where(col(ItemRow.seen_at) < until)
+            ).one()
+
+    def items_seen(
+        self, since: datetime, until: datetime, *, after_id: int = 0, limit: int = 500
+    ) -> list[ItemText]:
+        """Up to `limit` items seen in [since, until), by id, the first after `after_id`: a
+        backfill pages through them and holds one page at a time."""
+        with self._session() as session:
+            rows = session.execute(
+                select(ItemRow.id, ItemRow.title, ItemRow.summary)
+                .where(col(ItemRow.seen_at) >= since)
+                .where(col(ItemRow.seen_at) < until)
+                .where(col(ItemRow.id) > after_id)
+                .order_by(col(ItemRow.id))
+                .limit(limit)
+            ).all()
+            return [ItemText(item_id, title, summary) for item_id, title, summary in rows]
+
+    def add_backfilled_hits(
+        self,
+        found: Sequence[tuple[int, Mapping[str, Sequence[Match]]]],
+        now: datetime,
+        *,
+        deliver: bool = True,
+    ) -> BackfillResult:
+        """Store the hits among `found` ((item id, matches by watchlist name)) that are not
+        stored yet, and, with `deliver`, queue each new hit for the chats that follow its
+        watchlist and have not had the item, as `store_items` does for a new item: a chat's own
+        feed reaches only its chats, inactive chats get nothing, one outbox row per chat, item and
+        forum topic whose list hit. Lists retired meanwhile and items deleted meanwhile are
+        skipped; a repeat adds nothing."""
+        # Here, not at the top: the repository module builds on this one.
+
+        found = [(item_id, matches) for item_id, matches in found if any(matches.values())]
+        if not found:
+            return BackfillResult({}, 0)
+        with self._session() as session:
+            lists = {
+                row.name: row.id
+                for row in session.exec(
+                    select(WatchlistRow).where(col(WatchlistRow.retired).is_(False))
+                )
+                if row.id is not None
+            }
+            item_ids = sorted({item_id for item_id, _ in found})
+            feed_of: dict[int, int] = {}
+            stored: set[tuple[int, int]] = set()
+            delivered: set[tuple[int, int, int]] = set()
+            for part in chunks(item_ids):
+                for item_id, feed_id in session.exec(
+                    select(ItemRow.id, ItemRow.feed_id).where(col(ItemRow.id).in_(part))
+                ):
+                    assert item_id is not None
+                    feed_of[item_id] = feed_id
+                stored.update(
+                    session.exec(
+                        select(HitRow.item_id, HitRow.watchlist_id).where(
+                            col(HitRow.item_id).in_(part)
+                        )
+                    ).all()
+                )
+                if deliver:
+                    delivered.update(
+                        session.exec(
+                            select(
+                                DeliveryRow.item_id, DeliveryRow.chat_id, DeliveryRow.thread_id
+                            ).where(col(DeliveryRow.item_id).in_(part))
+                        ).all()
+                    )
+            feeds: dict[int, FeedRow] = {}
+            for part in chunks(sorted(set(feed_of.values()))):
+                for row in session.exec(select(FeedRow).where(col(FeedRow.id).in_(part))):
+                    assert row.id is not None
+                    feeds[row.id] = row
+            # Every configured feed has the same followers; a chat's feed, those of its chats.
+            followers: dict[int | None, dict[int, list[tuple[int, int | None]]]] = {}
+            new_hits: dict[str, int] = {}
+            hits: list[dict[str, Any]] = []
+            deliveries: list[dict[str, Any]] = []
+            for item_id, matches in found:
+                feed = feeds.get(feed_of.get(item_id, -1))
+                if feed is None:
+                    continue
+                hit_lists: list[int] = []
+                for name in sorted(matches):
+                    list_id, words = lists.get(name), matches[name]
+                    if list_id is None or not words or (item_id, list_id) in stored:
+                        continue
+                    stored.add((item_id, list_id))
+                    new_hits[name] = new_hits.get(name, 0) + 1
+                    hits.append(
+                        {
+                            "item_id": item_id,
+                            "watchlist_id": list_id,
+                            "matches": [{"term": m.term, "text": m.text} for m in words],
+                            "created_at": now,
+                        }
+                    )
+                    hit_lists.append(list_id)
+                if not deliver or not hit_lists:
+                    continue
+                key = feed.id if feed.source == CHAT_SOURCE else None
+                if key not in followers:
+                    followers[key] = followers_of(session, feed)
+                for chat_id, topic in recipients(hit_lists, followers[key]):
+                    if (item_id, chat_id, topic) in delivered:
+                        continue
+                    delivered.add((item_id, chat_id, topic))
+                    deliveries.append(
+                        {
+                            "chat_id": chat_id,
+                            "item_id": item_id,
+                            "thread_id": topic,
+                            "created_at": now,
+                        }
+                    )
+            for rows in chunks(hits):
+                session.execute(insert(HitRow), list(rows))
+            for rows in chunks(deliveries):
+                session.execute(insert(DeliveryRow), list(rows))
+            return BackfillResult(new_hits, len(deliveries))
+
+
+def _stored_keys(session: Session, feed_id: int, keys: set[str]) -> set[str]:
+    """The keys among `keys` that the feed has stored already."""
+    seen: set[str] = set()
+    for part in chunks(sorted(keys)):
+        seen.update(
+            session.exec(
+                select(ItemRow.key)
+                .where(ItemRow.feed_id == feed_id)
+                .where(col(ItemRow.key).in_(part))
+            )
+        )
+    return seen

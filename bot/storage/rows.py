@@ -1,0 +1,109 @@
+"""Rows of the database as domain objects, and the values the stores share: one module for every
+store's row mappers, so that a table's reading is written once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.domain import Chat, FeedState, StoredItem, Watchlist
+from bot.storage.tables import ChatRow, FeedRow, ItemRow, WatchlistRow
+
+CONFIG_SOURCE = "config"
+CHAT_SOURCE = "chat"
+# Imported from an OPML file by the operator: read for every chat like a configured feed, but not
+# retired when it is missing from the config file.
+IMPORT_SOURCE = "import"
+SHARED_SOURCES = (CONFIG_SOURCE, IMPORT_SOURCE)
+
+
+def watchlist_of(row: WatchlistRow) -> Watchlist:
+    return Watchlist(
+        name=row.name,
+        title=row.title,
+        terms=tuple(row.terms),
+        require=tuple(row.require),
+        exclude=tuple(row.exclude),
+        owner=row.owner_chat_id,
+    )
+
+
+def chat_of(row: ChatRow) -> Chat:
+    interval = row.digest_interval_seconds
+    quiet = None
+    if row.quiet_start is not None and row.quiet_end is not None:
+        quiet = (row.quiet_start, row.quiet_end)
+    return Chat(
+        id=row.id,
+        type=row.type,
+        title=row.title,
+        active=row.active,
+        digest_interval=timedelta(seconds=interval) if interval is not None else None,
+        last_digest_at=row.last_digest_at,
+        paused=row.paused,
+        timezone=row.timezone,
+        quiet=quiet,
+        language=row.language,
+        managing_chat_id=row.managing_chat_id,
+    )
+
+
+def state_of(row: FeedRow, item_count: int = 0) -> FeedState:
+    assert row.id is not None
+    return FeedState(
+        id=row.id,
+        url=row.url,
+        name=row.name,
+        interval=timedelta(seconds=row.interval_seconds) if row.interval_seconds else None,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        body_hash=row.body_hash,
+        next_poll_at=row.next_poll_at,
+        last_polled_at=row.last_polled_at,
+        last_success_at=row.last_success_at,
+        last_error=row.last_error,
+        consecutive_failures=row.consecutive_failures,
+        item_count=item_count,
+        failing_since=row.failing_since,
+    )
+
+
+def stored_item(item: ItemRow, feed: FeedRow) -> StoredItem:
+    assert item.id is not None
+    assert feed.id is not None
+    return StoredItem(
+        id=item.id,
+        feed_id=feed.id,
+        feed_name=feed.name or feed.url,
+        key=item.key,
+        title=item.title,
+        link=item.link,
+        summary=item.summary,
+        published=item.published_at,
+        seen_at=item.seen_at,
+    )
+
+
+# What a poll changes in a feed: where it is, its HTTP cache facts, its schedule and its health.
+POLL_FIELDS = (
+    "url",
+    "etag",
+    "last_modified",
+    "body_hash",
+    "next_poll_at",
+    "last_polled_at",
+    "last_success_at",
+    "last_error",
+    "consecutive_failures",
+    "failing_since",
+)
+
+
+def poll_values(state: FeedState) -> dict[str, object]:
+    """The columns a poll writes; a healthy feed also forgets that its failure was told, so that a
+    new run of failures is news."""
+    values: dict[str, object] = {name: getattr(state, name) for name in POLL_FIELDS}
+    # The poll is over: the claim on the feed ends with it.
+    values["lease_owner"] = values["lease_until"] = None
+    if state.failing_since is None:
+        values["failure_notified_at"] = None
+    return values
