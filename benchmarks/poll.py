@@ -50,13 +50,14 @@ if __name__ != "__mp_main__":
     import bot.pipeline.poll as poll_module
     from benchmarks.corpus import bench_documents
     from bot import feedparser_tuning
-    from bot.config import PollingSettings, load_watchlists
+    from bot.config import PollingSettings
     from bot.domain import FeedSpec, PollOutcome
     from bot.fetch import Fetcher
     from bot.matching import Matcher
     from bot.matching.morphology import default_morphology
     from bot.storage.repository import Repository
     from bot.storage.tables import FeedRow
+    from bot.watchlist_file import load_watchlists
 
 TARGET_COLD_RATIO = 5.0
 TARGET_WARM_FPS = 500.0

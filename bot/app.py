@@ -64,7 +64,7 @@ def build_application(settings: Settings) -> AnyApplication:
     # Opt in to PTB 23's time periods as timedelta: 22.x otherwise warns on every RetryAfter it makes.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = Application.builder()
-    builder = builder.token(settings.telegram.token.reveal())
+    builder = builder.token(settings.telegram.token.get_secret_value())
     if settings.telegram.api_url:
         base = settings.telegram.api_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
@@ -318,12 +318,12 @@ class FeedwatchApp:
                 port=int(port),
                 url_path=urlsplit(telegram.webhook_url).path.strip("/"),
                 webhook_url=telegram.webhook_url,
-                secret_token=telegram.webhook_secret.reveal() or None,
+                secret_token=telegram.webhook_secret.get_secret_value() or None,
                 allowed_updates=Update.ALL_TYPES,
             )
             log.info("taking Telegram updates by webhook on %s", telegram.webhook_listen)
         elif self.repo.engine.dialect.name == "postgresql":
-            key = updates_lock_key(telegram.token.reveal())
+            key = updates_lock_key(telegram.token.get_secret_value())
             self._updates_lock = UpdatesLock(self.repo.engine, key)
             self._updates_task = asyncio.create_task(self._lead_updates(self._updates_lock))
         else:

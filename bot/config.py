@@ -1,32 +1,27 @@
-"""Typed feedwatch settings read from a TOML file, its watchlist files and FEEDWATCH_* variables.
-
-Checking reports every problem at once, one sentence each naming the file, table and key. Files
-are read only when regular and small, and TOML only when shallow: no input costs unbounded memory.
-No business logic lives here.
-"""
+"""Typed feedwatch settings: pydantic models read from a TOML file and FEEDWATCH_* variables.
+Every problem is reported at once, one sentence each naming file, table and key; files are read
+only when regular and small, and TOML only when shallow, so no input costs unbounded memory."""
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import difflib
-import hmac
 import os
 import re
 import stat
 import tomllib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, NamedTuple, TypeVar, cast, get_args
 from urllib.parse import urlsplit
 
-import tomli_w
+from pydantic import BaseModel, ConfigDict, PlainValidator, SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from bot.domain import FeedSpec, Watchlist
 from bot.errors import ConfigError
-from bot.matching.terms import term_problem
 
 DEFAULT_CONFIG_PATH = Path("config/feedwatch.toml")
 
@@ -45,110 +40,6 @@ _MASK = "********"
 _PASSWORD = re.compile(r"(://[^/:@]*:)[^/@]*@")
 
 
-class Secret:
-    """A string that stays out of logs and tracebacks: repr and str mask it, `reveal()` gives it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Secret):
-            return NotImplemented
-        return hmac.compare_digest(self._value.encode(), other._value.encode())
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __repr__(self) -> str:
-        return f"Secret('{_MASK if self._value else ''}')"
-
-    def __str__(self) -> str:
-        return _MASK if self._value else ""
-
-
-_NO_TOKEN = Secret("")
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class DatabaseSettings:
-    url: str = "sqlite:///feedwatch.db"
-
-    def __repr__(self) -> str:
-        # A PostgreSQL URL may carry a password; settings get logged, the password must not be.
-        url = _PASSWORD.sub(r"\1***@", self.url)
-        return f"DatabaseSettings(url={url!r})"
-
-
-@dataclass(frozen=True, slots=True)
-class TelegramSettings:
-    token: Secret = _NO_TOKEN
-    api_url: str = ""
-    # Empty: updates are fetched with getUpdates by one replica at a time. A public https URL:
-    # Telegram posts them there, to any replica behind it (webhook_listen is where each listens).
-    webhook_url: str = ""
-    webhook_listen: str = "0.0.0.0:8443"
-    webhook_secret: Secret = _NO_TOKEN
-
-
-@dataclass(frozen=True, slots=True)
-class PollingSettings:
-    interval: timedelta = timedelta(minutes=10)
-    timeout: timedelta = timedelta(seconds=30)  # the whole request: a server that drips is cut off
-    connect_timeout: timedelta = timedelta(seconds=10)
-    max_body_mib: int = 10  # read as a stream and cut off past this
-    max_redirects: int = 5
-    concurrency: int = 64
-    per_host: int = 4
-    tick: timedelta = timedelta(seconds=30)
-    # Off, feeds may reach only public addresses; tests and the demo serve feeds on 127.0.0.1.
-    allow_private_addresses: bool = False
-    # Processes that parse feeds (None: one per core; 0: a thread of the bot's own process).
-    parse_workers: int | None = None
-    # How long a replica's claim on a feed (or a chat's outbox) holds: a replica that dies gives
-    # its work back after this. It must outlast a poll: the request timeout and the parsing.
-    lease: timedelta = timedelta(minutes=2)
-
-
-@dataclass(frozen=True, slots=True)
-class DigestSettings:
-    interval: timedelta = timedelta(hours=1)
-    tick: timedelta = timedelta(minutes=1)
-
-
-@dataclass(frozen=True, slots=True)
-class MetricsSettings:
-    # Where /metrics and /healthz are served, HOST:PORT; empty: not at all.
-    listen: str = "127.0.0.1:9108"
-
-    @property
-    def address(self) -> tuple[str, int] | None:
-        """(host, port) to bind, the brackets of an IPv6 host removed; None when turned off."""
-        if not self.listen:
-            return None
-        host, _, port = self.listen.rpartition(":")
-        return host.removeprefix("[").removesuffix("]"), int(port)
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    source: Path | None = None
-    database: DatabaseSettings = DatabaseSettings()
-    telegram: TelegramSettings = TelegramSettings()
-    polling: PollingSettings = PollingSettings()
-    digest: DigestSettings = DigestSettings()
-    metrics: MetricsSettings = MetricsSettings()
-    feeds: tuple[FeedSpec, ...] = ()
-    watchlists: tuple[Watchlist, ...] = ()
-
-
 # --- durations ---------------------------------------------------------------------------------
 
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
@@ -160,7 +51,7 @@ def parse_duration(text: str) -> timedelta:
     """Read "90s", "10m", "1h", "1d" or a combination in falling order such as "1h30m"."""
     match = _DURATION.fullmatch(text.strip())
     if match is None or not any(match.groups()):
-        raise ValueError(f"{_quoted(text)} is not a duration; write it as 90s, 10m, 1h or 1d")
+        raise ValueError(f"{quoted(text)} is not a duration; write it as 90s, 10m, 1h or 1d")
     seconds = sum(int(n) * size for n, (_, size) in zip(match.groups(), _UNITS, strict=True) if n)
     try:
         return timedelta(seconds=seconds)
@@ -181,31 +72,21 @@ def format_duration(td: timedelta) -> str:
     return "".join(parts) or "0s"
 
 
-# --- value checks: each takes a TOML value and returns the typed one or raises ValueError ---
-
-_Check = Callable[[object], Any]
+# --- how a problem quotes what it is about ------------------------------------------------------
 
 
-class _Invalid(ValueError):
-    """Several problems under one key, each with the suffix that points inside it ("[3]")."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        super().__init__("; ".join(message for _, message in problems))
-        self.problems = problems
-
-
-def _clipped(text: str) -> str:
+def clipped(text: str) -> str:
     """At most `_QUOTED_AT_MOST` characters of `text`, "…" ending a longer one."""
     return text if len(text) <= _QUOTED_AT_MOST else text[: _QUOTED_AT_MOST - 1] + "…"
 
 
-def _quoted(text: str) -> str:
+def quoted(text: str) -> str:
     """`text` as a problem quotes it: repr-style, clipped."""
-    return repr(_clipped(text))
+    return repr(clipped(text))
 
 
-def _kind(value: object) -> str:
-    # TOML's names for the types, since that is the language the user wrote in.
+def toml_type(value: object) -> str:
+    """The TOML name of `value`'s type ("a string"), since that is the language the user wrote in."""
     kinds: tuple[tuple[type, str], ...] = (
         (bool, "a boolean"),
         (int, "an integer"),
@@ -217,18 +98,41 @@ def _kind(value: object) -> str:
     return next((name for cls, name in kinds if isinstance(value, cls)), "a date or time")
 
 
-def _string(value: object) -> str:
+def unknown_key(key: str, value: object, known: Mapping[str, str]) -> str:
+    """The problem with `key`, which is not one of `known` (a key and how a user would write it)."""
+    if isinstance(value, dict):
+        what = f"table [{key}]"
+    elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        what = f"table [[{key}]]"
+    else:
+        what = f"key {quoted(key)}"
+    if len(key) > _QUOTED_AT_MOST:  # no known key is long; difflib would take its time to say so
+        return f"unknown {what}"
+    close = difflib.get_close_matches(key, list(known), n=1)
+    return f"unknown {what}" + (f"; did you mean {known[close[0]]}?" if close else "")
+
+
+# --- value checks: each takes a TOML value and returns the typed one or raises ValueError -------
+# They are pydantic's only validators (PlainValidator): the sentence a check raises is the one a
+# user reads, and pydantic's own messages, which quote the value, never are.
+
+_Check = Callable[[object], Any]
+
+
+def stripped(value: object) -> str:
+    """A TOML string, its spaces stripped; anything else is a problem."""
     if not isinstance(value, str):
-        raise ValueError(f"must be a string, not {_kind(value)}")
+        raise ValueError(f"must be a string, not {toml_type(value)}")
     return value.strip()
 
 
-def _optional_text(value: object) -> str | None:
-    return _string(value) or None
+def _optional(check: _Check) -> _Check:
+    """`check`, letting None through: TOML has no null, so only code sets a key to None."""
+    return lambda value: None if value is None else check(value)
 
 
-def _secret(value: object) -> Secret:
-    return Secret(_string(value))
+def _secret(value: object) -> SecretStr:
+    return value if isinstance(value, SecretStr) else SecretStr(stripped(value))
 
 
 # No duration key needs more than a year, and far larger ones overflow the scheduler's datetimes.
@@ -237,17 +141,18 @@ _LONGEST = timedelta(days=365)
 
 def _duration(shortest: timedelta, longest: timedelta = _LONGEST) -> _Check:
     def check(value: object) -> timedelta:
-        if not isinstance(value, str):
-            raise ValueError(f'must be a duration string such as "10m", not {_kind(value)}')
-        td = parse_duration(value)
+        if isinstance(value, timedelta):  # set in code rather than written
+            td, written = value, str(value)
+        elif isinstance(value, str):
+            td, written = parse_duration(value), value.strip()
+        else:
+            raise ValueError(f'must be a duration string such as "10m", not {toml_type(value)}')
         if td < shortest:
             raise ValueError(
-                f"{value.strip()!r} is too short; the minimum is {format_duration(shortest)}"
+                f"{written!r} is too short; the minimum is {format_duration(shortest)}"
             )
         if td > longest:
-            raise ValueError(
-                f"{value.strip()!r} is too long; the maximum is {format_duration(longest)}"
-            )
+            raise ValueError(f"{written!r} is too long; the maximum is {format_duration(longest)}")
         return td
 
     return check
@@ -256,7 +161,7 @@ def _duration(shortest: timedelta, longest: timedelta = _LONGEST) -> _Check:
 def _integer(low: int, high: int) -> _Check:
     def check(value: object) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"must be an integer, not {_kind(value)}")
+            raise ValueError(f"must be an integer, not {toml_type(value)}")
         if not low <= value <= high:
             raise ValueError(f"{value} is out of range; use {low} to {high}")
         return value
@@ -268,12 +173,12 @@ def _boolean(value: object) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"  # from an environment variable
-    raise ValueError(f"must be true or false, not {_kind(value)}")
+        return value.strip().lower() == "true"  # a file may quote it, as it always could
+    raise ValueError(f"must be true or false, not {toml_type(value)}")
 
 
 def _http_url(value: object) -> str:
-    url = _string(value)
+    url = stripped(value)
     try:
         parts = urlsplit(url)
         valid = parts.scheme in ("http", "https") and bool(parts.hostname)
@@ -287,16 +192,16 @@ def _http_url(value: object) -> str:
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
-def _webhook_secret(value: object) -> Secret:
+def _webhook_secret(value: object) -> SecretStr:
     secret = _secret(value)
-    if secret and not _WEBHOOK_SECRET.fullmatch(secret.reveal()):
+    if secret and not _WEBHOOK_SECRET.fullmatch(secret.get_secret_value()):
         # Telegram's rule for secret_token; the value itself stays out of the message.
         raise ValueError("must be 1 to 256 letters, digits, _ and -")
     return secret
 
 
 def _optional_http_url(value: object) -> str:
-    return _http_url(value) if _string(value) else ""
+    return _http_url(value) if stripped(value) else ""
 
 
 def _bot_api_url(value: object) -> str:
@@ -309,7 +214,7 @@ _DATABASE_URL = re.compile(r"(?:sqlite|postgresql)(?:\+\w+)?://.*", re.DOTALL)
 
 
 def _database_url(value: object) -> str:
-    url = _string(value)
+    url = stripped(value)
     if not _DATABASE_URL.fullmatch(url):
         # Only the scheme is quoted: the rest of a database URL may hold a password.
         scheme = url.partition("://")[0] if re.match(r"[A-Za-z][\w+.-]*://", url) else ""
@@ -326,7 +231,7 @@ def _listen(example: str, *, optional: bool) -> _Check:
     turns the service off."""
 
     def check(value: object) -> str:
-        text = _string(value)
+        text = stripped(value)
         if (text or not optional) and not (
             (match := _LISTEN.fullmatch(text)) and int(match[1]) <= 65535
         ):
@@ -339,165 +244,215 @@ def _listen(example: str, *, optional: bool) -> _Check:
     return check
 
 
-_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+OptionalText = Annotated[
+    str | None, PlainValidator(_optional(lambda value: stripped(value) or None))
+]
+_Duration = Annotated[timedelta, PlainValidator(_duration(timedelta(seconds=1)))]  # 1s or more
+
+# Every table of a config file: frozen, and any key it does not declare is a problem.
+TABLE = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 
-def _watchlist_name(value: object) -> str:
-    name = _string(value)
-    if not _NAME.fullmatch(name):
-        raise ValueError(
-            f"{_quoted(name)} is not a valid name; use 1 to 64 letters, digits, - and _"
-        )
-    return name
+# --- the settings --------------------------------------------------------------------------------
 
 
-def _terms(allow_empty: bool) -> _Check:
-    def check(value: object) -> tuple[str, ...]:
-        if not isinstance(value, list):
-            raise ValueError(f"must be an array of strings, not {_kind(value)}")
-        if not value and not allow_empty:
-            raise ValueError("the list is empty")
-        terms: list[str] = []
-        problems: list[tuple[str, str]] = []
-        for index, term in enumerate(value, 1):
-            if not isinstance(term, str):
-                problems.append((f"[{index}]", f"must be a string, not {_kind(term)}"))
-            elif why := term_problem(term):
-                problems.append((f"[{index}]", f"term {_quoted(term)} {why}"))
-            else:
-                terms.append(term.strip())
-        if problems:
-            raise _Invalid(problems)
-        return tuple(terms)
+class DatabaseSettings(BaseModel):
+    model_config = TABLE
 
-    return check
+    url: Annotated[str, PlainValidator(_database_url)] = "sqlite:///feedwatch.db"
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # A PostgreSQL URL may carry a password; settings get logged, the password must not be.
+        yield "url", _PASSWORD.sub(r"\1***@", self.url)
 
 
-# --- the schema: known keys of every table and how to check them -------------------------------
+class TelegramSettings(BaseModel):
+    model_config = TABLE
 
-_SECTIONS: dict[str, tuple[type, dict[str, _Check]]] = {
-    "database": (DatabaseSettings, {"url": _database_url}),
-    "telegram": (
-        TelegramSettings,
-        {
-            "token": _secret,
-            "api_url": _bot_api_url,
-            "webhook_url": _optional_http_url,
-            "webhook_listen": _listen("0.0.0.0:8443", optional=False),
-            "webhook_secret": _webhook_secret,
-        },
-    ),
-    "polling": (
-        PollingSettings,
-        {
-            "interval": _duration(timedelta(minutes=1)),
-            "timeout": _duration(timedelta(seconds=1)),
-            "connect_timeout": _duration(timedelta(seconds=1)),
-            "max_body_mib": _integer(1, 1024),
-            "max_redirects": _integer(0, 20),
-            "concurrency": _integer(1, 1024),
-            "per_host": _integer(1, 64),
-            "tick": _duration(timedelta(seconds=1)),
-            "allow_private_addresses": _boolean,
-            "parse_workers": _integer(0, 64),
-            "lease": _duration(timedelta(seconds=5), timedelta(hours=1)),
-        },
-    ),
-    "digest": (
-        DigestSettings,
-        {
-            "interval": _duration(timedelta(minutes=5), timedelta(days=7)),
-            "tick": _duration(timedelta(seconds=1)),
-        },
-    ),
-    "metrics": (MetricsSettings, {"listen": _listen("127.0.0.1:9108", optional=True)}),
+    token: Annotated[SecretStr, PlainValidator(_secret)] = SecretStr("")
+    api_url: Annotated[str, PlainValidator(_bot_api_url)] = ""
+    # Empty: updates are fetched with getUpdates by one replica at a time. A public https URL:
+    # Telegram posts them there, to any replica behind it (webhook_listen is where each listens).
+    webhook_url: Annotated[str, PlainValidator(_optional_http_url)] = ""
+    webhook_listen: Annotated[str, PlainValidator(_listen("0.0.0.0:8443", optional=False))] = (
+        "0.0.0.0:8443"
+    )
+    webhook_secret: Annotated[SecretStr, PlainValidator(_webhook_secret)] = SecretStr("")
+
+
+class PollingSettings(BaseModel):
+    model_config = TABLE
+
+    interval: Annotated[timedelta, PlainValidator(_duration(timedelta(minutes=1)))] = timedelta(
+        minutes=10
+    )
+    timeout: _Duration = timedelta(seconds=30)  # the whole request: a server that drips is cut off
+    connect_timeout: _Duration = timedelta(seconds=10)
+    # Bodies are read as a stream and cut off past this.
+    max_body_mib: Annotated[int, PlainValidator(_integer(1, 1024))] = 10
+    max_redirects: Annotated[int, PlainValidator(_integer(0, 20))] = 5
+    concurrency: Annotated[int, PlainValidator(_integer(1, 1024))] = 64
+    per_host: Annotated[int, PlainValidator(_integer(1, 64))] = 4
+    tick: _Duration = timedelta(seconds=30)
+    # Off, feeds may reach only public addresses; tests and the demo serve feeds on 127.0.0.1.
+    allow_private_addresses: Annotated[bool, PlainValidator(_boolean)] = False
+    # Processes that parse feeds (None: one per core; 0: a thread of the bot's own process).
+    parse_workers: Annotated[int | None, PlainValidator(_optional(_integer(0, 64)))] = None
+    # How long a replica's claim on a feed (or a chat's outbox) holds: a replica that dies gives
+    # its work back after this. It must outlast a poll: the request timeout and the parsing.
+    lease: Annotated[
+        timedelta, PlainValidator(_duration(timedelta(seconds=5), timedelta(hours=1)))
+    ] = timedelta(minutes=2)
+
+
+class DigestSettings(BaseModel):
+    model_config = TABLE
+
+    interval: Annotated[
+        timedelta, PlainValidator(_duration(timedelta(minutes=5), timedelta(days=7)))
+    ] = timedelta(hours=1)
+    tick: _Duration = timedelta(minutes=1)
+
+
+class MetricsSettings(BaseModel):
+    model_config = TABLE
+
+    # Where /metrics and /healthz are served, HOST:PORT; empty: not at all.
+    listen: Annotated[str, PlainValidator(_listen("127.0.0.1:9108", optional=True))] = (
+        "127.0.0.1:9108"
+    )
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """(host, port) to bind, the brackets of an IPv6 host removed; None when turned off."""
+        if not self.listen:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.removeprefix("[").removesuffix("]"), int(port)
+
+
+class _Sections(BaseModel):
+    """The tables of settings: a new field here is a new [table] of the config file, and each of
+    its keys can be set by FEEDWATCH_<TABLE>__<KEY> as well."""
+
+    model_config = TABLE
+
+    database: DatabaseSettings = DatabaseSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    polling: PollingSettings = PollingSettings()
+    digest: DigestSettings = DigestSettings()
+    metrics: MetricsSettings = MetricsSettings()
+
+
+class Settings(_Sections):
+    """Everything feedwatch runs with: the tables of settings, the feeds and watchlists, and the
+    file they were read from."""
+
+    source: Path | None = None
+    feeds: tuple[FeedSpec, ...] = ()
+    watchlists: tuple[Watchlist, ...] = ()
+
+
+def _section_models(cls: type[BaseModel] = _Sections) -> dict[str, type[BaseModel]]:
+    return {
+        name: cast(type[BaseModel], field.annotation) for name, field in cls.model_fields.items()
+    }
+
+
+class _FeedTable(BaseModel):
+    model_config = TABLE
+
+    url: Annotated[str, PlainValidator(_http_url)]
+    name: OptionalText = None
+    interval: Annotated[
+        timedelta | None, PlainValidator(_optional(_duration(timedelta(minutes=1))))
+    ] = None
+
+
+# Top-level keys of a config file as a user would write them, for "did you mean" hints.
+CONFIG_KEYS = {"watchlist_files": "'watchlist_files'"} | {
+    name: f"[{name}]" for name in _Sections.model_fields
 }
-_FEED = {"url": _http_url, "name": _optional_text, "interval": _duration(timedelta(minutes=1))}
-_WATCHLIST = {
-    "name": _watchlist_name,
-    "title": _optional_text,
-    "terms": _terms(allow_empty=False),
-    "require": _terms(allow_empty=True),
-    "exclude": _terms(allow_empty=True),
-}
-# Top-level keys as a user would write them, for "did you mean" hints.
-_CONFIG_KEYS = {"watchlist_files": "'watchlist_files'"} | {name: f"[{name}]" for name in _SECTIONS}
-_CONFIG_KEYS |= {"feed": "[[feed]]", "watchlist": "[[watchlist]]"}
-_WATCHLIST_FILE_KEYS = {"watchlist": "[[watchlist]]"}
-
-_ENV_OVERRIDES = {
-    "FEEDWATCH_DATABASE_URL": ("database", "url"),
-    "FEEDWATCH_TELEGRAM_TOKEN": ("telegram", "token"),
-    "FEEDWATCH_TELEGRAM_API_URL": ("telegram", "api_url"),
-    "FEEDWATCH_TELEGRAM_WEBHOOK_URL": ("telegram", "webhook_url"),
-    "FEEDWATCH_TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
-}
-_TOKEN_FILE = "FEEDWATCH_TELEGRAM_TOKEN_FILE"  # noqa: S105 - the variable's name, not a token
+CONFIG_KEYS |= {"feed": "[[feed]]", "watchlist": "[[watchlist]]"}
 
 
-def _unknown(key: str, value: object, known: Mapping[str, str]) -> str:
-    if isinstance(value, dict):
-        what = f"table [{key}]"
-    elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
-        what = f"table [[{key}]]"
-    else:
-        what = f"key {_quoted(key)}"
-    if len(key) > _QUOTED_AT_MOST:  # no known key is long; difflib would take its time to say so
-        return f"unknown {what}"
-    close = difflib.get_close_matches(key, list(known), n=1)
-    return f"unknown {what}" + (f"; did you mean {known[close[0]]}?" if close else "")
+# --- turning pydantic's findings into sentences ------------------------------------------------
 
 
-def _read_table(
-    raw: Mapping[str, object],
-    checks: Mapping[str, _Check],
-    where: str,
-    problems: list[str],
-    required: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    """Check every key of `raw`; return the valid values and add a problem for each invalid one."""
-    values: dict[str, Any] = {}
-    for key, value in raw.items():
-        check = checks.get(key)
-        if check is None:
-            problems.append(f"{where}: {_unknown(key, value, {k: repr(k) for k in checks})}")
-            continue
-        try:
-            values[key] = check(value)
-        except _Invalid as error:
-            problems.extend(f"{where} {key}{at}: {message}" for at, message in error.problems)
-        except ValueError as error:
-            problems.append(f"{where} {key}: {error}")
-    problems.extend(f"{where}: missing key {key!r}" for key in required if key not in raw)
-    return values
+class Problem(NamedTuple):
+    """What is wrong with one key of a table. `at` is "" for the key's value and "[2]" for its
+    second item; None when the key itself is the problem (unknown, or missing)."""
+
+    key: str
+    at: str | None
+    message: str
 
 
-def _tables(
+def sentence(where: str, problem: Problem) -> str:
+    """`problem` as it is reported: "{where} interval: …", or "{where}: unknown key …"."""
+    if problem.at is None:
+        return f"{where}: {problem.message}"
+    return f"{where} {problem.key}{problem.at}: {problem.message}"
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def check_table(
+    model: type[_Model], table: Mapping[str, object]
+) -> tuple[_Model | None, list[Problem]]:
+    """`table` read as a `model`, or None and every problem, in the order of the table's keys."""
+    try:
+        return model.model_validate(table), []
+    except ValidationError as error:
+        problems = [_problem(model, table, detail) for detail in error.errors(include_input=False)]
+    # The keys as written, then the missing ones as declared; pydantic lists unknown keys last.
+    order = {key: index for index, key in enumerate(dict.fromkeys([*table, *model.model_fields]))}
+    problems.sort(key=lambda problem: order[problem.key])
+    return None, problems
+
+
+def _problem(model: type[BaseModel], table: Mapping[str, object], detail: ErrorDetails) -> Problem:
+    key, *inside = detail["loc"]
+    key = str(key)
+    if detail["type"] == "extra_forbidden":
+        known = {name: repr(name) for name in model.model_fields}
+        return Problem(key, None, unknown_key(key, table[key], known))
+    if detail["type"] == "missing":
+        return Problem(key, None, f"missing key {key!r}")
+    at = "".join(f"[{part + 1}]" if isinstance(part, int) else f".{part}" for part in inside)
+    error = detail.get("ctx", {}).get("error")
+    # A check's own sentence, or none of pydantic's: those quote the value, and it may be secret.
+    message = str(error) if detail["type"] == "value_error" and error else "is not valid"
+    return Problem(key, at, message)
+
+
+def tables(
     doc: Mapping[str, object], key: str, file: str, problems: list[str]
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield each `[[key]]` table with its label, "[[feed]] #2 (Example)"."""
     raw = doc.get(key, [])
     if not isinstance(raw, list) or not all(isinstance(table, dict) for table in raw):
-        problems.append(f"{file}: {key} must be written as [[{key}]] tables, not {_kind(raw)}")
+        problems.append(f"{file}: {key} must be written as [[{key}]] tables, not {toml_type(raw)}")
         return
     for index, table in enumerate(raw, 1):
         name = table.get("name")
-        label = f" ({_clipped(name.strip())})" if isinstance(name, str) and name.strip() else ""
+        label = f" ({clipped(name.strip())})" if isinstance(name, str) and name.strip() else ""
         yield f"[[{key}]] #{index}{label}", table
 
 
-def _check_top_level(
-    doc: Mapping[str, object],
-    known: Mapping[str, str],
-    file: str,
-    problems: list[str],
-    hint: str = "",
-) -> None:
-    problems.extend(
-        f"{file}: {_unknown(key, value, known)}{hint}"
+def unknown_keys(
+    doc: Mapping[str, object], known: Mapping[str, str], file: str, hint: str = ""
+) -> list[str]:
+    """A problem for each top-level key of `doc` that is not one of `known`."""
+    return [
+        f"{file}: {unknown_key(key, value, known)}{hint}"
         for key, value in doc.items()
         if key not in known
-    )
+    ]
+
+
+# --- reading files: regular, small and shallow only --------------------------------------------
 
 
 class TomlRefused(ConfigError):
@@ -615,7 +570,9 @@ def parse_toml(data: bytes, file: str) -> dict[str, Any]:
         raise ConfigError([f"{file}: not valid TOML: {error}"]) from None
 
 
-def _read_toml(path: Path, problems: list[str], not_found: str) -> dict[str, Any] | None:
+def read_toml(path: Path, problems: list[str], not_found: str) -> dict[str, Any] | None:
+    """The TOML document at `path`; None when it cannot be read, with the problem added
+    (`not_found` when there is no such file)."""
     try:
         return parse_toml(_read_file(path, MAX_TOML_BYTES), str(path))
     except FileNotFoundError:
@@ -629,125 +586,231 @@ def _read_toml(path: Path, problems: list[str], not_found: str) -> dict[str, Any
     return None
 
 
+# --- the sources of settings: a config file and the environment --------------------------------
+
+
 def _read_feeds(doc: Mapping[str, object], file: str, problems: list[str]) -> list[FeedSpec]:
     feeds: list[FeedSpec] = []
     seen: dict[str, str] = {}
-    for label, table in _tables(doc, "feed", file, problems):
-        before = len(problems)
-        values = _read_table(table, _FEED, f"{file}: {label}", problems, required=("url",))
-        url = values.get("url")
+    for label, table in tables(doc, "feed", file, problems):
+        feed, wrong = check_table(_FeedTable, table)
+        problems.extend(sentence(f"{file}: {label}", problem) for problem in wrong)
+        valid_url = "url" in table and "url" not in {problem.key for problem in wrong}
+        url = _http_url(table["url"]) if valid_url else None
         if url in seen:
             problems.append(f"{file}: {label} url: duplicate URL; also in {seen[url]}")
         elif url is not None:
             seen[url] = label
-        if len(problems) == before:
-            feeds.append(FeedSpec(**values))
+            if feed is not None:
+                feeds.append(FeedSpec(**dict(feed)))
     return feeds
 
 
-def _read_watchlists(
-    doc: Mapping[str, object], file: str, problems: list[str], names: dict[str, str]
-) -> list[Watchlist]:
-    """Read the `[[watchlist]]` tables of one file; `names` maps the names seen so far to where."""
-    watchlists: list[Watchlist] = []
-    for label, table in _tables(doc, "watchlist", file, problems):
-        where = f"{file}: {label}"
-        before = len(problems)
-        values = _read_table(table, _WATCHLIST, where, problems, required=("name", "terms"))
-        name = values.get("name")
-        if name is not None:
-            # Case-blind, so that "RVC" and "rvc" cannot both exist and confuse chat commands.
-            if (also := names.get(name.lower())) is not None:
-                problems.append(f"{where}: duplicate name; also defined in {also}")
-            else:
-                names[name.lower()] = f"{file} {label.partition(' (')[0]}"
-        if len(problems) == before:
-            watchlists.append(Watchlist(**values))
-    return watchlists
+class _Schema(BaseSettings, _Sections):
+    """The tables of settings as pydantic-settings builds them from sources, the first source
+    winning key by key over the next and over the defaults. The sources are given (`_layered`):
+    never os.environ, a .env file or a secrets directory behind the caller's back."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FEEDWATCH_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="forbid",
+        hide_input_in_errors=True,
+    )
+    sources: ClassVar[tuple[PydanticBaseSettingsSource, ...]] = ()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return cls.sources
 
 
-def _read_watchlist_files(
-    doc: Mapping[str, object], file: str, base: Path, problems: list[str], names: dict[str, str]
-) -> list[Watchlist]:
-    """Follow `watchlist_files`, relative to the directory of the file that names them."""
-    entries = doc.get("watchlist_files", [])
-    if not isinstance(entries, list):
-        problems.append(
-            f"{file}: watchlist_files: must be an array of strings, not {_kind(entries)}"
-        )
-        return []
-    watchlists: list[Watchlist] = []
-    seen: set[Path] = set()
-    for index, entry in enumerate(entries, 1):
-        where = f"{file}: watchlist_files[{index}]"
-        if not isinstance(entry, str):
-            problems.append(f"{where}: must be a string, not {_kind(entry)}")
-            continue
-        path = base / entry.strip()
-        if path.resolve() in seen:
-            problems.append(f"{where}: {entry!r} is listed twice")
-            continue
-        seen.add(path.resolve())
-        not_found = f"{where}: file {entry!r} not found (looked for {path.resolve()})"
-        if (listed := _read_toml(path, problems, not_found)) is not None:
-            hint = "; a watchlist file holds only [[watchlist]] tables"
-            _check_top_level(listed, _WATCHLIST_FILE_KEYS, str(path), problems, hint)
-            watchlists += _read_watchlists(listed, str(path), problems, names)
-    return watchlists
+def _layered(*given: PydanticBaseSettingsSource) -> _Schema:
+    """The tables of settings from the `given` sources, the first winning."""
+
+    # pydantic-settings asks a class for its sources; a class of this call's own holds them.
+    class Layered(_Schema):
+        sources = given
+
+    return Layered()
 
 
-def _read_env(env: Mapping[str, str], problems: list[str]) -> dict[tuple[str, str], Any]:
-    """Return the valid overrides as (section, key) -> value; empty variables count as unset."""
-    overrides: dict[tuple[str, str], Any] = {}
-    for variable, (section, key) in _ENV_OVERRIDES.items():
-        if (value := env.get(variable, "")).strip():
-            try:
-                overrides[section, key] = _SECTIONS[section][1][key](value)
-            except ValueError as error:
-                problems.append(f"environment variable {variable}: {error}")
-    if (token_file := env.get(_TOKEN_FILE, "")).strip():
-        if env.get("FEEDWATCH_TELEGRAM_TOKEN", "").strip():
-            problems.append(
-                f"environment variables FEEDWATCH_TELEGRAM_TOKEN and {_TOKEN_FILE} are both set; "
-                "set only one"
+class _Checked(PydanticBaseSettingsSource):
+    """A source that checks its values as it reads them: `problems` holds a sentence for each one
+    that is wrong, `secrets` the text of each secret it read (no sentence may show one), and
+    pydantic-settings is handed only the valid values."""
+
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self.problems: list[str] = []
+        self.secrets: set[str] = set()
+        self.values: dict[str, dict[str, object]] = {}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.values.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.values)
+
+    def _keep(self, section: str, table: Mapping[str, object]) -> list[Problem]:
+        """Check `table` as the `section` table: keep its valid keys, return the problems."""
+        _, wrong = check_table(_section_models(self.settings_cls)[section], table)
+        bad = {problem.key for problem in wrong}
+        self.values[section] = {key: value for key, value in table.items() if key not in bad}
+        return wrong
+
+
+def _is_secret(field: FieldInfo) -> bool:
+    return field.annotation is SecretStr
+
+
+class _ConfigFile(_Checked):
+    """The tables of settings of a parsed config file."""
+
+    def __init__(
+        self, settings_cls: type[BaseSettings], doc: Mapping[str, object], file: str
+    ) -> None:
+        super().__init__(settings_cls)
+        for section, model in _section_models(settings_cls).items():
+            table = doc.get(section, {})
+            if not isinstance(table, dict):
+                self.problems.append(
+                    f"{file}: {section} must be written as a [{section}] table, not {toml_type(table)}"
+                )
+                continue
+            wrong = self._keep(section, table)
+            self.problems += [sentence(f"{file}: [{section}]", problem) for problem in wrong]
+            for key, field in model.model_fields.items():
+                raw = table.get(key)
+                if (
+                    _is_secret(field)
+                    and isinstance(raw, str | int | float)
+                    and not isinstance(raw, bool)
+                ):
+                    self.secrets.add(str(raw))
+
+
+# The names these settings had before every key could be set as FEEDWATCH_<TABLE>__<KEY>; Docker
+# Compose files and scripts use them, so they stay.
+_OLD_NAMES = {
+    ("database", "url"): "FEEDWATCH_DATABASE_URL",
+    ("telegram", "token"): "FEEDWATCH_TELEGRAM_TOKEN",
+    ("telegram", "api_url"): "FEEDWATCH_TELEGRAM_API_URL",
+    ("telegram", "webhook_url"): "FEEDWATCH_TELEGRAM_WEBHOOK_URL",
+    ("telegram", "webhook_secret"): "FEEDWATCH_TELEGRAM_WEBHOOK_SECRET",
+}
+_TOKEN_FILE = "FEEDWATCH_TELEGRAM_TOKEN_FILE"  # noqa: S105 - the variable's name, not a token
+# A whole number as an environment variable writes it; 12 digits keep int() from blowing up.
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,12}")
+
+
+class _Environment(_Checked):
+    """The settings that variables of `env` set: FEEDWATCH_<TABLE>__<KEY> for every key, the old
+    names of five, and the token read from the file FEEDWATCH_TELEGRAM_TOKEN_FILE names. A
+    variable that is empty, or only spaces, counts as unset."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        prefix = self.config.get("env_prefix", "")
+        nested = self.config.get("env_nested_delimiter") or "__"
+        self.names: dict[tuple[str, str], str] = {}  # the variable that set each key
+        known = {_TOKEN_FILE}
+        for section, model in _section_models(settings_cls).items():
+            table: dict[str, object] = {}
+            for key, field in model.model_fields.items():
+                names = [f"{prefix}{section}{nested}{key}".upper()]
+                names += [_OLD_NAMES[section, key]] if (section, key) in _OLD_NAMES else []
+                known.update(names)
+                if (name := self._set(env, names)) is None:
+                    continue
+                if _is_secret(field):
+                    self.secrets.add(env[name])
+                try:
+                    table[key] = _from_text(field, env[name])
+                except ValueError as error:
+                    self.problems.append(f"environment variable {name}: {error}")
+                    continue
+                self.names[section, key] = name
+            for problem in self._keep(section, table):
+                variable = self.names[section, problem.key]
+                self.problems.append(f"environment variable {variable}: {problem.message}")
+        self._read_token_file(env)
+        # A misspelt name would be ignored without a word: the file's "did you mean" applies.
+        for name in sorted(env):
+            ours = name.startswith(prefix) and nested in name.removeprefix(prefix)
+            if ours and name not in known and env[name].strip():
+                unknown = _unknown_variable(name, known)
+                self.problems.append(f"environment variable {clipped(name)}: {unknown}")
+
+    def _set(self, env: Mapping[str, str], names: list[str]) -> str | None:
+        """Which of `names` (a key's variables, the current one first) is set; both is a problem."""
+        given = [name for name in names if env.get(name, "").strip()]
+        if len(given) > 1:
+            self.problems.append(
+                f"environment variables {given[1]} and {given[0]} are both set; set only one"
             )
+        return given[0] if given else None
+
+    def _read_token_file(self, env: Mapping[str, str]) -> None:
+        if not (token_file := env.get(_TOKEN_FILE, "")).strip():
+            return
+        path = Path(token_file)
+        text, failure = None, ""
+        try:
+            text = _read_file(path, MAX_TOKEN_FILE_BYTES).decode("utf-8")
+        except FileNotFoundError:
+            failure = f"file not found: {path.resolve()}"
+        except (OSError, UnicodeDecodeError, _Unreadable) as error:
+            reason = (
+                error.strerror
+                if isinstance(error, OSError)
+                else "not UTF-8 text"
+                if isinstance(error, UnicodeDecodeError)
+                else str(error)
+            )
+            failure = f"cannot read {path}: {reason}"
+        if text is not None:  # read even when it is not used, so that no sentence shows it
+            self.secrets.add(text)
+        if ("telegram", "token") in self.names:
+            self.problems.append(
+                f"environment variables {self.names['telegram', 'token']} and {_TOKEN_FILE} are "
+                "both set; set only one"
+            )
+        elif text is None:
+            self.problems.append(f"environment variable {_TOKEN_FILE}: {failure}")
+        elif not text.strip():
+            self.problems.append(f"environment variable {_TOKEN_FILE}: the file {path} is empty")
         else:
-            path = Path(token_file)
-            try:
-                token = _read_file(path, MAX_TOKEN_FILE_BYTES).decode("utf-8").strip()
-            except FileNotFoundError:
-                token = None
-                problems.append(
-                    f"environment variable {_TOKEN_FILE}: file not found: {path.resolve()}"
-                )
-            except (OSError, UnicodeDecodeError, _Unreadable) as error:
-                token = None
-                reason = (
-                    error.strerror
-                    if isinstance(error, OSError)
-                    else "not UTF-8 text"
-                    if isinstance(error, UnicodeDecodeError)
-                    else str(error)
-                )
-                problems.append(f"environment variable {_TOKEN_FILE}: cannot read {path}: {reason}")
-            if token == "":
-                problems.append(f"environment variable {_TOKEN_FILE}: the file {path} is empty")
-            elif token is not None:
-                overrides["telegram", "token"] = Secret(token)
-    return overrides
+            self.values.setdefault("telegram", {})["token"] = SecretStr(text.strip())
 
 
-def _token_texts(doc: Mapping[str, object] | None, env: Mapping[str, str]) -> set[str]:
-    """Every form the token may take, so that no problem sentence can quote it."""
-    texts = {env.get("FEEDWATCH_TELEGRAM_TOKEN", "")}
-    telegram = doc.get("telegram") if doc else None
-    raw = telegram.get("token") if isinstance(telegram, dict) else None
-    if isinstance(raw, str | int | float) and not isinstance(raw, bool):
-        texts.add(str(raw))
-    if token_file := env.get(_TOKEN_FILE):
-        with contextlib.suppress(OSError, UnicodeDecodeError, _Unreadable):
-            texts.add(_read_file(Path(token_file), MAX_TOKEN_FILE_BYTES).decode("utf-8"))
-    return {form for text in texts for form in (text, text.strip()) if form}
+def _from_text(field: FieldInfo, text: str) -> object:
+    """A variable's text as the key's check takes it: as written, but read as TOML writes a whole
+    number or a boolean for a key that takes one. Raises ValueError when it is not one."""
+    written = text.strip()
+    if field.annotation is bool:
+        if written.lower() not in ("true", "false"):
+            raise ValueError(f"{quoted(written)} is not true or false")
+        return written.lower() == "true"
+    if int in (field.annotation, *get_args(field.annotation)):
+        if not _WHOLE_NUMBER.fullmatch(written):
+            raise ValueError(f"{quoted(written)} is not a whole number")
+        return int(written)
+    return text
+
+
+def _unknown_variable(name: str, known: set[str]) -> str:
+    close = (
+        difflib.get_close_matches(name, sorted(known), n=1) if len(name) <= _QUOTED_AT_MOST else []
+    )
+    return "unknown setting" + (f"; did you mean {close[0]}?" if close else "")
 
 
 # --- the API -------------------------------------------------------------------------------------
@@ -763,35 +826,31 @@ def config_path(explicit: Path | None, env: Mapping[str, str]) -> Path:
 def check_config(
     path: Path | None = None, env: Mapping[str, str] | None = None
 ) -> tuple[Settings | None, list[str]]:
-    """Read and check everything; return the settings (only when valid) and every problem found."""
+    """Read and check everything; return the settings (only when valid) and every problem found.
+    The environment overrides the file, key by key; `env` is os.environ unless given."""
     env = os.environ if env is None else env
     source = config_path(path, env)
     problems: list[str] = []
     not_found = (
         f"config file not found: {source}; copy config/feedwatch.toml or set FEEDWATCH_CONFIG"
     )
-    doc = _read_toml(source, problems, not_found)
-    sections: dict[str, Any] = {name: cls() for name, (cls, _) in _SECTIONS.items()}
+    doc = read_toml(source, problems, not_found)
+    file = _ConfigFile(_Schema, doc or {}, str(source))
     feeds: list[FeedSpec] = []
     watchlists: list[Watchlist] = []
     if doc is not None:
-        file = str(source)
-        _check_top_level(doc, _CONFIG_KEYS, file, problems)
-        for name, (cls, checks) in _SECTIONS.items():
-            raw = doc.get(name, {})
-            if isinstance(raw, dict):
-                sections[name] = cls(**_read_table(raw, checks, f"{file}: [{name}]", problems))
-            else:
-                problems.append(
-                    f"{file}: {name} must be written as a [{name}] table, not {_kind(raw)}"
-                )
-        feeds = _read_feeds(doc, file, problems)
-        names: dict[str, str] = {}
-        watchlists = _read_watchlists(doc, file, problems, names)
-        watchlists += _read_watchlist_files(doc, file, source.parent, problems, names)
-    for (section, key), value in _read_env(env, problems).items():
-        sections[section] = dataclasses.replace(sections[section], **{key: value})
-    polling: PollingSettings = sections["polling"]
+        # Imported here, not at the top: the watchlist format builds on this module's reading
+        # of TOML and its sentences, so importing it as this module loads would be a cycle.
+        from bot.watchlist_file import config_watchlists
+
+        problems += unknown_keys(doc, CONFIG_KEYS, str(source))
+        problems += file.problems
+        feeds = _read_feeds(doc, str(source), problems)
+        watchlists = config_watchlists(doc, source, problems)
+    environment = _Environment(_Schema, env)
+    problems += environment.problems
+    sections = _layered(environment, file)
+    polling = sections.polling
     if polling.lease <= polling.timeout:
         problems.append(
             f"{source}: [polling] lease: {format_duration(polling.lease)} must be longer than "
@@ -799,11 +858,17 @@ def check_config(
             "taken over while it runs"
         )
     if problems:
-        secrets = sorted(_token_texts(doc, env), key=len, reverse=True)
-        for secret in secrets:
+        # As written and as stripped; blank ones are no secret, and masking them would mask spaces.
+        secrets = {
+            form for text in file.secrets | environment.secrets for form in (text, text.strip())
+        }
+        for secret in sorted((form for form in secrets if form.strip()), key=len, reverse=True):
             problems = [problem.replace(secret, _MASK) for problem in problems]
         return None, problems
-    return Settings(source, **sections, feeds=tuple(feeds), watchlists=tuple(watchlists)), []
+    settings = Settings(
+        source=source, **dict(sections), feeds=tuple(feeds), watchlists=tuple(watchlists)
+    )
+    return settings, []
 
 
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -812,63 +877,6 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     if settings is None:
         raise ConfigError(problems)
     return settings
-
-
-def load_watchlists(path: Path) -> tuple[Watchlist, ...]:
-    """The watchlists of a watchlist file or of a config file (following its `watchlist_files`)."""
-    problems: list[str] = []
-    doc = _read_toml(path, problems, f"watchlist file not found: {path}")
-    watchlists: list[Watchlist] = []
-    if doc is not None:
-        file = str(path)
-        _check_top_level(doc, _CONFIG_KEYS, file, problems)
-        names: dict[str, str] = {}
-        watchlists = _read_watchlists(doc, file, problems, names)
-        watchlists += _read_watchlist_files(doc, file, path.parent, problems, names)
-        if not watchlists and not problems:
-            problems.append(f"{file}: no [[watchlist]] tables found")
-    if problems:
-        raise ConfigError(problems)
-    return tuple(watchlists)
-
-
-def read_watchlists_document(data: bytes, file: str) -> tuple[Watchlist, ...]:
-    """The watchlists of a TOML document sent to a chat (`/import`), checked as a watchlist file is;
-    every problem is reported at once, with the document's name and the table. A document too
-    large or too deep is refused before it is parsed, with `TomlRefused`."""
-    problems: list[str] = []
-    watchlists: list[Watchlist] = []
-    try:
-        doc: dict[str, Any] | None = parse_toml(data, file)
-    except TomlRefused:
-        raise
-    except ConfigError as error:
-        problems.extend(error.problems)
-        doc = None
-    if doc is not None:
-        _check_top_level(doc, {"watchlist": "[[watchlist]] tables"}, file, problems)
-        watchlists = _read_watchlists(doc, file, problems, {})
-        if not watchlists and not problems:
-            problems.append(f"{file}: no [[watchlist]] tables found")
-    if problems:
-        raise ConfigError(problems)
-    return tuple(watchlists)
-
-
-def watchlists_document(watchlists: Sequence[Watchlist]) -> str:
-    """Watchlists as a TOML document in the format of `config/watchlists.toml` (`/export`)."""
-    tables = []
-    for watchlist in watchlists:
-        table: dict[str, Any] = {"name": watchlist.label}
-        if watchlist.title:
-            table["title"] = watchlist.title
-        table["terms"] = list(watchlist.terms)
-        if watchlist.require:
-            table["require"] = list(watchlist.require)
-        if watchlist.exclude:
-            table["exclude"] = list(watchlist.exclude)
-        tables.append(table)
-    return tomli_w.dumps({"watchlist": tables})
 
 
 def summary(settings: Settings) -> str:

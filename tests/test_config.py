@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 import tomli_w
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from bot.config import (
     DEFAULT_CONFIG_PATH,
@@ -20,7 +22,6 @@ from bot.config import (
     DigestSettings,
     MetricsSettings,
     PollingSettings,
-    Secret,
     Settings,
     TelegramSettings,
     TomlRefused,
@@ -28,13 +29,13 @@ from bot.config import (
     config_path,
     format_duration,
     load_settings,
-    load_watchlists,
     parse_duration,
     parse_toml,
     summary,
 )
 from bot.domain import FeedSpec, Watchlist
 from bot.errors import ConfigError
+from bot.watchlist_file import load_watchlists
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "123456789:AAE-very-secret-token_value"
@@ -112,7 +113,7 @@ def test_a_full_file_gives_exact_settings(tmp_path: Path) -> None:
     assert load_settings(config, env={}) == Settings(
         source=config,
         database=DatabaseSettings(url="postgresql+psycopg://feedwatch@db:5432/feedwatch"),
-        telegram=TelegramSettings(token=Secret(TOKEN), api_url="http://localhost:8081"),
+        telegram=TelegramSettings(token=SecretStr(TOKEN), api_url="http://localhost:8081"),
         polling=PollingSettings(
             interval=timedelta(minutes=15),
             timeout=timedelta(seconds=20),
@@ -146,7 +147,7 @@ def test_an_empty_file_gives_the_defaults(tmp_path: Path) -> None:
     settings = load_settings(config, env={})
     assert settings == Settings(source=config)
     assert settings.database.url == "sqlite:///feedwatch.db"
-    assert settings.telegram == TelegramSettings(token=Secret(""), api_url="")
+    assert settings.telegram == TelegramSettings(token=SecretStr(""), api_url="")
     assert settings.polling == PollingSettings(
         interval=timedelta(minutes=10),
         timeout=timedelta(seconds=30),
@@ -159,7 +160,7 @@ def test_an_empty_file_gives_the_defaults(tmp_path: Path) -> None:
         allow_private_addresses=False,
         parse_workers=None,
     )
-    assert settings.digest == DigestSettings(timedelta(hours=1), timedelta(minutes=1))
+    assert settings.digest == DigestSettings(interval=timedelta(hours=1), tick=timedelta(minutes=1))
     assert (settings.feeds, settings.watchlists) == ((), ())
 
 
@@ -221,7 +222,7 @@ def test_webhook_and_lease_settings_are_read(tmp_path: Path) -> None:
     )
     assert settings.telegram.webhook_url == "https://other.example/h"
     assert settings.telegram.webhook_listen == "0.0.0.0:8443"
-    assert settings.telegram.webhook_secret == Secret("s3cret_-token")
+    assert settings.telegram.webhook_secret == SecretStr("s3cret_-token")
     assert settings.polling.lease == timedelta(seconds=90)
 
 
@@ -702,8 +703,10 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         "FEEDWATCH_TELEGRAM_API_URL": "http://127.0.0.1:8081/bot",
     }
     settings = load_settings(config, env)
-    assert settings.database == DatabaseSettings("postgresql+psycopg://bot@db:5432/feedwatch")
-    assert settings.telegram == TelegramSettings(Secret(TOKEN), "http://127.0.0.1:8081")
+    assert settings.database == DatabaseSettings(url="postgresql+psycopg://bot@db:5432/feedwatch")
+    assert settings.telegram == TelegramSettings(
+        token=SecretStr(TOKEN), api_url="http://127.0.0.1:8081"
+    )
 
 
 def test_empty_environment_variables_count_as_unset(tmp_path: Path) -> None:
@@ -715,7 +718,7 @@ def test_empty_environment_variables_count_as_unset(tmp_path: Path) -> None:
         "FEEDWATCH_TELEGRAM_API_URL": "",
     }
     settings = load_settings(config, env)
-    assert settings.telegram.token.reveal() == "file-token"
+    assert settings.telegram.token.get_secret_value() == "file-token"
     assert settings.database == DatabaseSettings()
 
 
@@ -724,7 +727,7 @@ def test_the_token_file_is_read_and_stripped(tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text(f"\n  {TOKEN}  \n", encoding="utf-8")
     settings = load_settings(config, {"FEEDWATCH_TELEGRAM_TOKEN_FILE": str(token_file)})
-    assert settings.telegram.token == Secret(TOKEN)
+    assert settings.telegram.token == SecretStr(TOKEN)
 
 
 def test_a_missing_token_file_names_the_variable_and_the_path(tmp_path: Path) -> None:
@@ -769,32 +772,176 @@ def test_environment_problems_are_reported_even_without_a_config_file(tmp_path: 
     assert problems[1].startswith("environment variable FEEDWATCH_DATABASE_URL: ")
 
 
+# Every setting, as a FEEDWATCH_<TABLE>__<KEY> variable writes it and as the settings hold it.
+ENVIRONMENT_SAMPLES: dict[tuple[str, str], tuple[str, object]] = {
+    ("database", "url"): (
+        "postgresql+psycopg://bot@db:5432/x",
+        "postgresql+psycopg://bot@db:5432/x",
+    ),
+    ("telegram", "token"): (f" {TOKEN}\n", SecretStr(TOKEN)),
+    ("telegram", "api_url"): ("http://127.0.0.1:8081/bot", "http://127.0.0.1:8081"),
+    ("telegram", "webhook_url"): ("https://bot.example.org/hook", "https://bot.example.org/hook"),
+    ("telegram", "webhook_listen"): ("127.0.0.1:8444", "127.0.0.1:8444"),
+    ("telegram", "webhook_secret"): ("hook-secret_1", SecretStr("hook-secret_1")),
+    ("polling", "interval"): ("15m", timedelta(minutes=15)),
+    ("polling", "timeout"): ("20s", timedelta(seconds=20)),
+    ("polling", "connect_timeout"): ("5s", timedelta(seconds=5)),
+    ("polling", "max_body_mib"): ("2", 2),
+    ("polling", "max_redirects"): (" 0 ", 0),
+    ("polling", "concurrency"): ("16", 16),
+    ("polling", "per_host"): ("8", 8),
+    ("polling", "tick"): ("10s", timedelta(seconds=10)),
+    ("polling", "allow_private_addresses"): ("True", True),
+    ("polling", "parse_workers"): ("0", 0),
+    ("polling", "lease"): ("5m", timedelta(minutes=5)),
+    ("digest", "interval"): ("2h30m", timedelta(hours=2, minutes=30)),
+    ("digest", "tick"): ("30s", timedelta(seconds=30)),
+    ("metrics", "listen"): ("0.0.0.0:9200", "0.0.0.0:9200"),
+}
+# Read from the models, so that a new setting is tested (and needs a sample) without a word here.
+EVERY_SETTING = [
+    (section, key)
+    for section, field in Settings.model_fields.items()
+    if inspect.isclass(field.annotation) and issubclass(field.annotation, BaseModel)
+    for key in field.annotation.model_fields
+]
+
+
+@pytest.mark.parametrize(
+    ("section", "key"), [pytest.param(*setting, id=".".join(setting)) for setting in EVERY_SETTING]
+)
+def test_every_setting_can_be_set_in_the_environment(
+    tmp_path: Path, section: str, key: str
+) -> None:
+    assert (section, key) in ENVIRONMENT_SAMPLES, f"give [{section}] {key} a sample value above"
+    text, expected = ENVIRONMENT_SAMPLES[section, key]
+    variable = f"FEEDWATCH_{section.upper()}__{key.upper()}"
+    settings = load_settings(write(tmp_path / "feedwatch.toml", ""), {variable: text})
+    assert getattr(getattr(settings, section), key) == expected
+
+
+def test_the_environment_overrides_the_file_key_by_key(tmp_path: Path) -> None:
+    config = write(tmp_path / "feedwatch.toml", '[polling]\ninterval = "15m"\ntick = "10s"\n')
+    settings = load_settings(config, {"FEEDWATCH_POLLING__TICK": "20s"})
+    assert (settings.polling.interval, settings.polling.tick) == (
+        timedelta(minutes=15),
+        timedelta(seconds=20),
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "section", "key"),
+    [
+        ("FEEDWATCH_DATABASE_URL", "database", "url"),
+        ("FEEDWATCH_TELEGRAM_TOKEN", "telegram", "token"),
+        ("FEEDWATCH_TELEGRAM_API_URL", "telegram", "api_url"),
+        ("FEEDWATCH_TELEGRAM_WEBHOOK_URL", "telegram", "webhook_url"),
+        ("FEEDWATCH_TELEGRAM_WEBHOOK_SECRET", "telegram", "webhook_secret"),
+    ],
+)
+def test_the_old_variable_names_still_work(
+    tmp_path: Path, variable: str, section: str, key: str
+) -> None:
+    text, expected = ENVIRONMENT_SAMPLES[section, key]
+    settings = load_settings(write(tmp_path / "feedwatch.toml", ""), {variable: text})
+    assert getattr(getattr(settings, section), key) == expected
+
+
+def test_only_the_given_environment_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write(tmp_path / "feedwatch.toml", "")
+    monkeypatch.setenv("FEEDWATCH_POLLING__CONCURRENCY", "3")
+    assert load_settings(config, env={}).polling.concurrency == 64
+    assert load_settings(config).polling.concurrency == 3
+
+
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        pytest.param(
+            {"FEEDWATCH_POLLING__INTERVAL": "10x"},
+            "environment variable FEEDWATCH_POLLING__INTERVAL: '10x' is not a duration; write it"
+            " as 90s, 10m, 1h or 1d",
+            id="bad-duration",
+        ),
+        pytest.param(
+            {"FEEDWATCH_POLLING__CONCURRENCY": "lots"},
+            "environment variable FEEDWATCH_POLLING__CONCURRENCY: 'lots' is not a whole number",
+            id="not-a-number",
+        ),
+        pytest.param(
+            {"FEEDWATCH_POLLING__CONCURRENCY": "0"},
+            "environment variable FEEDWATCH_POLLING__CONCURRENCY: 0 is out of range; use 1 to 1024",
+            id="out-of-range",
+        ),
+        pytest.param(
+            {"FEEDWATCH_POLLING__ALLOW_PRIVATE_ADDRESSES": "yes"},
+            "environment variable FEEDWATCH_POLLING__ALLOW_PRIVATE_ADDRESSES: 'yes' is not true"
+            " or false",
+            id="not-a-boolean",
+        ),
+        pytest.param(
+            {"FEEDWATCH_TELEGRAM__WEBHOOK_SECRET": "not so secret!"},
+            "environment variable FEEDWATCH_TELEGRAM__WEBHOOK_SECRET: must be 1 to 256 letters,"
+            " digits, _ and -",
+            id="secret-without-its-value",
+        ),
+        pytest.param(
+            {"FEEDWATCH_POLLING__LEASE": "20s"},
+            "[polling] lease: 20s must be longer than the request timeout (30s), or a slow poll"
+            " would be taken over while it runs",
+            id="lease-against-the-file-timeout",
+        ),
+        pytest.param(
+            {"FEEDWATCH_POLLING__INTERVALL": "15m"},
+            "environment variable FEEDWATCH_POLLING__INTERVALL: unknown setting; did you mean"
+            " FEEDWATCH_POLLING__INTERVAL?",
+            id="misspelt-name",
+        ),
+        pytest.param(
+            {
+                "FEEDWATCH_DATABASE_URL": "sqlite:///a.db",
+                "FEEDWATCH_DATABASE__URL": "sqlite:///b.db",
+            },
+            "environment variables FEEDWATCH_DATABASE_URL and FEEDWATCH_DATABASE__URL are both"
+            " set; set only one",
+            id="old-and-new-name",
+        ),
+        pytest.param(
+            {"FEEDWATCH_TELEGRAM__TOKEN": TOKEN, "FEEDWATCH_TELEGRAM_TOKEN_FILE": "/run/token"},
+            "environment variables FEEDWATCH_TELEGRAM__TOKEN and FEEDWATCH_TELEGRAM_TOKEN_FILE"
+            " are both set; set only one",
+            id="new-token-name-and-token-file",
+        ),
+    ],
+)
+def test_a_bad_variable_is_named_in_its_problem(
+    tmp_path: Path, env: dict[str, str], problem: str
+) -> None:
+    problems = problems_for(tmp_path, "", env)
+    expected = (
+        problem
+        if problem.startswith("environment")
+        else f"{tmp_path / 'feedwatch.toml'}: {problem}"
+    )
+    assert problems == [expected]
+
+
 # --- the token never leaks --------------------------------------------------------------------
-
-
-def test_secret_hides_its_value() -> None:
-    secret = Secret(TOKEN)
-    assert secret.reveal() == TOKEN
-    assert repr(secret) == "Secret('********')"
-    assert str(secret) == f"{secret}" == "********"
-    assert repr(Secret("")) == "Secret('')"
-    assert str(Secret("")) == ""
-    assert secret
-    assert not Secret("")
-    assert secret == Secret(TOKEN)
-    assert secret != Secret(TOKEN + "x")
-    assert secret != TOKEN
-    assert hash(secret) == hash(Secret(TOKEN))
 
 
 def test_settings_never_show_the_token(tmp_path: Path) -> None:
     config = write(tmp_path / "feedwatch.toml", FULL)
     write(tmp_path / "lists" / "watchlists.toml", WATCHLISTS)
-    settings = load_settings(config, env={})
-    assert settings.telegram.token.reveal() == TOKEN
+    settings = load_settings(config, env={"FEEDWATCH_TELEGRAM__WEBHOOK_SECRET": "hook-secret_1"})
+    assert isinstance(settings.telegram.token, SecretStr)
+    assert settings.telegram.token.get_secret_value() == TOKEN
+    assert settings.telegram.webhook_secret.get_secret_value() == "hook-secret_1"
     for text in (str(settings), repr(settings), repr(settings.telegram), str(settings.telegram)):
         assert TOKEN not in text
-        assert "Secret('********')" in text
+        assert "hook-secret_1" not in text
+        assert "SecretStr('**********')" in text
     assert TOKEN not in summary(settings)
 
 
@@ -831,6 +978,21 @@ def test_settings_never_show_the_token(tmp_path: Path) -> None:
             {},
             id="token-pasted-as-database-url",
         ),
+        pytest.param(
+            "",
+            {"FEEDWATCH_TELEGRAM__TOKEN": TOKEN, "FEEDWATCH_TELEGRAM__API_URL": f"x/bot{TOKEN}"},
+            id="new-env-token-in-bad-env-api-url",
+        ),
+        pytest.param(
+            "",
+            {"FEEDWATCH_TELEGRAM__TOKEN": f" {TOKEN} ", "FEEDWATCH_POLLING__CONCURRENCY": TOKEN},
+            id="env-token-pasted-as-a-number",
+        ),
+        pytest.param(
+            f'[telegram]\ntoken = "{TOKEN}"\n',
+            {"FEEDWATCH_POLLING__INTERVAL": TOKEN, f"FEEDWATCH_{TOKEN}__X": "1"},
+            id="file-token-in-env-values-and-names",
+        ),
     ],
 )
 def test_problems_never_show_the_token(tmp_path: Path, text: str, env: dict[str, str]) -> None:
@@ -852,8 +1014,15 @@ def test_problems_never_show_a_token_read_from_a_file(tmp_path: Path) -> None:
     ]
 
 
+def test_settings_built_in_code_are_checked_without_quoting_the_value() -> None:
+    with pytest.raises(ValidationError) as raised:
+        TelegramSettings.model_validate({"webhook_secret": f"{TOKEN} !"})
+    assert "must be 1 to 256 letters, digits, _ and -" in str(raised.value)
+    assert TOKEN not in str(raised.value)
+
+
 def test_database_passwords_stay_out_of_repr() -> None:
-    database = DatabaseSettings("postgresql+psycopg://bot:hunter2@db:5432/feedwatch")
+    database = DatabaseSettings(url="postgresql+psycopg://bot:hunter2@db:5432/feedwatch")
     assert (
         repr(database) == "DatabaseSettings(url='postgresql+psycopg://bot:***@db:5432/feedwatch')"
     )
@@ -940,49 +1109,6 @@ def test_written_durations_normalise(counts: list[int], present: list[bool]) -> 
     assert parse_duration(format_duration(td)) == td
 
 
-# --- load_watchlists --------------------------------------------------------------------------
-
-
-def test_load_watchlists_reads_a_watchlist_file(tmp_path: Path) -> None:
-    lists = write(tmp_path / "lists.toml", WATCHLISTS)
-    assert load_watchlists(lists) == (
-        Watchlist(name="kursk-2", terms=("Kursk", "Курськ")),
-        Watchlist(name="fleet_ua", terms=("Black Sea Fleet",)),
-    )
-
-
-def test_load_watchlists_reads_a_config_file_and_its_watchlist_files(tmp_path: Path) -> None:
-    config = write(tmp_path / "feedwatch.toml", FULL)
-    write(tmp_path / "lists" / "watchlists.toml", WATCHLISTS)
-    assert [w.name for w in load_watchlists(config)] == ["rvc", "kursk-2", "fleet_ua"]
-
-
-def test_load_watchlists_reports_every_problem(tmp_path: Path) -> None:
-    lists = write(
-        tmp_path / "lists.toml",
-        '[[watchlist]]\nname = "a"\nterms = []\n[[watchlst]]\nname = "b"\n',
-    )
-    with pytest.raises(ConfigError) as raised:
-        load_watchlists(lists)
-    assert raised.value.problems == [
-        f"{lists}: unknown table [[watchlst]]; did you mean [[watchlist]]?",
-        f"{lists}: [[watchlist]] #1 (a) terms: the list is empty",
-    ]
-
-
-def test_load_watchlists_wants_at_least_one(tmp_path: Path) -> None:
-    lists = write(tmp_path / "lists.toml", "# nothing yet\n")
-    with pytest.raises(ConfigError) as raised:
-        load_watchlists(lists)
-    assert raised.value.problems == [f"{lists}: no [[watchlist]] tables found"]
-
-
-def test_load_watchlists_of_a_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as raised:
-        load_watchlists(tmp_path / "nope.toml")
-    assert raised.value.problems == [f"watchlist file not found: {tmp_path / 'nope.toml'}"]
-
-
 # --- summary ----------------------------------------------------------------------------------
 
 
@@ -1026,10 +1152,6 @@ def test_the_shipped_demo_config_loads_once_its_server_url_is_filled_in(tmp_path
     assert problems == []
     assert settings is not None
     assert settings.feeds
-
-
-def test_the_shipped_watchlists_load() -> None:
-    assert load_watchlists(REPO / "config" / "watchlists.toml")
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from bot.config import load_watchlists
 from bot.matching import Matcher
 from bot.parsing import html_to_text
+from bot.watchlist_file import load_watchlists
 
 DATA = Path(__file__).parent / "data" / "matching"
 LANGUAGES = ("ru", "uk", "en")

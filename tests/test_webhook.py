@@ -3,7 +3,6 @@ Bot API) and takes updates that are posted to it, carrying the secret; getUpdate
 
 from __future__ import annotations
 
-import dataclasses
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -12,9 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from bot.app import FeedwatchApp
-from bot.config import Secret
 from tests.builders import write_settings
 from tests.fakes.telegram_api import FakeBotApi
 
@@ -33,13 +32,14 @@ async def hook(tmp_path: Path, fake_bot_api: FakeBotApi) -> AsyncIterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/telegram/hook"
     settings = write_settings(tmp_path, [], token=fake_bot_api.token, api_url=fake_bot_api.url)
-    telegram = dataclasses.replace(
-        settings.telegram,
-        webhook_url=url,
-        webhook_listen=f"127.0.0.1:{port}",
-        webhook_secret=Secret(SECRET),
+    telegram = settings.telegram.model_copy(
+        update={
+            "webhook_url": url,
+            "webhook_listen": f"127.0.0.1:{port}",
+            "webhook_secret": SecretStr(SECRET),
+        }
     )
-    async with FeedwatchApp(dataclasses.replace(settings, telegram=telegram)) as app:
+    async with FeedwatchApp(settings.model_copy(update={"telegram": telegram})) as app:
         await app.start(schedule=False)
         try:
             yield url

@@ -21,7 +21,7 @@ from bot.cli import data as data_commands
 from bot.cli import feeds as feeds_commands
 from bot.cli import stories as story_commands
 from bot.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Handler, JsonLines, with_config
-from bot.config import Settings, check_config, load_settings, load_watchlists, summary
+from bot.config import Settings, check_config, load_settings, summary
 from bot.errors import ConfigError, FeedwatchError
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     _logging(
         args.verbose,
-        secrets=[settings.telegram.token.reveal()],
+        secrets=[settings.telegram.token.get_secret_value()],
         quiet=command != "run",
         fmt=args.log_format,
     )
@@ -199,6 +199,7 @@ async def _digest(settings: Settings) -> int:
 def _match(watchlists_path: Path, file: Path | None, *, explain: bool) -> int:
     from bot.matching import Matcher
     from bot.parsing import html_to_text
+    from bot.watchlist_file import load_watchlists
 
     matcher = Matcher(load_watchlists(watchlists_path))
     lines = JsonLines(file)

@@ -41,10 +41,10 @@ def add_commands(commands: Subcommands) -> None:
 
 
 def _same_story(args: argparse.Namespace) -> int:
-    from bot.config import load_watchlists
     from bot.matching import Matcher
     from bot.matching.morphology import default_morphology
     from bot.stories import same_story
+    from bot.watchlist_file import load_watchlists
 
     matcher = Matcher(load_watchlists(args.watchlists)) if args.watchlists else None
     morphology = default_morphology()
