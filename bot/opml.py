@@ -83,7 +83,9 @@ def read_opml(data: bytes, *, limit: int = MAX_OPML_BYTES) -> list[OpmlEntry]:
         raise OpmlError("the file is empty")
     _check_markup(text)
     # Bytes, never str: listparser fetches a str that starts with http:// over the network.
-    utf8 = _DECLARATION.sub("", text, count=1).encode("utf-8")
+    # With a byte order mark: listparser hands the bytes to lxml's HTML parser when lxml is
+    # installed, which reads bytes without one as Latin-1.
+    utf8 = b"\xef\xbb\xbf" + _DECLARATION.sub("", text, count=1).encode("utf-8")
     try:
         found = listparser.parse(utf8)
     except Exception as error:  # its HTML parser asserts on some malformed markup

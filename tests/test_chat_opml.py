@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import bot.chat.feeds
-import bot.storage.chats
+import bot.storage.feeds
 from bot.app import FeedwatchApp
 from bot.chat.commands import COMMANDS
 from bot.cli import main
@@ -300,7 +300,7 @@ async def test_the_chats_feed_limit_holds_and_what_is_over_it_is_not_fetched(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(bot.chat.feeds, "MAX_FEEDS_PER_CHAT", 3)
-    monkeypatch.setattr(bot.storage.chats, "MAX_FEEDS_PER_CHAT", 3)
+    monkeypatch.setattr(bot.storage.feeds, "MAX_FEEDS_PER_CHAT", 3)
     first = feed_server.add("/first.rss", rss(("1", "x", "")))
     assert "Added" in await say(fake_bot_api, f"/addfeed {first}")
     urls = [feed_server.add(f"/f{i}.rss", rss((str(i), "x", ""))) for i in range(4)]
