@@ -55,6 +55,7 @@ if __name__ != "__mp_main__":
     from bot.fetch import Fetcher
     from bot.matching import Matcher
     from bot.matching.morphology import default_morphology
+    from bot.storage.asynchronous import AsyncStorage
     from bot.storage.repository import Repository
     from bot.storage.tables import FeedRow
     from bot.watchlist_file import load_watchlists
@@ -600,7 +601,7 @@ async def bench_feedwatch(
             timeout=settings.timeout.total_seconds(), allow_private_addresses=True
         ) as fetcher:
             poller = poll_module.Poller(
-                repo,
+                AsyncStorage(repo),
                 fetcher,
                 clock=utcnow,
                 default_interval=settings.interval,

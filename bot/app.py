@@ -39,6 +39,7 @@ from bot.pipeline.deliver import Deliverer, DeliveryOutcome, DigestSink
 from bot.pipeline.poll import ParsePool, Poller
 from bot.pipeline.spikes import Alerter
 from bot.replica import UpdatesLock, replica_name, updates_lock_key
+from bot.storage.asynchronous import AsyncStorage
 from bot.storage.repository import Repository
 from bot.storage.store import reason
 
@@ -143,11 +144,12 @@ class FeedwatchApp:
     async def _open(self, resources: AsyncExitStack) -> None:
         settings = self.settings
         self.repo = await asyncio.to_thread(Repository.open, settings.database.url)
+        self.storage = AsyncStorage(self.repo)
         resources.push_async_callback(asyncio.to_thread, self.repo.close)
         self.metrics = Metrics(self.repo)
         self.health = Health(clock=self.clock, tick=settings.polling.tick, ping=self.repo.ping)
         now = self.clock()
-        await asyncio.to_thread(self.repo.sync_config, settings.feeds, settings.watchlists, now)
+        await self.storage.sync_config(settings.feeds, settings.watchlists, now)
         # The Russian and Ukrainian dictionaries load once, here, not inside the first poll or /test.
         await asyncio.to_thread(default_morphology)
         self.fetcher = Fetcher.configured(settings.polling)
@@ -157,7 +159,7 @@ class FeedwatchApp:
         if pool is not None:
             resources.callback(pool.shutdown)
         self.poller = Poller(
-            self.repo,
+            self.storage,
             self.fetcher,
             clock=self.clock,
             default_interval=settings.polling.interval,
@@ -174,14 +176,12 @@ class FeedwatchApp:
             resources.push_async_callback(self.application.shutdown)
             sink = TelegramSink(self.application.bot, clock=self.clock, metrics=self.metrics)
             # A database used without a token before has a terminal "chat"; Telegram cannot reach it.
-            await asyncio.to_thread(
-                self.repo.deactivate_chat, CONSOLE_CHAT_ID, "a Telegram token is configured"
-            )
+            await self.storage.deactivate_chat(CONSOLE_CHAT_ID, "a Telegram token is configured")
         else:
             sink = ConsoleSink(self._stdout)
-            await asyncio.to_thread(self.repo.subscribe_console_to_all, now)
+            await self.storage.subscribe_console_to_all(now)
         self.deliverer = Deliverer(
-            self.repo,
+            self.storage,
             sink,
             clock=self.clock,
             default_interval=settings.digest.interval,
@@ -189,10 +189,10 @@ class FeedwatchApp:
             lease=settings.polling.lease,
         )
         self.alerter = Alerter(
-            self.repo, sink, clock=self.clock, owner=self.replica, lease=settings.polling.lease
+            self.storage, sink, clock=self.clock, owner=self.replica, lease=settings.polling.lease
         )
         if self.application is not None:
-            commands = ChatCommands(self.repo, self.deliverer, clock=self.clock)
+            commands = ChatCommands(self.storage, self.deliverer, clock=self.clock)
             commands.check_feed = self.check_feed
             commands.install(self.application)
 
@@ -275,7 +275,7 @@ class FeedwatchApp:
         await self._serve_metrics()
         # SQLite means one process: claims still in the database are a crashed run's own.
         sqlite = self.repo.engine.dialect.name == "sqlite"
-        if sqlite and (cleared := await asyncio.to_thread(self.repo.clear_leases)):
+        if sqlite and (cleared := await self.storage.clear_leases()):
             log.info("released %d claims left by an earlier run", cleared)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         # One repeating tick asks storage what is due, instead of one job per feed.

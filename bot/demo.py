@@ -91,7 +91,7 @@ def run_demo(stdout: TextIO) -> int:
             async with FeedwatchApp(settings, stdout=stdout) as app:
                 outcomes = await app.poll_once(all_feeds=True)
                 await app.deliverer.deliver_now(CONSOLE_CHAT_ID)
-                counts = await asyncio.to_thread(app.repo.counts)
+                counts = await app.storage.counts()
             failed = [o for o in outcomes if o.error]
             for outcome in failed:
                 stdout.write(f"failed: {outcome.feed_url}: {outcome.error}\n")

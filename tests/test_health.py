@@ -144,7 +144,7 @@ async def test_healthz_says_a_round_stored_nothing_because_the_parse_pool_failed
         # limit too small for any of them.
         with pool_of(1, clock) as pool:
             app.poller = Poller(
-                app.repo,
+                app.storage,
                 app.fetcher,
                 clock=clock,
                 default_interval=timedelta(minutes=10),

@@ -172,6 +172,7 @@ async def test_parses_in_flight_when_a_worker_is_killed_are_done_again_after_one
     # Two feeds hold both workers mid-parse; five more wait for a worker. The OOM killer takes one
     # of the two: the pool breaks, every parse in it fails with it, and all are done again.
     from bot.pipeline.poll import Poller
+    from bot.storage.asynchronous import AsyncStorage
 
     first = feed_server.add("/first.rss", held(tmp_path / "first", ("a", "RVC raid at dawn", "")))
     second = feed_server.add("/second.rss", held(tmp_path / "second", ("b", "Second RVC raid", "")))
@@ -180,7 +181,7 @@ async def test_parses_in_flight_when_a_worker_is_killed_are_done_again_after_one
     before = parse_workers()
     with pool_of(2, clock) as pool:
         poller = Poller(
-            repo,
+            AsyncStorage(repo),
             fetcher,
             clock=clock,
             default_interval=INTERVAL,
@@ -211,6 +212,7 @@ async def test_a_feed_that_kills_its_worker_twice_is_poisonous_and_backs_off(
     repo: Repository, fetcher: Fetcher, feed_server: FeedServer, clock: Clock
 ) -> None:
     from bot.pipeline.poll import POISONOUS, Poller
+    from bot.storage.asynchronous import AsyncStorage
 
     poison = rss(("p", "RVC raid", "")).replace(b"<channel>", b"<channel>" + DIE, 1)
     bad = feed_server.add("/poison.rss", poison)
@@ -219,7 +221,7 @@ async def test_a_feed_that_kills_its_worker_twice_is_poisonous_and_backs_off(
     before = parse_workers()
     with pool_of(2, clock) as pool:
         poller = Poller(
-            repo,
+            AsyncStorage(repo),
             fetcher,
             clock=clock,
             default_interval=INTERVAL,
@@ -262,12 +264,13 @@ async def test_workers_that_die_on_anything_are_the_pools_failure_not_the_feeds(
     repo: Repository, fetcher: Fetcher, feed_server: FeedServer, clock: Clock
 ) -> None:
     from bot.pipeline.poll import Poller
+    from bot.storage.asynchronous import AsyncStorage
 
     url = feed_server.add("/a.rss", rss(("a", "RVC raid", "")))
     configure(repo, clock, url)
     with pool_of(1, clock) as pool:
         poller = Poller(
-            repo,
+            AsyncStorage(repo),
             fetcher,
             clock=clock,
             default_interval=INTERVAL,

@@ -18,6 +18,7 @@ from bot.domain import CONSOLE_CHAT_ID, FeedSpec, ParsedFeed, Watchlist
 from bot.fetch import Fetcher
 from bot.parsing import parse_feed
 from bot.pipeline.poll import Poller, summarise
+from bot.storage.asynchronous import AsyncStorage
 from bot.storage.repository import Repository
 from tests.builders import Clock, rss
 from tests.fakes.feed_server import FeedServer, Route
@@ -35,7 +36,9 @@ def clock() -> Clock:
 @pytest.fixture
 async def poller(repo: Repository, clock: Clock) -> AsyncIterator[Poller]:
     async with Fetcher(timeout=0.5, allow_private_addresses=True) as fetcher:
-        yield Poller(repo, fetcher, clock=clock, default_interval=timedelta(minutes=10))
+        yield Poller(
+            AsyncStorage(repo), fetcher, clock=clock, default_interval=timedelta(minutes=10)
+        )
 
 
 def configure(repo: Repository, clock: Clock, *urls: str) -> None:
@@ -234,7 +237,11 @@ async def test_one_server_gets_a_few_requests_at_a_time(
     configure(repo, clock, *urls)
     async with Fetcher(timeout=10, allow_private_addresses=True) as fetcher:
         poller = Poller(
-            repo, fetcher, clock=clock, default_interval=timedelta(minutes=10), per_host=2
+            AsyncStorage(repo),
+            fetcher,
+            clock=clock,
+            default_interval=timedelta(minutes=10),
+            per_host=2,
         )
         polling = asyncio.create_task(poller.poll())
         await asyncio.to_thread(feed_server.wait_until, lambda server: server.in_flight == 2)
@@ -255,7 +262,11 @@ async def test_parsing_in_worker_processes_gives_the_same_items_and_errors(
     with ProcessPoolExecutor(1, mp_context=get_context("forkserver")) as pool:
         async with Fetcher(timeout=5, allow_private_addresses=True) as fetcher:
             poller = Poller(
-                repo, fetcher, clock=clock, default_interval=timedelta(minutes=10), parse_pool=pool
+                AsyncStorage(repo),
+                fetcher,
+                clock=clock,
+                default_interval=timedelta(minutes=10),
+                parse_pool=pool,
             )
             outcomes = {o.feed_url: o for o in await poller.poll()}
     assert (outcomes[good].new_items, outcomes[good].new_hits) == (2, 1)
@@ -322,7 +333,9 @@ async def test_an_unexpected_error_fetching_one_feed_fails_that_feed_not_the_rou
     good = feed_server.add("/good.rss", rss(RAID))
     configure(repo, clock, huge, good)
     async with Fetcher(timeout=5, transport=OutOfMemoryTransport()) as fetcher:
-        poller = Poller(repo, fetcher, clock=clock, default_interval=timedelta(minutes=10))
+        poller = Poller(
+            AsyncStorage(repo), fetcher, clock=clock, default_interval=timedelta(minutes=10)
+        )
         outcomes = {o.feed_url: o for o in await poller.poll()}
     assert outcomes[good].new_items == 1
     # Whoever turns it into a reason (the fetcher, or the poll round), it is one plain line.
@@ -341,7 +354,7 @@ async def test_any_exception_polling_one_feed_is_its_failure_logged_once_with_it
     configure(repo, clock, bad, good)
     async with Fetcher(timeout=5, allow_private_addresses=True) as fetcher:
         poller = Poller(
-            repo,
+            AsyncStorage(repo),
             fetcher,
             clock=clock,
             default_interval=timedelta(minutes=10),
@@ -371,7 +384,9 @@ async def test_cancelling_a_round_cancels_it_and_is_no_feeds_failure(
     url = feed_server.route("/slow.rss", Route(body=rss(RAID), gate=gate))
     configure(repo, clock, url)
     async with Fetcher(timeout=60, allow_private_addresses=True) as fetcher:
-        poller = Poller(repo, fetcher, clock=clock, default_interval=timedelta(minutes=10))
+        poller = Poller(
+            AsyncStorage(repo), fetcher, clock=clock, default_interval=timedelta(minutes=10)
+        )
         polling = asyncio.create_task(poller.poll())
         await asyncio.to_thread(feed_server.wait_until, lambda server: server.in_flight == 1)
         polling.cancel()

@@ -24,6 +24,7 @@ from bot.domain import CONSOLE_CHAT_ID, FeedSpec, FeedState, PollOutcome, Watchl
 from bot.fetch import MAX_BODY_BYTES, Fetcher
 from bot.parsing import MAX_TITLE_LENGTH
 from bot.pipeline.poll import Poller
+from bot.storage.asynchronous import AsyncStorage
 from bot.storage.repository import Repository
 from tests.builders import Clock, rss
 from tests.fakes.feed_server import FeedServer, Route
@@ -50,7 +51,7 @@ def clock() -> Clock:
 @pytest.fixture
 async def poller(repo: Repository, clock: Clock) -> AsyncIterator[Poller]:
     async with Fetcher(timeout=0.5, allow_private_addresses=True) as fetcher:
-        yield Poller(repo, fetcher, clock=clock, default_interval=INTERVAL)
+        yield Poller(AsyncStorage(repo), fetcher, clock=clock, default_interval=INTERVAL)
 
 
 def configure(repo: Repository, clock: Clock, *urls: str) -> None:
@@ -239,7 +240,7 @@ async def test_a_body_over_the_cap_is_refused_in_bounded_memory(
     configure(repo, clock, hostile, good)
     # Ten seconds, not the fixture's half a second: the cap must stop the body, not the clock.
     async with Fetcher(timeout=10, allow_private_addresses=True) as fetcher:
-        poller = Poller(repo, fetcher, clock=clock, default_interval=INTERVAL)
+        poller = Poller(AsyncStorage(repo), fetcher, clock=clock, default_interval=INTERVAL)
         outcomes, peak = await cycle_with_peak_memory(poller)
 
     assert outcomes[hostile].error == "the feed is larger than 10 MiB"
@@ -483,7 +484,7 @@ async def test_the_guard_refuses_a_loopback_feed_with_a_clear_reason_and_never_a
     hostile = feed_server.add("/local.rss", rss(("a", "RVC raid", "")))
     configure(repo, clock, hostile)
     async with Fetcher(timeout=0.5) as fetcher:  # the guard on, as in production
-        poller = Poller(repo, fetcher, clock=clock, default_interval=INTERVAL)
+        poller = Poller(AsyncStorage(repo), fetcher, clock=clock, default_interval=INTERVAL)
         [outcome] = (await cycle(poller)).values()
 
     assert outcome.error == GUARD_REASON
@@ -508,7 +509,7 @@ async def test_the_guard_refuses_one_feed_and_lets_the_others_in_the_cycle_throu
         configure(repo, clock, hostile, good)
         transport = guarded_transport(GuardedBackend(refuse=refuse))
         async with Fetcher(timeout=0.5, transport=transport) as fetcher:
-            poller = Poller(repo, fetcher, clock=clock, default_interval=INTERVAL)
+            poller = Poller(AsyncStorage(repo), fetcher, clock=clock, default_interval=INTERVAL)
             outcomes = await cycle(poller)
         assert public.hits("/good.rss") == 1
 
@@ -581,7 +582,7 @@ async def test_a_decompression_bomb_is_refused_at_the_cap_in_bounded_memory(
     configure(repo, clock, hostile, good)
     # Ten seconds, not the fixture's half a second: the cap must stop the bomb, not the clock.
     async with Fetcher(timeout=10, allow_private_addresses=True) as fetcher:
-        poller = Poller(repo, fetcher, clock=clock, default_interval=INTERVAL)
+        poller = Poller(AsyncStorage(repo), fetcher, clock=clock, default_interval=INTERVAL)
         outcomes, peak = await cycle_with_peak_memory(poller)
 
     assert outcomes[hostile].error == "the feed decompresses to more than 10 MiB"

@@ -4,7 +4,6 @@ private chat)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -25,7 +24,7 @@ from bot.domain import Chat
 from bot.errors import RefusedError
 from bot.limits import LISTED_AT_MOST
 from bot.pipeline.deliver import Deliverer
-from bot.storage.repository import Repository
+from bot.storage.asynchronous import AsyncStorage
 from bot.texts import language_of, tr
 
 log = logging.getLogger(__name__)
@@ -136,9 +135,9 @@ class CommandBase:
     """The services command handlers call, and the checks they share."""
 
     def __init__(
-        self, repo: Repository, deliverer: Deliverer, *, clock: Callable[[], datetime]
+        self, store: AsyncStorage, deliverer: Deliverer, *, clock: Callable[[], datetime]
     ) -> None:
-        self.repo = repo
+        self.store = store
         self.deliverer = deliverer
         self.clock = clock
         # chat id -> (when the list was asked for, the ids of its administrators)
@@ -155,8 +154,7 @@ class CommandBase:
         # A chat that blocked or removed the bot comes back when it writes (or Telegram says the
         # bot is in again), never by a press of a button under an old message: that message
         # outlives the bot's membership, and the bot may still not post there.
-        return await asyncio.to_thread(
-            self.repo.register_chat,
+        return await self.store.register_chat(
             chat.id,
             chat.type,
             title,
@@ -192,7 +190,7 @@ class CommandBase:
             message.message_thread_id if message is not None and message.is_topic_message else None
         )
         if chat.type == TelegramChat.PRIVATE and chat.managing_chat_id is not None:
-            channel = await asyncio.to_thread(self.repo.chat, chat.managing_chat_id)
+            channel = await self.store.chat(chat.managing_chat_id)
             if channel is not None:
                 if change and not await self._is_admin(context, channel.id, update):
                     await self._answer(
@@ -214,8 +212,8 @@ class CommandBase:
             return None
         title = None
         if message is not None and thread_id is not None:
-            title = await asyncio.to_thread(
-                self.repo.topic_title, chat.id, thread_id, topic_name(message), self.clock()
+            title = await self.store.topic_title(
+                chat.id, thread_id, topic_name(message), self.clock()
             )
         return Target(chat, thread_id, title)
 

@@ -7,7 +7,6 @@ share `base`. Every command reads an argument up to its limit (`bot.limits`), ch
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from html import escape
@@ -210,7 +209,7 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, 
         await self._answer(update, "\n".join(lines))
 
     async def _followed(self, chat_id: int) -> list[Watchlist]:
-        return await asyncio.to_thread(self.repo.chat_watchlists, chat_id)
+        return await self.store.chat_watchlists(chat_id)
 
     async def unknown(self, update: Update, context: Context) -> None:
         message = update.effective_message
@@ -248,7 +247,7 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, 
             chat = update.effective_chat
             if chat is not None:
                 log.warning("chat %s unreachable (%s); deactivating it", chat.id, error.message)
-                await asyncio.to_thread(self.repo.deactivate_chat, chat.id, error.message)
+                await self.store.deactivate_chat(chat.id, error.message)
                 return
         if isinstance(error, StorageError):
             # Our own sentence around the database driver's first line, which names no value.

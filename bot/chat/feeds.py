@@ -85,7 +85,7 @@ class FeedCommands(CommandBase):
         target = await self._target(update, context, change=False)
         if target is None:
             return
-        shared, own = await asyncio.to_thread(self.repo.chat_feeds, target.id)
+        shared, own = await self.store.chat_feeds(target.id)
         lines = []
         if own:
             lines += [
@@ -124,9 +124,7 @@ class FeedCommands(CommandBase):
                 await self._answer(update, f"Not added: {said}")
                 return
         try:
-            added = await asyncio.to_thread(
-                self.repo.add_chat_feed, target.id, url, title, self.clock()
-            )
+            added = await self.store.add_chat_feed(target.id, url, title, self.clock())
         except RefusedError as error:
             await self._answer(update, f"Not added: {refusal(update, error)}.")
             return
@@ -212,7 +210,7 @@ class FeedCommands(CommandBase):
         lang: str,
     ) -> None:
         try:
-            shared, own = await asyncio.to_thread(self.repo.chat_feeds, target.id)
+            shared, own = await self.store.chat_feeds(target.id)
             have = {feed.url for feed in own}
             everyone = {feed.url for feed in shared}
             room = MAX_FEEDS_PER_CHAT - len(own)
@@ -244,8 +242,7 @@ class FeedCommands(CommandBase):
                 if entry.url not in titles:
                     continue
                 try:
-                    outcome = await asyncio.to_thread(
-                        self.repo.add_chat_feed,
+                    outcome = await self.store.add_chat_feed(
                         target.id,
                         entry.url,
                         entry.title or titles[entry.url],
@@ -337,7 +334,7 @@ class FeedCommands(CommandBase):
         if not url:
             await self._answer(update, "Usage: /removefeed URL (as /feeds lists it)")
             return
-        removed = await asyncio.to_thread(self.repo.remove_chat_feed, target.id, url)
+        removed = await self.store.remove_chat_feed(target.id, url)
         await self._answer(
             update,
             f"Removed {escape(url)}." if removed
@@ -353,7 +350,7 @@ class FeedCommands(CommandBase):
             return
         wanted = arguments(update.effective_message)
         if not wanted or wanted.lower() == "off":
-            await asyncio.to_thread(self.repo.set_managing, chat.id, None)
+            await self.store.set_managing(chat.id, None)
             await self._answer(
                 update,
                 "Commands here now act on this chat again."
@@ -391,8 +388,8 @@ class FeedCommands(CommandBase):
             )
             return
         title = found.title or found.username or str(found.id)
-        await asyncio.to_thread(self.repo.register_chat, found.id, "channel", title, self.clock())
-        await asyncio.to_thread(self.repo.set_managing, chat.id, found.id)
+        await self.store.register_chat(found.id, "channel", title, self.clock())
+        await self.store.set_managing(chat.id, found.id)
         await self._answer(
             update,
             f"Linked the channel {escape(title)}: /subscribe, /watch and the other commands you "

@@ -91,18 +91,18 @@ class ListCommands(CommandBase):
             )
             return
         if subscribe:
-            result = await asyncio.to_thread(
-                self.repo.subscribe, target.id, names, self.clock(), thread_id=target.thread_id
+            result = await self.store.subscribe(
+                target.id, names, self.clock(), thread_id=target.thread_id
             )
         else:
-            result = await asyncio.to_thread(self.repo.unsubscribe, target.id, names)
+            result = await self.store.unsubscribe(target.id, names)
         await self._answer(
             update, await self._describe(target, result, language(update), subscribe=subscribe)
         )
 
     async def _visible_names(self, target: Target) -> list[str]:
-        shared = await asyncio.to_thread(self.repo.shared_watchlists)
-        own = await asyncio.to_thread(self.repo.own_watchlists, target.id)
+        shared = await self.store.shared_watchlists()
+        own = await self.store.own_watchlists(target.id)
         return sorted({w.label for w in shared} | {w.label for w in own})
 
     async def _describe(
@@ -172,8 +172,7 @@ class ListCommands(CommandBase):
             )
             return
         try:
-            result = await asyncio.to_thread(
-                self.repo.add_terms,
+            result = await self.store.add_terms(
                 target.id,
                 label,
                 role,
@@ -235,8 +234,8 @@ class ListCommands(CommandBase):
         try:
             if rest.strip():
                 terms = [t.strip() for t in rest.split(",") if t.strip()]
-                removed, missing = await asyncio.to_thread(
-                    self.repo.remove_terms, target.id, label, terms, self.clock()
+                removed, missing = await self.store.remove_terms(
+                    target.id, label, terms, self.clock()
                 )
                 lang, name = language(update), f"<code>{escape(label)}</code>"
                 lines = []
@@ -248,7 +247,7 @@ class ListCommands(CommandBase):
                     lines.append(tr(lang, "Not in {name}: {terms}.", name=name, terms=said))
                 await self._answer(update, "\n".join(lines))
             else:
-                await asyncio.to_thread(self.repo.remove_list, target.id, label)
+                await self.store.remove_list(target.id, label)
                 await self._answer(
                     update,
                     tr(
@@ -267,9 +266,9 @@ class ListCommands(CommandBase):
         target = await self._target(update, context, change=False)
         if target is None:
             return
-        followed = await asyncio.to_thread(self.repo.chat_watchlists, target.id)
-        shared = await asyncio.to_thread(self.repo.shared_watchlists)
-        topics = await asyncio.to_thread(self.repo.followed_topics, target.id)
+        followed = await self.store.chat_watchlists(target.id)
+        shared = await self.store.shared_watchlists()
+        topics = await self.store.followed_topics(target.id)
         lang = language(update)
         lines: list[str] = []
         buttons: list[list[InlineKeyboardButton]] = []
@@ -314,10 +313,10 @@ class ListCommands(CommandBase):
             return
         try:
             if action == "rm":
-                await asyncio.to_thread(self.repo.remove_list, target.id, label)
+                await self.store.remove_list(target.id, label)
                 text = f"Removed the watchlist {label}."
             else:
-                result = await asyncio.to_thread(self.repo.unsubscribe, target.id, [label])
+                result = await self.store.unsubscribe(target.id, [label])
                 text = (
                     f"No longer following {label}."
                     if result.changed
@@ -336,10 +335,10 @@ class ListCommands(CommandBase):
         if not text:
             await self._answer(update, "Usage: /test TEXT")
             return
-        followed = await asyncio.to_thread(self.repo.chat_watchlists, target.id)
+        followed = await self.store.chat_watchlists(target.id)
         scope = f"{target.where()}'s watchlists"
         if not followed:
-            followed = await asyncio.to_thread(self.repo.shared_watchlists)
+            followed = await self.store.shared_watchlists()
             scope = f"the available watchlists ({target.where()} follows none yet)"
         # Compiling reads the dictionaries for new terms: off the event loop, like the match.
         found = await asyncio.to_thread(lambda: Matcher(followed).match(html_to_text(text)))
@@ -365,7 +364,7 @@ class ListCommands(CommandBase):
         target = await self._target(update, context, change=False)
         if target is None:
             return
-        followed = await asyncio.to_thread(self.repo.chat_watchlists, target.id)
+        followed = await self.store.chat_watchlists(target.id)
         message = update.effective_message
         if not followed or message is None:
             await self._answer(update, f"{target.where(start=True)} follows no watchlist yet.")
@@ -416,13 +415,12 @@ class ListCommands(CommandBase):
         await self._answer(update, await self._import(target, watchlists, lang))
 
     async def _import(self, target: Target, watchlists: tuple[Watchlist, ...], lang: str) -> str:
-        shared = {w.label for w in await asyncio.to_thread(self.repo.shared_watchlists)}
+        shared = {w.label for w in await self.store.shared_watchlists()}
         lines = []
         for watchlist in watchlists:
             try:
                 if watchlist.name in shared:
-                    await asyncio.to_thread(
-                        self.repo.subscribe, target.id, [watchlist.name], self.clock(),
+                    await self.store.subscribe(target.id, [watchlist.name], self.clock(),
                         thread_id=target.thread_id,
                     )  # fmt: skip
                     lines.append(
@@ -436,8 +434,7 @@ class ListCommands(CommandBase):
                 )
                 for role, terms in parts:
                     if terms:
-                        await asyncio.to_thread(
-                            self.repo.add_terms, target.id, watchlist.name, role, terms,
+                        await self.store.add_terms(target.id, watchlist.name, role, terms,
                             self.clock(), thread_id=target.thread_id,
                         )  # fmt: skip
                 lines.append(

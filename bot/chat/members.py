@@ -4,7 +4,6 @@ it is active again. Nothing is sent in answer."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import Chat as TelegramChat
@@ -46,7 +45,7 @@ class MemberUpdates(CommandBase):
             # Unblocked, or added back: sending works again, as when the chat writes. A chat
             # never seen starts when it writes (/start); made here, it would be an empty one
             # that a group's move to a supergroup could not carry its settings into.
-            if await asyncio.to_thread(self.repo.chat, chat.id) is not None:
+            if await self.store.chat(chat.id) is not None:
                 await self._register(update)
                 log.info("chat %s: the bot may post there again (%s)", chat.id, member.status)
             return
@@ -57,4 +56,4 @@ class MemberUpdates(CommandBase):
         else:
             reason = "the bot may not post in the chat"
         log.info("chat %s: %s (%s); deactivating it", chat.id, reason, member.status)
-        await asyncio.to_thread(self.repo.deactivate_chat, chat.id, reason)
+        await self.store.deactivate_chat(chat.id, reason)

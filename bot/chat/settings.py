@@ -3,7 +3,6 @@ with buttons), `/spikes`, `/digest` and `/hits`."""
 
 from __future__ import annotations
 
-import asyncio
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -49,7 +48,7 @@ class SettingsCommands(CommandBase):
                 f"{target.where(start=True)} gets {said}.\nUsage: /every DURATION (5m … 7d) or /every instant",
             )
             return
-        await asyncio.to_thread(self.repo.set_digest_interval, target.id, interval)
+        await self.store.set_digest_interval(target.id, interval)
         if interval == parse.INSTANT:
             await self._answer(
                 update,
@@ -82,7 +81,7 @@ class SettingsCommands(CommandBase):
                 update, f"{escape(str(error))}.\nUsage: /quiet HH:MM-HH:MM or /quiet off"
             )
             return
-        await asyncio.to_thread(self.repo.set_quiet, target.id, hours)
+        await self.store.set_quiet(target.id, hours)
         if hours is None:
             await self._answer(
                 update, tr(lang, "No quiet hours: digests come whenever they are due.")
@@ -112,7 +111,7 @@ class SettingsCommands(CommandBase):
                 update, f"{escape(str(error))}.\nUsage: /tz Area/City, such as /tz Europe/Kyiv"
             )
             return
-        await asyncio.to_thread(self.repo.set_timezone, target.id, zone)
+        await self.store.set_timezone(target.id, zone)
         now = local_time(self.clock(), zone)
         await self._answer(
             update,
@@ -136,10 +135,10 @@ class SettingsCommands(CommandBase):
             await self._answer(update, tr(lang, "Usage: /spikes on|off"))
             return
         if text:
-            await asyncio.to_thread(self.repo.set_spike_alerts, target.id, text == "on")
+            await self.store.set_spike_alerts(target.id, text == "on")
             on = text == "on"
         else:
-            on = await asyncio.to_thread(self.repo.spike_alerts_on, target.id)
+            on = await self.store.spike_alerts_on(target.id)
         where = target.where(lang)
         if on:
             answer = tr(
@@ -163,7 +162,7 @@ class SettingsCommands(CommandBase):
         target = await self._target(update, context, change=True)
         if target is None:
             return
-        await asyncio.to_thread(self.repo.pause, target.id)
+        await self.store.pause(target.id)
         await self._answer(
             update,
             tr(
@@ -178,7 +177,7 @@ class SettingsCommands(CommandBase):
         if target is None:
             return
         lang = language(update)
-        held = await asyncio.to_thread(self.repo.resume, target.id)
+        held = await self.store.resume(target.id)
         if not held:
             await self._answer(update, tr(lang, "Delivery is on."))
             return
@@ -211,12 +210,12 @@ class SettingsCommands(CommandBase):
             await query.answer("Only administrators can change this.")
             return
         if query.data == "held:send":
-            released = await asyncio.to_thread(self.repo.release_held, target.id)
+            released = await self.store.release_held(target.id)
             await query.answer(f"Sending {released}.")
             if released:
                 await self.deliverer.deliver_now(target.id)
         else:
-            skipped = await asyncio.to_thread(self.repo.skip_held, target.id, self.clock())
+            skipped = await self.store.skip_held(target.id, self.clock())
             await query.answer(f"Skipped {skipped}.")
             await self._answer(
                 update,
@@ -254,7 +253,7 @@ class SettingsCommands(CommandBase):
             )
             return
         count = int(text) if text else HITS_BY_DEFAULT
-        found = await asyncio.to_thread(self.repo.recent_hits, target.id, count)
+        found = await self.store.recent_hits(target.id, count)
         if not found:
             lang = language(update)
             await self._answer(

@@ -184,7 +184,7 @@ class StatsCommands(CommandBase):
         """The watchlists to chart: those named (the chat's own, or shared ones), else those the
         chat follows; None after saying why there are none."""
         if not names:
-            followed = await asyncio.to_thread(self.repo.chat_watchlists, target.id)
+            followed = await self.store.chat_watchlists(target.id)
             if followed:
                 return followed
             await self._answer(
@@ -224,8 +224,8 @@ class StatsCommands(CommandBase):
     async def _chartable(self, target: Target) -> Mapping[str, Watchlist]:
         """The lists a chat may chart, by the name it uses: the shared ones and its own (which
         win should the operator later configure a name a chat gave its own list)."""
-        shared = await asyncio.to_thread(self.repo.shared_watchlists)
-        own = await asyncio.to_thread(self.repo.own_watchlists, target.id)
+        shared = await self.store.shared_watchlists()
+        own = await self.store.own_watchlists(target.id)
         return {w.label: w for w in [*shared, *own]}
 
     def _count(self, chat_id: int, names: list[str], days: int, timezone: str | None) -> HitCounts:
@@ -235,5 +235,5 @@ class StatsCommands(CommandBase):
         tz = zone(timezone)
         bucket = default_bucket(days)
         span = window(now, days, tz, bucket)
-        hits = self.repo.chat_hit_times(chat_id, span.start, span.end, names)
+        hits = self.store.sync.chat_hit_times(chat_id, span.start, span.end, names)
         return count_hits(hits, now=now, days=days, tz=tz, bucket=bucket, watchlists=names)

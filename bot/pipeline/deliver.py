@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -30,7 +30,7 @@ from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater, St
 from bot.outages import OutageReporter
 from bot.replica import replica_name
 from bot.schedule import digest_due, in_quiet_hours
-from bot.storage.repository import Repository
+from bot.storage.asynchronous import AsyncStorage
 from bot.stories import STORY_WINDOW, Stories, group_stories
 from bot.texts import language_of
 
@@ -63,7 +63,7 @@ class _Outgoing:
 
     message: DigestMessage
     items: int
-    record: Callable[..., object]
+    record: Callable[..., Awaitable[object]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +79,7 @@ class Deliverer:
 
     def __init__(
         self,
-        repo: Repository,
+        store: AsyncStorage,
         sink: DigestSink,
         *,
         clock: Callable[[], datetime],
@@ -87,7 +87,7 @@ class Deliverer:
         owner: str | None = None,
         lease: timedelta = timedelta(minutes=2),
     ) -> None:
-        self.repo = repo
+        self.store = store
         self.sink = sink
         self.clock = clock
         self.default_interval = default_interval
@@ -101,7 +101,7 @@ class Deliverer:
         self._failures: dict[int, int] = {}
         # Messages Telegram confirmed that the database could not record yet, by chat: written
         # before anything else goes to the chat (`_confirm`).
-        self._unrecorded: dict[int, list[Callable[[], object]]] = {}
+        self._unrecorded: dict[int, list[Callable[[], Awaitable[object]]]] = {}
         # The Bot API failing for every chat (network, 5xx) is one outage in the log, not a
         # line per chat and attempt.
         self.telegram_outage = OutageReporter("the Telegram Bot API", logger=log)
@@ -115,7 +115,7 @@ class Deliverer:
             for chat_id in list(self._unrecorded):
                 await self._record_confirmed(chat_id)
             await self._send_notices()
-            chats = await asyncio.to_thread(self.repo.chats_with_pending)
+            chats = await self.store.chats_with_pending()
             # Several chats at a time: a private chat gets a message a second at most, so one
             # with many instant alerts must not hold up the others (Telegram's overall rate is
             # paced by the bot's rate limiter whatever this number).
@@ -165,17 +165,15 @@ class Deliverer:
         """Let the chat go; while Telegram's wait (or a backoff) lasts, keep every sender away."""
         wait = self._not_before.get(chat_id)
         hold_until = wait if wait is not None and wait > self.clock() else None
-        await asyncio.to_thread(self.repo.release_chat, chat_id, self.owner, hold_until=hold_until)
+        await self.store.release_chat(chat_id, self.owner, hold_until=hold_until)
 
     async def _hold(self, chat_id: int) -> Chat | None:
         """Hold the chat (or renew the hold) for one lease from now."""
-        return await asyncio.to_thread(
-            self.repo.claim_chat, chat_id, self.owner, self.clock(), self.lease
-        )
+        return await self.store.claim_chat(chat_id, self.owner, self.clock(), self.lease)
 
     async def _send_notices(self) -> None:
         """Notices (a feed failing for days) go at once, outside digest schedules."""
-        for notice_id, chat_id, text in await asyncio.to_thread(self.repo.pending_notices):
+        for notice_id, chat_id, text in await self.store.pending_notices():
             if self._not_before.get(chat_id, self.clock()) > self.clock():
                 continue
             if not await self._record_confirmed(chat_id):
@@ -185,20 +183,18 @@ class Deliverer:
                 continue
             try:
                 # Another replica may have sent it between the list and the hold.
-                if notice_id not in {
-                    n for n, _, _ in await asyncio.to_thread(self.repo.pending_notices)
-                }:
+                if notice_id not in {n for n, _, _ in await self.store.pending_notices()}:
                     continue
                 try:
                     await self.sink.send(chat, DigestMessage(text, ()))
                 except DeliveryError as error:
                     await self._failed(chat, error)
                     continue
-                await self._confirm(chat_id, partial(self.repo.mark_notice_sent, notice_id))
+                await self._confirm(chat_id, partial(self.store.mark_notice_sent, notice_id))
             finally:
                 await self._release(chat_id)
 
-    async def _confirm(self, chat_id: int, record: Callable[[datetime], object]) -> bool:
+    async def _confirm(self, chat_id: int, record: Callable[[datetime], Awaitable[object]]) -> bool:
         """Telegram confirmed a message: write it down. While the database does not answer, the
         confirmation is kept and written before anything else goes to the chat, so that a live
         process never sends a message twice (only a dead one may repeat what was in flight).
@@ -211,7 +207,7 @@ class Deliverer:
         kept = self._unrecorded.get(chat_id, [])
         while kept:
             try:
-                await asyncio.to_thread(kept[0])
+                await kept[0]()
             except StorageError as error:
                 log.warning(
                     "chat %s: %d sent messages not recorded yet: %s", chat_id, len(kept), error
@@ -224,7 +220,7 @@ class Deliverer:
     async def deliver_now(self, chat_id: int) -> DeliveryOutcome:
         """Send what is pending for one chat now, whatever its schedule (`/digest`)."""
         async with self._lock:
-            chat = await asyncio.to_thread(self.repo.chat, chat_id)
+            chat = await self.store.chat(chat_id)
             if chat is None:
                 return DeliveryOutcome(chat_id, error="this chat is not registered; send /start")
             if chat.paused:
@@ -243,7 +239,7 @@ class Deliverer:
     async def _deliver(self, chat: Chat) -> DeliveryOutcome:
         if not await self._record_confirmed(chat.id):
             return DeliveryOutcome(chat.id, error=_UNRECORDED)
-        waiting = await asyncio.to_thread(self.repo.pending_by_topic, chat.id)
+        waiting = await self.store.pending_by_topic(chat.id)
         if not waiting:
             return DeliveryOutcome(chat.id)
         # A topic with more waiting than a digest holds gets one summary of all of it.
@@ -268,15 +264,15 @@ class Deliverer:
             items += message.items
             if not await self._confirm(chat.id, partial(message.record, message_id=message_id)):
                 return DeliveryOutcome(chat.id, sent, items, error=_UNRECORDED)
-        await asyncio.to_thread(self.repo.set_last_digest, chat.id, self.clock())
+        await self.store.set_last_digest(chat.id, self.clock())
         self._not_before.pop(chat.id, None)
         self._failures.pop(chat.id, None)
         return DeliveryOutcome(chat.id, sent, items)
 
     async def _summary(self, chat: Chat, topic: int | None) -> _Outgoing:
         """One message for a topic's whole backlog: every row up to now, counted and closed."""
-        backlog = await asyncio.to_thread(self.repo.backlog, chat.id, topic, BACKLOG_NEWEST)
-        watchlists = {w.name: w for w in await asyncio.to_thread(self.repo.watchlists)}
+        backlog = await self.store.backlog(chat.id, topic, BACKLOG_NEWEST)
+        watchlists = {w.name: w for w in await self.store.watchlists()}
         message = render_backlog(
             backlog.total,
             backlog.counts,
@@ -288,26 +284,22 @@ class Deliverer:
             lang=language_of(chat.language),
         )
 
-        def record(at: datetime, *, message_id: int | None) -> None:
-            self.repo.close_backlog(chat.id, topic, backlog, at, message_id=message_id)
+        async def record(at: datetime, *, message_id: int | None) -> None:
+            await self.store.close_backlog(chat.id, topic, backlog, at, message_id=message_id)
 
         return _Outgoing(replace(message, thread_id=topic), backlog.total, record)
 
     async def _digests(self, chat: Chat, backlogs: list[int | None]) -> list[_Outgoing]:
         """The digests (or instant messages) of the chat's topics that are no backlog."""
-        pending = await asyncio.to_thread(
-            self.repo.pending_deliveries, chat.id, skip_topics=backlogs
-        )
+        pending = await self.store.pending_deliveries(chat.id, skip_topics=backlogs)
         now = self.clock()
         orphans = [d.id for d in pending if not d.matches]
         if orphans:
             # The chat stopped following every watchlist these items hit: nothing to tell it.
-            await asyncio.to_thread(self.repo.mark_sent, orphans, now, outcome="dropped")
+            await self.store.mark_sent(orphans, now, outcome="dropped")
         # One story from several outlets goes once; new items of one the chat (or its topic) got
         # in the last 48 hours come as updates under it.
-        recent = await asyncio.to_thread(
-            self.repo.recent_sent_deliveries, chat.id, now - STORY_WINDOW
-        )
+        recent = await self.store.recent_sent_deliveries(chat.id, now - STORY_WINDOW)
         by_thread: dict[int | None, list[PendingDelivery]] = {}
         for delivery in pending:
             if delivery.matches:
@@ -316,14 +308,16 @@ class Deliverer:
             thread_id: group_stories(group, [d for d in recent if d.thread_id == thread_id])
             for thread_id, group in by_thread.items()
         }
-        watchlists = {w.name: w for w in await asyncio.to_thread(self.repo.watchlists)}
+        watchlists = {w.name: w for w in await self.store.watchlists()}
         return [
             _Outgoing(message, len(message.delivery_ids), partial(self._mark_sent, message))
             for message in self._render(chat, stories, watchlists)
         ]
 
-    def _mark_sent(self, message: DigestMessage, at: datetime, *, message_id: int | None) -> None:
-        self.repo.mark_sent(message.delivery_ids, at, message_id=message_id)
+    async def _mark_sent(
+        self, message: DigestMessage, at: datetime, *, message_id: int | None
+    ) -> None:
+        await self.store.mark_sent(message.delivery_ids, at, message_id=message_id)
 
     def _render(
         self,
@@ -365,12 +359,12 @@ class Deliverer:
             return DeliveryOutcome(chat.id, sent, items, error=str(moved))
         log.info("chat %s became %s; moving its data", chat.id, new_id)
         try:
-            await asyncio.to_thread(self.repo.migrate_chat, chat.id, new_id)
+            await self.store.migrate_chat(chat.id, new_id)
         except StorageError as error:
             log.error("chat %s: cannot move it to %s: %s", chat.id, new_id, error)
             await self._failed(chat, DeliveryError(str(error)))
             return DeliveryOutcome(chat.id, sent, items, error=str(error))
-        there = await asyncio.to_thread(self.repo.chat, new_id)
+        there = await self.store.chat(new_id)
         if there is None:
             return DeliveryOutcome(chat.id, sent, items, error=str(moved))
         again = await self._deliver_held(new_id)
@@ -382,7 +376,7 @@ class Deliverer:
         """Keep the rows; decide when to try the chat again, or stop trying it."""
         if isinstance(error, ChatUnreachable):
             log.warning("chat %s unreachable (%s); deactivating it", chat.id, error)
-            await asyncio.to_thread(self.repo.deactivate_chat, chat.id, str(error))
+            await self.store.deactivate_chat(chat.id, str(error))
             return
         failures = self._failures.get(chat.id, 0) + 1
         self._failures[chat.id] = failures

@@ -30,7 +30,8 @@ from bot.outages import OutageReporter, plain
 from bot.parsing import parse_feed
 from bot.replica import replica_name
 from bot.schedule import cache_hint, next_poll_at, retry_after
-from bot.storage.repository import Repository, StoreResult
+from bot.storage.asynchronous import AsyncStorage
+from bot.storage.repository import StoreResult
 from bot.texts import language_of, tr
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,7 @@ class Poller:
 
     def __init__(
         self,
-        repo: Repository,
+        store: AsyncStorage,
         fetcher: Fetcher,
         *,
         clock: Callable[[], datetime],
@@ -236,7 +237,7 @@ class Poller:
         owner: str | None = None,
         lease: timedelta = timedelta(minutes=2),
     ) -> None:
-        self.repo = repo
+        self.store = store
         self.fetcher = fetcher
         self.clock = clock
         self.default_interval = default_interval
@@ -273,7 +274,7 @@ class Poller:
         `poll --once --all`)."""
         self.internal_failures = {}
         if all_feeds:
-            feeds = await asyncio.to_thread(self.repo.feeds)
+            feeds = await self.store.feeds()
             outcomes: list[PollOutcome] = []
             if feeds:
                 matcher = await self._matcher()
@@ -302,8 +303,8 @@ class Poller:
                 # Refill once half the slots are free: a claim is a write, not worth one per feed.
                 if not running or room >= max(1, self._concurrency // 2):
                     try:
-                        claimed = await asyncio.to_thread(
-                            self.repo.claim_due_feeds, self.clock(), self.owner, self.lease, room
+                        claimed = await self.store.claim_due_feeds(
+                            self.clock(), self.owner, self.lease, room
                         )
                     except Exception:
                         # The feeds in hand are polled to the end (their states saved), then
@@ -331,7 +332,7 @@ class Poller:
 
     async def _matcher(self) -> Matcher:
         """The compiled watchlists, compiled again only when they changed."""
-        watchlists = tuple(await asyncio.to_thread(self.repo.watchlists))
+        watchlists = tuple(await self.store.watchlists())
         if self._compiled is None or self._compiled[0] != watchlists:
             matcher = await asyncio.to_thread(Matcher, watchlists)
             self._compiled = (watchlists, matcher)
@@ -379,7 +380,7 @@ class Poller:
             fetch_seconds = time.perf_counter() - started
             if error.status == 410:
                 log.warning("%s: %s", feed.url, error.reason)
-                await asyncio.to_thread(self.repo.disable_feed, feed.id, error.reason, now)
+                await self.store.disable_feed(feed.id, error.reason, now)
                 return PollOutcome(
                     feed.url, error=error.reason, gone=True, fetch_seconds=fetch_seconds
                 )
@@ -459,9 +460,9 @@ class Poller:
     ) -> StoreResult:
         """Match the items this feed has not stored yet, then store them with the feed's new
         state (in a worker thread: storage and matching block)."""
-        unseen = self.repo.unseen_keys(state.id, [item.key for item in items])
+        unseen = self.store.sync.unseen_keys(state.id, [item.key for item in items])
         fresh = _match_new(matcher, items, unseen)
-        return self.repo.store_items(state.id, fresh, now, state=state)
+        return self.store.sync.store_items(state.id, fresh, now, state=state)
 
     async def _save_unchanged(self, *, flush: bool = False) -> None:
         """Save the state of the unchanged feeds polled so far, once a batch is full (or now)."""
@@ -469,7 +470,7 @@ class Poller:
             return
         batch, self._unchanged = self._unchanged, []
         async with self._store_lock:
-            await asyncio.to_thread(self.repo.save_feed_states, batch)
+            await self.store.save_feed_states(batch)
 
     async def _parse(
         self, feed: FeedState, content: bytes, headers: Mapping[str, str], body_hash: str | None
@@ -541,10 +542,10 @@ class Poller:
                 hint=hint,
             ),
         )
-        await asyncio.to_thread(self.repo.save_feed_state, state)
+        await self.store.save_feed_state(state)
         if now - since >= TELL_CHATS_AFTER:
-            told = await asyncio.to_thread(
-                self.repo.tell_chats_feed_is_failing, feed.id, _failing(feed, reason, since), now
+            told = await self.store.tell_chats_feed_is_failing(
+                feed.id, _failing(feed, reason, since), now
             )
             if told:
                 log.warning("%s: failing since %s; told %d chats", feed.url, since, told)

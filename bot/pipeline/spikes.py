@@ -24,7 +24,7 @@ from bot.replica import replica_name
 from bot.schedule import in_quiet_hours
 from bot.spikes import Spike, detect_spike, render_alert, spike_stories, window_counts
 from bot.storage.alerts import SpikeTarget
-from bot.storage.repository import Repository
+from bot.storage.asynchronous import AsyncStorage
 from bot.texts import language_of
 
 log = logging.getLogger(__name__)
@@ -45,14 +45,14 @@ class Alerter:
 
     def __init__(
         self,
-        repo: Repository,
+        store: AsyncStorage,
         sink: DigestSink,
         *,
         clock: Callable[[], datetime],
         owner: str | None = None,
         lease: timedelta = timedelta(minutes=2),
     ) -> None:
-        self.repo = repo
+        self.store = store
         self.sink = sink
         self.clock = clock
         # Held under a name of its own, so that this replica's digests and alerts exclude each
@@ -67,7 +67,7 @@ class Alerter:
 
     async def mark(self) -> int:
         """Where a poll round begins: the hits stored after this are the round's."""
-        return await asyncio.to_thread(self.repo.last_hit_id)
+        return await self.store.last_hit_id()
 
     async def run(self, after_hit_id: int | None = None) -> list[AlertOutcome]:
         """Send the alerts Telegram asked to wait for, check again the spikes a chat could not
@@ -79,7 +79,7 @@ class Alerter:
             targets = list(self._deferred.values())
             self._deferred.clear()
             if after_hit_id is not None:
-                fresh = await asyncio.to_thread(self.repo.spike_targets, after_hit_id, now)
+                fresh = await self.store.spike_targets(after_hit_id, now)
                 known = {(t.chat_id, t.watchlist_id) for t in targets}
                 targets += [t for t in fresh if (t.chat_id, t.watchlist_id) not in known]
             # One watchlist looks the same to every chat without feeds of its own.
@@ -100,7 +100,7 @@ class Alerter:
             return outcomes
 
     async def _detect(self, target: SpikeTarget, view: int | None, now: datetime) -> Spike | None:
-        history = await asyncio.to_thread(self.repo.spike_history, target.watchlist_id, view, now)
+        history = await self.store.spike_history(target.watchlist_id, view, now)
         return detect_spike(
             target.watchlist.name,
             window_counts(history.times, now),
@@ -126,9 +126,7 @@ class Alerter:
         try:
             if chat.paused:
                 return None
-            items = await asyncio.to_thread(
-                self.repo.spike_items, target.watchlist_id, view, spike.start, spike.end
-            )
+            items = await self.store.spike_items(target.watchlist_id, view, spike.start, spike.end)
             text = render_alert(
                 spike,
                 target.watchlist.display_title,
@@ -136,8 +134,7 @@ class Alerter:
                 lang=language_of(chat.language),
                 fmt=self.sink.format,
             )
-            alert_id = await asyncio.to_thread(
-                self.repo.reserve_spike_alert,
+            alert_id = await self.store.reserve_spike_alert(
                 chat_id,
                 target.watchlist_id,
                 spike,
@@ -162,7 +159,7 @@ class Alerter:
     async def _retry(self) -> list[AlertOutcome]:
         """The alerts Telegram refused with a wait, once the wait is over."""
         outcomes = []
-        for alert in await asyncio.to_thread(self.repo.pending_spike_alerts, self.clock()):
+        for alert in await self.store.pending_spike_alerts(self.clock()):
             if self._not_before.get(alert.chat_id, self.clock()) > self.clock():
                 continue
             chat = await self._hold(alert.chat_id)
@@ -171,7 +168,7 @@ class Alerter:
             try:
                 if chat.paused:
                     continue  # left to expire: a paused chat gets no alerts
-                if not await asyncio.to_thread(self.repo.take_spike_alert, alert.id, self.clock()):
+                if not await self.store.take_spike_alert(alert.id, self.clock()):
                     continue
                 error = await self._send(chat, alert.id, alert.text, alert.thread_id)
                 outcomes.append(AlertOutcome(chat.id, alert.watchlist, error is None, error))
@@ -192,44 +189,38 @@ class Alerter:
         except RetryLater as error:
             if error.retry_after is None:
                 # A network error or a timeout: the alert may have arrived. Never twice.
-                await asyncio.to_thread(
-                    self.repo.finish_spike_alert, alert_id, self.clock(), "unsure"
-                )
+                await self.store.finish_spike_alert(alert_id, self.clock(), "unsure")
             else:
                 # Telegram said it did not take it: try again after the wait it asked for.
-                await asyncio.to_thread(self.repo.retry_spike_alert, alert_id)
+                await self.store.retry_spike_alert(alert_id)
                 wait = timedelta(seconds=error.retry_after)
                 self._not_before[chat.id] = self.clock() + wait
             log.warning("chat %s: spike alert: %s", chat.id, error)
             return str(error)
         except ChatMoved as moved:
             # Refused, so not delivered: it goes to the new chat in the next round.
-            await asyncio.to_thread(self.repo.retry_spike_alert, alert_id)
+            await self.store.retry_spike_alert(alert_id)
             if moved.new_chat_id != chat.id:
                 log.info("chat %s became %s; moving its data", chat.id, moved.new_chat_id)
-                await asyncio.to_thread(self.repo.migrate_chat, chat.id, moved.new_chat_id)
+                await self.store.migrate_chat(chat.id, moved.new_chat_id)
             return str(moved)
         except ChatUnreachable as error:
             log.warning("chat %s unreachable (%s); deactivating it", chat.id, error)
-            await asyncio.to_thread(self.repo.finish_spike_alert, alert_id, self.clock(), "failed")
-            await asyncio.to_thread(self.repo.deactivate_chat, chat.id, str(error))
+            await self.store.finish_spike_alert(alert_id, self.clock(), "failed")
+            await self.store.deactivate_chat(chat.id, str(error))
             return str(error)
         except DeliveryError as error:
             log.warning("chat %s: spike alert refused: %s", chat.id, error)
-            await asyncio.to_thread(self.repo.finish_spike_alert, alert_id, self.clock(), "failed")
+            await self.store.finish_spike_alert(alert_id, self.clock(), "failed")
             return str(error)
-        await asyncio.to_thread(
-            self.repo.finish_spike_alert, alert_id, self.clock(), "sent", message_id=message_id
-        )
+        await self.store.finish_spike_alert(alert_id, self.clock(), "sent", message_id=message_id)
         self._not_before.pop(chat.id, None)
         return None
 
     async def _hold(self, chat_id: int) -> Chat | None:
-        return await asyncio.to_thread(
-            self.repo.claim_chat, chat_id, self.owner, self.clock(), self.lease
-        )
+        return await self.store.claim_chat(chat_id, self.owner, self.clock(), self.lease)
 
     async def _release(self, chat_id: int) -> None:
         wait = self._not_before.get(chat_id)
         hold_until = wait if wait is not None and wait > self.clock() else None
-        await asyncio.to_thread(self.repo.release_chat, chat_id, self.owner, hold_until=hold_until)
+        await self.store.release_chat(chat_id, self.owner, hold_until=hold_until)
