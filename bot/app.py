@@ -35,7 +35,8 @@ from bot.matching.morphology import default_morphology
 from bot.metrics import Metrics, MetricsServer
 from bot.outages import OutageReporter, plain
 from bot.parsing import parse_feed
-from bot.pipeline.deliver import Deliverer, DeliveryOutcome, DigestSink
+from bot.pipeline.courier import ChatGate, Courier, DigestSink, telegram_outage
+from bot.pipeline.deliver import Deliverer, DeliveryOutcome
 from bot.pipeline.poll import ParsePool, Poller
 from bot.pipeline.spikes import Alerter
 from bot.replica import UpdatesLock, replica_name, updates_lock_key
@@ -180,16 +181,21 @@ class FeedwatchApp:
         else:
             sink = ConsoleSink(self._stdout)
             await self.storage.subscribe_console_to_all(now)
+        # One gate for every sender of this process: a 429 to a digest keeps alerts away too.
+        gate = ChatGate(
+            self.storage, clock=self.clock, owner=self.replica, lease=settings.polling.lease
+        )
+        outage = telegram_outage()
         self.deliverer = Deliverer(
             self.storage,
-            sink,
+            Courier(sink, gate, outage=outage),
             clock=self.clock,
             default_interval=settings.digest.interval,
-            owner=self.replica,
-            lease=settings.polling.lease,
         )
         self.alerter = Alerter(
-            self.storage, sink, clock=self.clock, owner=self.replica, lease=settings.polling.lease
+            self.storage,
+            Courier(sink, gate.as_sender("spikes"), outage=outage),
+            clock=self.clock,
         )
         if self.application is not None:
             commands = ChatCommands(self.storage, self.deliverer, clock=self.clock)

@@ -69,12 +69,17 @@ class DeliveryError(FeedwatchError):
     """A message could not be delivered to a chat."""
 
 
-class RetryLater(DeliveryError):
-    """Telegram asked us to slow down, or could not be reached; the messages stay in the outbox."""
+class RateLimited(DeliveryError):
+    """Telegram did not take the message and asked to wait `retry_after` seconds (a 429)."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float) -> None:
         self.retry_after = retry_after
         super().__init__(reason)
+
+
+class DeliveryUncertain(DeliveryError):
+    """Telegram could not be reached, or did not answer in time: the message may or may not have
+    arrived. Digests send it again later (a repeat is better than a loss); alerts never do."""
 
 
 class ChatUnreachable(DeliveryError):

@@ -21,7 +21,8 @@ from sqlalchemy import text
 from bot.app import FeedwatchApp
 from bot.digest import BACKLOG_LIMIT, BACKLOG_NEWEST, TELEGRAM_TEXT_LIMIT
 from bot.errors import StorageError
-from bot.pipeline.deliver import RETRY_FIRST, DeliveryOutcome
+from bot.pipeline.courier import RETRY_FIRST
+from bot.pipeline.deliver import DeliveryOutcome
 from bot.storage.repository import Repository
 from bot.storage.store import create_db_engine
 from tests.builders import Clock, rss, write_settings
@@ -800,7 +801,7 @@ async def test_a_bot_api_that_answers_502_for_minutes_is_one_outage_in_the_log(
         follow(app, chat_id, "rvc", chat_type="private")
     await publish(app, feed_server, news("raid", 2))
     fake_bot_api.fail_next("sendMessage", 502, "Bad Gateway", times=1000)
-    caplog.set_level(logging.DEBUG, logger="bot.pipeline.deliver")
+    caplog.set_level(logging.DEBUG, logger="bot.pipeline.courier")
     for _ in range(18):  # three minutes of rounds, every 10 s
         await app.digest_once()
         clock.advance(seconds=10)

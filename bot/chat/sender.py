@@ -22,7 +22,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.digest import Format
 from bot.domain import Chat, DigestMessage
-from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater
+from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, DeliveryUncertain, RateLimited
 from bot.schedule import private_chat_gap
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ class TelegramSink:
             if self.metrics is not None:
                 self.metrics.record_rate_limited()
             wait = retry_after_seconds(error)
-            raise RetryLater(f"Telegram asked to wait {wait:g} s", wait) from error
+            raise RateLimited(f"Telegram asked to wait {wait:g} s", wait) from error
         except ChatMigrated as error:
             raise ChatMoved(error.new_chat_id) from error
         except (Forbidden, BadRequest) as error:
@@ -71,7 +71,7 @@ class TelegramSink:
                 raise ChatUnreachable(error.message) from error
             raise DeliveryError(f"Telegram refused the message: {error.message}") from error
         except NetworkError as error:
-            raise RetryLater(f"Telegram could not be reached: {error.message}") from error
+            raise DeliveryUncertain(f"Telegram could not be reached: {error.message}") from error
         except TelegramError as error:
             raise DeliveryError(f"Telegram error: {error.message}") from error
         finally:

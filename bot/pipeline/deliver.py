@@ -1,8 +1,7 @@
-"""Deliver digests: take a chat's outbox, render it, send it, and close each row only once sent.
-
-A refusal, error or rate limit leaves the rows in the outbox for a later round (after `retry_after`,
-or with backoff); a chat that blocked the bot is deactivated; a group that became a supergroup is
-moved to its new id. Paused chats and quiet hours wait; a large backlog becomes a summary.
+"""Deliver digests and notices: take a chat's outbox, render it, send it through the courier, and
+close each row only once sent. Whatever did not go stays in the outbox for a later round (after
+Telegram's wait, or a backoff); a group that became a supergroup is moved to its new id. Paused
+chats and quiet hours wait; a large backlog becomes a summary.
 """
 
 from __future__ import annotations
@@ -13,12 +12,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Protocol
 
 from bot.digest import (
     BACKLOG_LIMIT,
     BACKLOG_NEWEST,
-    Format,
     render_backlog,
     render_digest,
     render_instant,
@@ -26,9 +23,8 @@ from bot.digest import (
     zone,
 )
 from bot.domain import Chat, DigestMessage, PendingDelivery, Watchlist
-from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater, StorageError
-from bot.outages import OutageReporter
-from bot.replica import replica_name
+from bot.errors import StorageError
+from bot.pipeline.courier import Courier, NotSent
 from bot.schedule import digest_due, in_quiet_hours
 from bot.storage.asynchronous import AsyncStorage
 from bot.stories import STORY_WINDOW, Stories, group_stories
@@ -40,20 +36,6 @@ CHATS_AT_ONCE = 16
 """Chats a round sends to at the same time."""
 
 _UNRECORDED = "sent messages wait to be recorded: the database does not answer"
-
-RETRY_FIRST = timedelta(seconds=10)
-RETRY_LONGEST = timedelta(minutes=10)
-
-
-class DigestSink(Protocol):
-    """Where digests go: a Telegram chat, or the terminal."""
-
-    format: Format
-
-    async def send(self, chat: Chat, message: DigestMessage) -> int | None:
-        """Send one message; return its message id (None where there is none). Raise
-        `RetryLater`, `ChatUnreachable`, `ChatMoved` or `DeliveryError`."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,31 +62,20 @@ class Deliverer:
     def __init__(
         self,
         store: AsyncStorage,
-        sink: DigestSink,
+        courier: Courier,
         *,
         clock: Callable[[], datetime],
         default_interval: timedelta,
-        owner: str | None = None,
-        lease: timedelta = timedelta(minutes=2),
     ) -> None:
         self.store = store
-        self.sink = sink
+        self.courier = courier
+        self.gate = courier.gate
         self.clock = clock
         self.default_interval = default_interval
-        # Replicas hold a chat while they send to it (`ChatStore.claim_chat`), so that each outbox
-        # row goes out from one of them; the hold is renewed before every message.
-        self.owner = owner or replica_name()
-        self.lease = lease
         self._lock = asyncio.Lock()
-        # Chats told to wait (429) or failing (5xx, network): not before then, and how many times.
-        self._not_before: dict[int, datetime] = {}
-        self._failures: dict[int, int] = {}
         # Messages Telegram confirmed that the database could not record yet, by chat: written
         # before anything else goes to the chat (`_confirm`).
         self._unrecorded: dict[int, list[Callable[[], Awaitable[object]]]] = {}
-        # The Bot API failing for every chat (network, 5xx) is one outage in the log, not a
-        # line per chat and attempt.
-        self.telegram_outage = OutageReporter("the Telegram Bot API", logger=log)
 
     async def deliver_due(self) -> list[DeliveryOutcome]:
         """One round: every chat whose digest is due, that is not paused, not in its quiet hours,
@@ -146,53 +117,32 @@ class Deliverer:
             interval = self.default_interval
         if not digest_due(now, chat.last_digest_at, interval):
             return False
-        return self._not_before.get(chat.id, now) <= now
+        return self.gate.wait_left(chat.id) is None
 
     async def _deliver_held(
         self, chat_id: int, still: Callable[[Chat], bool] = lambda chat: True
     ) -> DeliveryOutcome | None:
         """`_deliver` while this replica holds the chat; None when another replica holds it, or
         when the chat as it stands once held no longer passes `still`."""
-        chat = await self._hold(chat_id)
-        if chat is None:
-            return None
-        try:
-            return await self._deliver(chat) if still(chat) else None
-        finally:
-            await self._release(chat_id)
-
-    async def _release(self, chat_id: int) -> None:
-        """Let the chat go; while Telegram's wait (or a backoff) lasts, keep every sender away."""
-        wait = self._not_before.get(chat_id)
-        hold_until = wait if wait is not None and wait > self.clock() else None
-        await self.store.release_chat(chat_id, self.owner, hold_until=hold_until)
-
-    async def _hold(self, chat_id: int) -> Chat | None:
-        """Hold the chat (or renew the hold) for one lease from now."""
-        return await self.store.claim_chat(chat_id, self.owner, self.clock(), self.lease)
+        async with self.gate.held(chat_id) as chat:
+            if chat is None or not still(chat):
+                return None
+            return await self._deliver(chat)
 
     async def _send_notices(self) -> None:
         """Notices (a feed failing for days) go at once, outside digest schedules."""
         for notice_id, chat_id, text in await self.store.pending_notices():
-            if self._not_before.get(chat_id, self.clock()) > self.clock():
-                continue
             if not await self._record_confirmed(chat_id):
                 continue
-            chat = await self._hold(chat_id)
-            if chat is None:
-                continue
-            try:
+            async with self.gate.held(chat_id) as chat:
                 # Another replica may have sent it between the list and the hold.
-                if notice_id not in {n for n, _, _ in await self.store.pending_notices()}:
+                if chat is None or notice_id not in {
+                    n for n, _, _ in await self.store.pending_notices()
+                }:
                     continue
-                try:
-                    await self.sink.send(chat, DigestMessage(text, ()))
-                except DeliveryError as error:
-                    await self._failed(chat, error)
-                    continue
-                await self._confirm(chat_id, partial(self.store.mark_notice_sent, notice_id))
-            finally:
-                await self._release(chat_id)
+                sent = await self.courier.send(chat, DigestMessage(text, ()))
+                if not isinstance(sent, NotSent):
+                    await self._confirm(chat_id, partial(self.store.mark_notice_sent, notice_id))
 
     async def _confirm(self, chat_id: int, record: Callable[[datetime], Awaitable[object]]) -> bool:
         """Telegram confirmed a message: write it down. While the database does not answer, the
@@ -225,11 +175,11 @@ class Deliverer:
                 return DeliveryOutcome(chat_id, error="this chat is not registered; send /start")
             if chat.paused:
                 return DeliveryOutcome(chat_id, error="delivery is paused; /resume turns it on")
-            wait_until = self._not_before.get(chat_id)
-            if wait_until is not None and wait_until > self.clock():
-                seconds = (wait_until - self.clock()).total_seconds()
+            left = self.gate.wait_left(chat_id)
+            if left is not None:
                 return DeliveryOutcome(
-                    chat_id, error=f"Telegram asked to wait; the digest goes in {seconds:.0f} s"
+                    chat_id,
+                    error=f"Telegram asked to wait; the digest goes in {left.total_seconds():.0f} s",
                 )
             outcome = await self._deliver_held(chat_id)
             if outcome is None:
@@ -249,24 +199,22 @@ class Deliverer:
             outgoing += await self._digests(chat, backlogs)
         sent = items = 0
         for message in outgoing:
-            if sent and await self._hold(chat.id) is None:
+            if sent and await self.gate.hold(chat.id) is None:
                 # This replica's hold ran out and another took the chat: it sends the rest.
                 return DeliveryOutcome(chat.id, sent, items)
-            try:
-                message_id = await self.sink.send(chat, message.message)
-            except ChatMoved as moved:
-                return await self._moved(chat, moved, sent, items)
-            except DeliveryError as error:
-                await self._failed(chat, error)
-                return DeliveryOutcome(chat.id, sent, items, error=str(error))
-            self.telegram_outage.worked(self.clock())
+            result = await self.courier.send(chat, message.message)
+            if isinstance(result, NotSent):
+                if result.kind == "moved" and result.new_chat_id is not None:
+                    return await self._moved(chat, result.new_chat_id, sent, items)
+                # Whatever the reason, the rows stay: a later round, after the gate's wait.
+                return DeliveryOutcome(chat.id, sent, items, error=result.reason)
             sent += 1
             items += message.items
-            if not await self._confirm(chat.id, partial(message.record, message_id=message_id)):
+            record = partial(message.record, message_id=result.message_id)
+            if not await self._confirm(chat.id, record):
                 return DeliveryOutcome(chat.id, sent, items, error=_UNRECORDED)
         await self.store.set_last_digest(chat.id, self.clock())
-        self._not_before.pop(chat.id, None)
-        self._failures.pop(chat.id, None)
+        self.gate.succeeded(chat.id)
         return DeliveryOutcome(chat.id, sent, items)
 
     async def _summary(self, chat: Chat, topic: int | None) -> _Outgoing:
@@ -279,7 +227,7 @@ class Deliverer:
             backlog.newest,
             watchlists,
             now=self.clock(),
-            fmt=self.sink.format,
+            fmt=self.courier.sink.format,
             tz=zone(chat.timezone),
             lang=language_of(chat.language),
         )
@@ -326,7 +274,7 @@ class Deliverer:
         watchlists: dict[str, Watchlist],
     ) -> list[DigestMessage]:
         """The messages for a chat: one digest per forum topic, or one message a hit."""
-        now, fmt, tz = self.clock(), self.sink.format, zone(chat.timezone)
+        now, fmt, tz = self.clock(), self.courier.sink.format, zone(chat.timezone)
         lang = language_of(chat.language)
         messages: list[DigestMessage] = []
         for thread_id, story in stories.items():
@@ -352,42 +300,20 @@ class Deliverer:
                 messages.extend(replace(m, thread_id=thread_id) for m in rendered)
         return messages
 
-    async def _moved(self, chat: Chat, moved: ChatMoved, sent: int, items: int) -> DeliveryOutcome:
+    async def _moved(self, chat: Chat, new_id: int, sent: int, items: int) -> DeliveryOutcome:
         """A group became a supergroup: move its data, then send what is left there at once."""
-        new_id = moved.new_chat_id
         if new_id == chat.id:
-            return DeliveryOutcome(chat.id, sent, items, error=str(moved))
+            return DeliveryOutcome(chat.id, sent, items, error=f"the chat moved to {new_id}")
         log.info("chat %s became %s; moving its data", chat.id, new_id)
         try:
             await self.store.migrate_chat(chat.id, new_id)
         except StorageError as error:
             log.error("chat %s: cannot move it to %s: %s", chat.id, new_id, error)
-            await self._failed(chat, DeliveryError(str(error)))
+            self.gate.back_off(chat.id)
             return DeliveryOutcome(chat.id, sent, items, error=str(error))
-        there = await self.store.chat(new_id)
-        if there is None:
-            return DeliveryOutcome(chat.id, sent, items, error=str(moved))
+        if await self.store.chat(new_id) is None:
+            return DeliveryOutcome(chat.id, sent, items, error=f"the chat moved to {new_id}")
         again = await self._deliver_held(new_id)
         if again is None:
             return DeliveryOutcome(chat.id, sent, items)
         return DeliveryOutcome(chat.id, sent + again.messages, items + again.items, again.error)
-
-    async def _failed(self, chat: Chat, error: DeliveryError) -> None:
-        """Keep the rows; decide when to try the chat again, or stop trying it."""
-        if isinstance(error, ChatUnreachable):
-            log.warning("chat %s unreachable (%s); deactivating it", chat.id, error)
-            await self.store.deactivate_chat(chat.id, str(error))
-            return
-        failures = self._failures.get(chat.id, 0) + 1
-        self._failures[chat.id] = failures
-        if isinstance(error, RetryLater) and error.retry_after is not None:
-            wait = timedelta(seconds=error.retry_after)  # Telegram said how long: exactly that
-        else:
-            # 5xx, network, or a refusal we do not understand: back off, keep the rows.
-            wait = min(RETRY_FIRST * 2 ** (failures - 1), RETRY_LONGEST)
-        self._not_before[chat.id] = self.clock() + wait
-        if isinstance(error, RetryLater) and error.retry_after is None:
-            self.telegram_outage.failed(self.clock(), str(error))
-            log.debug("chat %s: %s; trying again in %s", chat.id, error, wait)
-        else:
-            log.warning("chat %s: %s; trying again in %s", chat.id, error, wait)

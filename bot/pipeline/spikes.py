@@ -15,12 +15,11 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.domain import Chat, DigestMessage
-from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, RetryLater, StorageError
-from bot.pipeline.deliver import DigestSink
-from bot.replica import replica_name
+from bot.errors import StorageError
+from bot.pipeline.courier import Courier, NotSent
 from bot.schedule import in_quiet_hours
 from bot.spikes import Spike, detect_spike, render_alert, spike_stories, window_counts
 from bot.storage.alerts import SpikeTarget
@@ -44,23 +43,13 @@ class Alerter:
     """Detects spikes for the chats that want alerts and sends them; one round at a time."""
 
     def __init__(
-        self,
-        store: AsyncStorage,
-        sink: DigestSink,
-        *,
-        clock: Callable[[], datetime],
-        owner: str | None = None,
-        lease: timedelta = timedelta(minutes=2),
+        self, store: AsyncStorage, courier: Courier, *, clock: Callable[[], datetime]
     ) -> None:
         self.store = store
-        self.sink = sink
+        self.courier = courier
+        self.gate = courier.gate
         self.clock = clock
-        # Held under a name of its own, so that this replica's digests and alerts exclude each
-        # other on a chat as two replicas would; a 429 either of them got keeps the other away.
-        self.owner = f"{owner or replica_name()}/spikes"
-        self.lease = lease
         self._lock = asyncio.Lock()
-        self._not_before: dict[int, datetime] = {}
         # Spikes found for a chat that another sender held, or Telegram told to wait: checked
         # again next round, whether or not that round brings new hits.
         self._deferred: dict[tuple[int, int], SpikeTarget] = {}
@@ -115,15 +104,12 @@ class Alerter:
         asked to wait (deferred to the next round), or may not have it (cooldown, paused, alerts
         turned off meanwhile)."""
         chat_id = target.chat_id
-        chat = None
-        if self._not_before.get(chat_id, self.clock()) <= self.clock():
-            chat = await self._hold(chat_id)
-        if chat is None:
-            # Another sender has the chat, or Telegram asked to wait: next round, if the hour
-            # still holds the spike then.
-            self._deferred[(chat_id, target.watchlist_id)] = target
-            return None
-        try:
+        async with self.gate.held(chat_id) as chat:
+            if chat is None:
+                # Another sender has the chat, or Telegram asked to wait: next round, if the
+                # hour still holds the spike then.
+                self._deferred[(chat_id, target.watchlist_id)] = target
+                return None
             if chat.paused:
                 return None
             items = await self.store.spike_items(target.watchlist_id, view, spike.start, spike.end)
@@ -132,15 +118,10 @@ class Alerter:
                 target.watchlist.display_title,
                 spike_stories(items),
                 lang=language_of(chat.language),
-                fmt=self.sink.format,
+                fmt=self.courier.sink.format,
             )
             alert_id = await self.store.reserve_spike_alert(
-                chat_id,
-                target.watchlist_id,
-                spike,
-                text,
-                self.clock(),
-                thread_id=target.thread_id,
+                chat_id, target.watchlist_id, spike, text, self.clock(), thread_id=target.thread_id
             )
             if alert_id is None:
                 return None
@@ -153,74 +134,49 @@ class Alerter:
             )
             error = await self._send(chat, alert_id, text, target.thread_id)
             return AlertOutcome(chat_id, target.watchlist.name, error is None, error)
-        finally:
-            await self._release(chat_id)
 
     async def _retry(self) -> list[AlertOutcome]:
         """The alerts Telegram refused with a wait, once the wait is over."""
         outcomes = []
         for alert in await self.store.pending_spike_alerts(self.clock()):
-            if self._not_before.get(alert.chat_id, self.clock()) > self.clock():
-                continue
-            chat = await self._hold(alert.chat_id)
-            if chat is None:
-                continue
             try:
-                if chat.paused:
-                    continue  # left to expire: a paused chat gets no alerts
-                if not await self.store.take_spike_alert(alert.id, self.clock()):
-                    continue
-                error = await self._send(chat, alert.id, alert.text, alert.thread_id)
-                outcomes.append(AlertOutcome(chat.id, alert.watchlist, error is None, error))
+                async with self.gate.held(alert.chat_id) as chat:
+                    # A paused chat gets no alerts: this one is left to expire.
+                    if chat is None or chat.paused:
+                        continue
+                    if not await self.store.take_spike_alert(alert.id, self.clock()):
+                        continue
+                    error = await self._send(chat, alert.id, alert.text, alert.thread_id)
+                    outcomes.append(AlertOutcome(chat.id, alert.watchlist, error is None, error))
             except StorageError as error:
                 log.error("chat %s: spike alert: %s", alert.chat_id, error)
-            finally:
-                await self._release(alert.chat_id)
         return outcomes
 
     async def _send(
         self, chat: Chat, alert_id: int, text: str, thread_id: int | None
     ) -> str | None:
-        """One try of a recorded alert: None when Telegram took it, else why not."""
+        """One try of a recorded alert: None when Telegram took it, else why not. It is tried
+        again only when Telegram said it did not take it; one that may have arrived never is."""
         quiet = in_quiet_hours(self.clock(), chat.timezone, chat.quiet)
-        message = DigestMessage(text, (), thread_id, silent=quiet)
-        try:
-            message_id = await self.sink.send(chat, message)
-        except RetryLater as error:
-            if error.retry_after is None:
-                # A network error or a timeout: the alert may have arrived. Never twice.
-                await self.store.finish_spike_alert(alert_id, self.clock(), "unsure")
-            else:
-                # Telegram said it did not take it: try again after the wait it asked for.
-                await self.store.retry_spike_alert(alert_id)
-                wait = timedelta(seconds=error.retry_after)
-                self._not_before[chat.id] = self.clock() + wait
-            log.warning("chat %s: spike alert: %s", chat.id, error)
-            return str(error)
-        except ChatMoved as moved:
+        result = await self.courier.send(chat, DigestMessage(text, (), thread_id, silent=quiet))
+        if not isinstance(result, NotSent):
+            await self.store.finish_spike_alert(
+                alert_id, self.clock(), "sent", message_id=result.message_id
+            )
+            self.gate.succeeded(chat.id)
+            return None
+        if result.kind == "later":
+            await self.store.retry_spike_alert(alert_id)
+        elif result.kind == "moved":
             # Refused, so not delivered: it goes to the new chat in the next round.
             await self.store.retry_spike_alert(alert_id)
-            if moved.new_chat_id != chat.id:
-                log.info("chat %s became %s; moving its data", chat.id, moved.new_chat_id)
-                await self.store.migrate_chat(chat.id, moved.new_chat_id)
-            return str(moved)
-        except ChatUnreachable as error:
-            log.warning("chat %s unreachable (%s); deactivating it", chat.id, error)
-            await self.store.finish_spike_alert(alert_id, self.clock(), "failed")
-            await self.store.deactivate_chat(chat.id, str(error))
-            return str(error)
-        except DeliveryError as error:
-            log.warning("chat %s: spike alert refused: %s", chat.id, error)
-            await self.store.finish_spike_alert(alert_id, self.clock(), "failed")
-            return str(error)
-        await self.store.finish_spike_alert(alert_id, self.clock(), "sent", message_id=message_id)
-        self._not_before.pop(chat.id, None)
-        return None
-
-    async def _hold(self, chat_id: int) -> Chat | None:
-        return await self.store.claim_chat(chat_id, self.owner, self.clock(), self.lease)
-
-    async def _release(self, chat_id: int) -> None:
-        wait = self._not_before.get(chat_id)
-        hold_until = wait if wait is not None and wait > self.clock() else None
-        await self.store.release_chat(chat_id, self.owner, hold_until=hold_until)
+            if result.new_chat_id is not None and result.new_chat_id != chat.id:
+                log.info("chat %s became %s; moving its data", chat.id, result.new_chat_id)
+                await self.store.migrate_chat(chat.id, result.new_chat_id)
+        else:
+            # It may have arrived ("uncertain"): never twice. Or it never will ("refused",
+            # "unreachable").
+            outcome = "unsure" if result.kind == "uncertain" else "failed"
+            await self.store.finish_spike_alert(alert_id, self.clock(), outcome)
+        log.warning("chat %s: spike alert: %s", chat.id, result.reason)
+        return result.reason
