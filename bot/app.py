@@ -21,9 +21,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.chat.commands import AnyApplication, ChatCommands, menu
+from bot.chat.pacing import PacedRateLimiter
 from bot.chat.sender import TelegramSink
 from bot.config import Settings
 from bot.console import ConsoleSink
@@ -73,9 +74,11 @@ def build_application(settings: Settings) -> AnyApplication:
     # Telegram's limits, paced rather than in bursts: the library's defaults let 30 sends (20 to a
     # group) through at once and then keep the rate, which a strict limit answers with 429s
     # (measured by benchmarks/deliver.py). 28 a second overall, evenly; 20 a minute to a group,
-    # with a burst of 4 so that a few quick commands in a group are answered at once. 429s that
-    # still come reach our sender, which keeps the outbox rows.
-    limiter = AIORateLimiter(
+    # with a burst of 4 so that a few quick commands in a group are answered at once; a private
+    # chat a burst of `private_burst`, then one a second. 429s that still come reach our sender,
+    # which keeps the outbox rows.
+    limiter = PacedRateLimiter(
+        private_burst=settings.telegram.private_burst,
         overall_max_rate=1,
         overall_time_period=1 / 28,
         group_max_rate=4,

@@ -278,6 +278,9 @@ class TelegramSettings(BaseModel):
         "0.0.0.0:8443"
     )
     webhook_secret: Annotated[SecretStr, PlainValidator(_webhook_secret)] = SecretStr("")
+    # Messages a private chat may get at once before they are paced to one a second (Telegram's
+    # limit there); a local Bot API server without limits may allow more.
+    private_burst: Annotated[int, PlainValidator(_integer(1, 1000))] = 1
 
 
 class PollingSettings(BaseModel):

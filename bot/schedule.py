@@ -104,11 +104,3 @@ def in_quiet_hours(now: datetime, timezone: str | None, quiet: tuple[int, int] |
     if start < end:
         return start <= minute < end
     return minute >= start or minute < end
-
-
-def private_chat_gap(last_sent: datetime | None, now: datetime) -> timedelta:
-    """How long to wait before the next message to a private chat: Telegram allows about one
-    message a second there."""
-    if last_sent is None:
-        return timedelta(0)
-    return max(timedelta(0), last_sent + timedelta(seconds=1) - now)

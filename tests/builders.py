@@ -42,6 +42,7 @@ def write_settings(
     database_url: str | None = None,
     token: str = "",
     api_url: str = "",
+    private_burst: int = 1000,
     watchlists: str = WATCHLISTS_TOML,
     metrics_listen: str = "",
 ) -> Settings:
@@ -61,6 +62,8 @@ url = "{database_url or f"sqlite:///{tmp_path / 'feedwatch.db'}"}"
 [telegram]
 token = "{token}"
 api_url = "{api_url}"
+# Tests answer many commands a second in one private chat; tests/test_pacing.py checks the pace.
+private_burst = {private_burst}
 
 [polling]
 interval = "10m"

@@ -782,6 +782,7 @@ ENVIRONMENT_SAMPLES: dict[tuple[str, str], tuple[str, object]] = {
     ("telegram", "api_url"): ("http://127.0.0.1:8081/bot", "http://127.0.0.1:8081"),
     ("telegram", "webhook_url"): ("https://bot.example.org/hook", "https://bot.example.org/hook"),
     ("telegram", "webhook_listen"): ("127.0.0.1:8444", "127.0.0.1:8444"),
+    ("telegram", "private_burst"): ("10", 10),
     ("telegram", "webhook_secret"): ("hook-secret_1", SecretStr("hook-secret_1")),
     ("polling", "interval"): ("15m", timedelta(minutes=15)),
     ("polling", "timeout"): ("20s", timedelta(seconds=20)),

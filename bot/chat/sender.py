@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import warnings
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -23,7 +22,6 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.digest import Format
 from bot.domain import Chat, DigestMessage
 from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, DeliveryUncertain, RateLimited
-from bot.schedule import private_chat_gap
 
 if TYPE_CHECKING:
     from bot.metrics import Metrics
@@ -42,15 +40,9 @@ class TelegramSink:
         self.bot = bot
         self.clock = clock
         self.metrics = metrics
-        # When each private chat last got a message: Telegram allows about one a second there,
-        # which python-telegram-bot's rate limiter does not enforce (it knows groups and overall).
-        self._last_private: dict[int, datetime] = {}
 
     async def send(self, chat: Chat, message: DigestMessage) -> int | None:
-        if chat.type == "private":
-            gap = private_chat_gap(self._last_private.get(chat.id), self.clock())
-            if gap:
-                await asyncio.sleep(gap.total_seconds())
+        """Post one message (paced by the bot's rate limiter, `bot.chat.pacing`)."""
         try:
             try:
                 sent = await self._post(chat, message, message.thread_id)
@@ -74,9 +66,6 @@ class TelegramSink:
             raise DeliveryUncertain(f"Telegram could not be reached: {error.message}") from error
         except TelegramError as error:
             raise DeliveryError(f"Telegram error: {error.message}") from error
-        finally:
-            if chat.type == "private":
-                self._last_private[chat.id] = self.clock()
         if self.metrics is not None:
             self.metrics.record_sent()
         return sent.message_id
