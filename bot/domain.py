@@ -184,6 +184,18 @@ class PendingDelivery:
 
 
 @dataclass(frozen=True, slots=True)
+class PendingNotice:
+    """A notice waiting to reach a chat, as facts: a feed that has failed since `since`, and why.
+    It is written in the chat's language when it is sent."""
+
+    id: int
+    chat_id: int
+    feed_name: str
+    reason: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class DigestMessage:
     """One message of a rendered digest and the outbox rows it carries."""
 

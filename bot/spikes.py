@@ -174,7 +174,8 @@ def _number(value: float) -> str:
 
 
 def render_alert(
-    spike: Spike,
+    count: int,
+    usual: float,
     title: str,
     stories: Sequence[SpikeStory],
     *,
@@ -182,8 +183,9 @@ def render_alert(
     fmt: Format = "html",
     limit: int = TELEGRAM_TEXT_LIMIT,
 ) -> str:
-    """The alert: the watchlist's title, the count against the usual, and a line per story with
-    the number of outlets, cut to `limit` visible characters with "…and N more stories"."""
+    """The alert: the watchlist's title, the hour's `count` of hits against the `usual` (the
+    baseline), and a line per story with the number of outlets, cut to `limit` visible characters
+    with "…and N more stories"."""
 
     def esc(text: str) -> str:
         return html.escape(text, quote=False) if fmt == "html" else text
@@ -195,8 +197,8 @@ def render_alert(
             tr(
                 lang,
                 "{count} hits in the last hour; usually {usual} at this hour.",
-                count=spike.count,
-                usual=_number(spike.baseline),
+                count=count,
+                usual=_number(usual),
             )
         ),
     ]

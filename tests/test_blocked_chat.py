@@ -207,7 +207,7 @@ async def test_a_group_that_removes_the_bot_gets_nothing_until_it_adds_the_bot_b
     await say(fake_bot_api, "/subscribe rvc", GROUP)
     waiting = await outlet.publish("raid-1")
     [feed] = app.repo.feeds()
-    assert app.repo.tell_chats_feed_is_failing(feed.id, lambda _: "Feed down", clock()) == 1
+    assert app.repo.tell_chats_feed_is_failing(feed.id, "HTTP 503", clock(), clock()) == 1
     fake_bot_api.push_my_chat_member(GROUP, removed, user_id=DEFAULT_USER_ID)
     await settle(fake_bot_api)
     assert not active(app, GROUP)
@@ -226,7 +226,7 @@ async def test_a_group_that_removes_the_bot_gets_nothing_until_it_adds_the_bot_b
     clock.advance(hours=2)
     await app.digest_once()
     sent = fake_bot_api.sent_texts(GROUP)[-2:]
-    assert sent[0] == "Feed down"
+    assert sent[0].startswith("The feed Feed 1 has failed since")
     assert links(fake_bot_api, GROUP).count(waiting) == 1
 
 

@@ -729,14 +729,31 @@ async def test_a_notice_goes_at_once_outside_the_digest_schedule_and_only_once(
 ) -> None:
     follow(app, GROUP, "rvc")
     [feed] = app.repo.feeds()
-    told = app.repo.tell_chats_feed_is_failing(
-        feed.id, lambda language: f"Feed down ({language or 'no language'})", app.clock()
-    )
+    since = app.clock() - timedelta(days=3)
+    told = app.repo.tell_chats_feed_is_failing(feed.id, "HTTP 503", since, app.clock())
     assert told == 1
-    assert app.repo.tell_chats_feed_is_failing(feed.id, lambda _: "again", app.clock()) == 0
+    assert app.repo.tell_chats_feed_is_failing(feed.id, "again", since, app.clock()) == 0
     await app.digest_once()
     await app.digest_once()
-    assert fake_bot_api.sent_texts(GROUP) == ["Feed down (no language)"]
+    assert fake_bot_api.sent_texts(GROUP) == [
+        f"The feed Feed 1 has failed since {since:%Y-%m-%d %H:%M} UTC: HTTP 503. feedwatch keeps "
+        "trying it, at most once a day; /feeds shows its health."
+    ]
+
+
+async def test_a_notice_is_written_when_it_goes_in_the_chats_language_of_that_moment(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi
+) -> None:
+    """Storage keeps the facts (which feed, why, since when), not a text written in the
+    language the chat had when the feed began to fail."""
+    follow(app, PRIVATE, "rvc", chat_type="private")
+    [feed] = app.repo.feeds()
+    app.repo.tell_chats_feed_is_failing(feed.id, "HTTP 503", app.clock(), app.clock())
+    app.repo.register_chat(PRIVATE, "private", None, app.clock(), language="uk")
+    await app.digest_once()
+    [text] = fake_bot_api.sent_texts(PRIVATE)
+    assert text.startswith("Стрічка Feed 1")
+    assert "HTTP 503" in text
 
 
 # --- the database goes away while Telegram is sending --------------------------------------------

@@ -75,7 +75,7 @@ def test_no_message_kind_makes_a_hostile_link_clickable(link: str) -> None:
     texts.append(render_backlog(60, {"rvc": 60}, [good, bad], lists, now=NOW).text)
     spike = Spike("rvc", 12, 1.0, 0.5, 6.0, NOW - timedelta(hours=1), NOW, 14)
     stories = [SpikeStory("RVC report", link, 2, 3, NOW - timedelta(hours=1))]
-    texts.append(render_alert(spike, "Russian Volunteer Corps", stories))
+    texts.append(render_alert(spike.count, spike.baseline, "Russian Volunteer Corps", stories))
     for text in texts:
         assert set(text_links(text)) <= {"https://ok.example/1"}, text
 

@@ -204,8 +204,16 @@ DATA: dict[type[SQLModel], list[dict[str, Any]]] = {
             "outcome": "held",
         },
     ],
+    # Sent: it survives 0007, which keeps facts instead of text (an unsent one is told again:
+    # see the test of that below).
     NoticeRow: [
-        {"id": 1, "chat_id": 1001, "text": "The feed <b>A</b> has failed", "created_at": T1}
+        {
+            "id": 1,
+            "chat_id": 1001,
+            "text": "The feed <b>A</b> has failed",
+            "created_at": T1,
+            "sent_at": T2,
+        }
     ],
 }
 
@@ -345,3 +353,57 @@ def test_opening_a_database_from_a_newer_feedwatch_is_a_storage_error(
         connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     with pytest.raises(StorageError, match="is it from a newer feedwatch"):
         database.open().close()
+
+
+def test_an_unsent_notice_of_text_is_told_again_from_facts_after_0007(
+    engine: Engine, database: Database
+) -> None:
+    """A notice queued as text before 0007 has no facts to be written from: it goes, and its
+    feed is told again at its next failure; an unsent spike alert of text expires."""
+    migrate.upgrade(engine, "0006")
+    with engine.begin() as connection:
+        for statement, values in (
+            (
+                "INSERT INTO chat (id, type, active, created_at, paused, spike_alerts) "
+                "VALUES (1001, 'private', true, :t, false, true)",
+                {},
+            ),
+            (
+                "INSERT INTO feed (id, origin_url, url, source, enabled, consecutive_failures, "
+                "created_at, failure_notified_at) VALUES (7, 'https://a.example/', "
+                "'https://a.example/', 'config', true, 9, :t, :t)",
+                {},
+            ),
+            (
+                "INSERT INTO notice (id, chat_id, text, created_at) "
+                "VALUES (1, 1001, 'The feed A has failed', :t)",
+                {},
+            ),
+            (
+                'INSERT INTO watchlist (id, name, terms, "require", exclude, source, retired, '
+                "updated_at) VALUES (3, 'rvc', '[]', '[]', '[]', 'config', false, :t)",
+                {},
+            ),
+            (
+                "INSERT INTO subscription (id, chat_id, watchlist_id, created_at) "
+                "VALUES (1, 1001, 3, :t)",
+                {},
+            ),
+            (
+                "INSERT INTO spike_alert (id, chat_id, watchlist_id, hour, count, baseline, spread, "
+                "text, created_at) VALUES (1, 1001, 3, :t, 12, 1.0, 0.5, 'Spike', :t)",
+                {},
+            ),
+        ):
+            connection.execute(text(statement), {"t": sql_value(T1), **values})
+    migrate.upgrade(engine)
+    repo = database.open()
+    try:
+        assert repo.pending_notices() == []
+        [feed] = repo.feeds()
+        assert repo.tell_chats_feed_is_failing(feed.id, "HTTP 500", T1, T2) == 1
+        assert repo.pending_spike_alerts(T1) == []
+        [record] = repo.spike_alert_log(1001)
+        assert record.outcome == "expired"
+    finally:
+        repo.close()

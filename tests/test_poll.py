@@ -284,10 +284,10 @@ async def test_chats_are_told_once_when_a_feed_has_failed_for_three_days(
         assert repo.pending_notices() == []
         clock.advance(days=1, minutes=1)
         await poller.poll(all_feeds=True)
-    [(_, chat_id, text)] = repo.pending_notices()
-    assert chat_id == CONSOLE_CHAT_ID
-    assert "has failed since 2024" in text
-    assert "HTTP 500" in text
+    [notice] = repo.pending_notices()
+    assert notice.chat_id == CONSOLE_CHAT_ID
+    assert notice.since.year == 2024
+    assert "HTTP 500" in notice.reason
     clock.advance(days=1)
     await poller.poll(all_feeds=True)
     assert len(repo.pending_notices()) == 1  # once per run of failures

@@ -318,7 +318,7 @@ async def test_a_429_to_a_notice_keeps_the_alert_waiting_as_well(
     store_history(app, HISTORY)
     await spikes_on(app, fake_bot_api, ON)
     feed = next(f for f in app.repo.feeds() if f.name == "Feed 1")
-    assert app.repo.tell_chats_feed_is_failing(feed.id, lambda _: "Feed 1 is failing", clock())
+    assert app.repo.tell_chats_feed_is_failing(feed.id, "HTTP 503", clock(), clock())
     fake_bot_api.fail_next(
         "sendMessage", 429, "Too Many Requests: retry after 30", {"retry_after": 30}
     )
@@ -429,7 +429,7 @@ def test_targets_are_the_chats_with_alerts_on_following_a_list_that_just_got_hit
     seeded.pause(ON)
     assert seeded.spike_targets(mark, NOW) == []
     seeded.resume(ON)
-    assert seeded.reserve_spike_alert(ON, target.watchlist_id, spike(), "alert", NOW) is not None
+    assert seeded.reserve_spike_alert(ON, target.watchlist_id, spike(), NOW) is not None
     assert seeded.spike_targets(mark, NOW + COOLDOWN - timedelta(seconds=1)) == []
     assert [t.chat_id for t in seeded.spike_targets(mark, NOW + COOLDOWN)] == [ON]
     seeded.set_spike_alerts(ON, False)
@@ -480,18 +480,25 @@ def test_an_alert_is_recorded_once_per_cooldown_and_goes_through_its_states(
     seeded: Repository,
 ) -> None:
     list_id = rvc_id(seeded)
-    first = seeded.reserve_spike_alert(ON, list_id, spike(), "alert one", NOW, thread_id=7)
+    first = seeded.reserve_spike_alert(ON, list_id, spike(), NOW, thread_id=7)
     assert first is not None
-    assert seeded.reserve_spike_alert(ON, list_id, spike(NOW + HOUR), "again", NOW + HOUR) is None
-    assert seeded.reserve_spike_alert(OFF, list_id, spike(), "alerts off", NOW) is None
+    assert seeded.reserve_spike_alert(ON, list_id, spike(NOW + HOUR), NOW + HOUR) is None
+    assert seeded.reserve_spike_alert(OFF, list_id, spike(), NOW) is None
     assert seeded.pending_spike_alerts(NOW) == []  # its try has begun
     seeded.retry_spike_alert(first)  # Telegram said 429
     [pending] = seeded.pending_spike_alerts(NOW)
-    assert (pending.id, pending.chat_id, pending.thread_id, pending.text) == (
+    # Facts, not text: the alert is written again, in the chat's language then, from them.
+    assert (pending.id, pending.chat_id, pending.thread_id, pending.watchlist.name) == (
         first,
         ON,
         7,
-        "alert one",
+        "rvc",
+    )
+    assert (pending.count, pending.baseline) == (9, 1.0)
+    assert (pending.counted_from, pending.counted_until, pending.own_feeds) == (
+        NOW - HOUR,
+        NOW,
+        False,
     )
     assert seeded.take_spike_alert(first, NOW)
     assert not seeded.take_spike_alert(first, NOW)  # another replica cannot take it too
@@ -501,15 +508,13 @@ def test_an_alert_is_recorded_once_per_cooldown_and_goes_through_its_states(
     assert (record.outcome, record.sent_at, record.count) == ("sent", NOW, 9)
 
     later = NOW + COOLDOWN
-    second = seeded.reserve_spike_alert(ON, list_id, spike(later), "alert two", later)
+    second = seeded.reserve_spike_alert(ON, list_id, spike(later), later)
     assert second is not None
     seeded.retry_spike_alert(second)
     # Refused for over an hour: no longer news.
     assert seeded.pending_spike_alerts(later + timedelta(minutes=59)) != []
     assert seeded.pending_spike_alerts(later + HOUR) == []
-    third = seeded.reserve_spike_alert(
-        ON, list_id, spike(later + COOLDOWN), "three", later + COOLDOWN
-    )
+    third = seeded.reserve_spike_alert(ON, list_id, spike(later + COOLDOWN), later + COOLDOWN)
     assert third is not None
     # A try that began and never ended (a crash mid-send) is not tried again.
     assert seeded.pending_spike_alerts(later + COOLDOWN + 2 * HOUR) == []
@@ -520,11 +525,11 @@ def test_a_group_that_became_a_supergroup_keeps_its_setting_and_its_alerts(
     seeded: Repository,
 ) -> None:
     list_id = rvc_id(seeded)
-    assert seeded.reserve_spike_alert(ON, list_id, spike(), "alert", NOW) is not None
+    assert seeded.reserve_spike_alert(ON, list_id, spike(), NOW) is not None
     seeded.migrate_chat(ON, -100123)
     assert seeded.spike_alerts_on(-100123)
     assert [r.count for r in seeded.spike_alert_log(-100123)] == [9]
-    assert seeded.reserve_spike_alert(-100123, list_id, spike(NOW + HOUR), "x", NOW + HOUR) is None
+    assert seeded.reserve_spike_alert(-100123, list_id, spike(NOW + HOUR), NOW + HOUR) is None
 
 
 def test_two_replicas_reserving_at_once_record_one_alert(
@@ -541,7 +546,7 @@ def test_two_replicas_reserving_at_once_record_one_alert(
         start.wait()
         # Mostly different clock hours: only the lock on the chat keeps them apart.
         at = NOW + timedelta(minutes=minutes)
-        got.append(repo.reserve_spike_alert(ON, list_id, spike(at), "x", at))
+        got.append(repo.reserve_spike_alert(ON, list_id, spike(at), at))
 
     threads = [
         threading.Thread(target=reserve, args=(repo, 50 * n)) for n, repo in enumerate(others)

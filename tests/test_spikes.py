@@ -309,14 +309,16 @@ def test_the_alert_says_the_count_the_usual_and_a_line_per_story_escaped() -> No
         item(2, "B", "copy", "https://a.example/1?x=1&y=2"),
         item(3, "C", "Another RVC item", None),
     ]
-    text = render_alert(SPIKE, "Russian <Volunteer> Corps", spike_stories(items))
+    text = render_alert(
+        SPIKE.count, SPIKE.baseline, "Russian <Volunteer> Corps", spike_stories(items)
+    )
     assert text.splitlines() == [
         "<b>Spike: Russian &lt;Volunteer&gt; Corps</b>",
         "12 hits in the last hour; usually 1.5 at this hour.",
         '• <a href="https://a.example/1?x=1&amp;y=2">RVC &lt;claims&gt; &amp; raid</a> · 2 outlets',
         "• Another RVC item · 1 outlet",
     ]
-    plain = render_alert(SPIKE, "RVC", spike_stories(items), fmt="text")
+    plain = render_alert(SPIKE.count, SPIKE.baseline, "RVC", spike_stories(items), fmt="text")
     assert "• RVC <claims> & raid · 2 outlets\n  https://a.example/1?x=1&y=2" in plain
 
 
@@ -333,7 +335,7 @@ def test_the_alert_in_the_chats_language(lang: str, words: list[str]) -> None:
         item(2, "B", "RVC raid", "https://a.example/1"),
         item(3, "C", "Another RVC item", None),
     ]
-    text = render_alert(SPIKE, "RVC", spike_stories(items), lang=lang)
+    text = render_alert(SPIKE.count, SPIKE.baseline, "RVC", spike_stories(items), lang=lang)
     for word in words:
         assert word in text
 
@@ -345,13 +347,13 @@ def test_a_long_alert_is_cut_to_one_message_with_how_many_more() -> None:
     ]
     stories = spike_stories(items)
     assert len(stories) == 200
-    text = render_alert(SPIKE, "RVC", stories)
+    text = render_alert(SPIKE.count, SPIKE.baseline, "RVC", stories)
     assert visible_length(text) <= TELEGRAM_TEXT_LIMIT
     shown = text.count("• ")
     assert 5 < shown < 200
     assert text.endswith(f"…and {200 - shown} more stories")
     # Just under the limit: every line, nothing cut.
-    few = render_alert(SPIKE, "RVC", stories[:3])
+    few = render_alert(SPIKE.count, SPIKE.baseline, "RVC", stories[:3])
     assert "more stories" not in few
     assert few.count("• ") == 3
 

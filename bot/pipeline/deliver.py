@@ -24,6 +24,7 @@ from bot.digest import (
 )
 from bot.domain import Chat, DigestMessage, PendingDelivery, Watchlist
 from bot.errors import StorageError
+from bot.notices import render_feed_failing
 from bot.pipeline.courier import Courier, NotSent
 from bot.schedule import digest_due, in_quiet_hours
 from bot.storage.asynchronous import AsyncStorage
@@ -130,19 +131,22 @@ class Deliverer:
             return await self._deliver(chat)
 
     async def _send_notices(self) -> None:
-        """Notices (a feed failing for days) go at once, outside digest schedules."""
-        for notice_id, chat_id, text in await self.store.pending_notices():
-            if not await self._record_confirmed(chat_id):
+        """Notices (a feed failing for days) go at once, outside digest schedules, written in the
+        chat's language of the moment they go."""
+        for notice in await self.store.pending_notices():
+            if not await self._record_confirmed(notice.chat_id):
                 continue
-            async with self.gate.held(chat_id) as chat:
+            async with self.gate.held(notice.chat_id) as chat:
                 # Another replica may have sent it between the list and the hold.
-                if chat is None or notice_id not in {
-                    n for n, _, _ in await self.store.pending_notices()
+                if chat is None or notice.id not in {
+                    n.id for n in await self.store.pending_notices()
                 }:
                     continue
+                text = render_feed_failing(notice, language_of(chat.language))
                 sent = await self.courier.send(chat, DigestMessage(text, ()))
                 if not isinstance(sent, NotSent):
-                    await self._confirm(chat_id, partial(self.store.mark_notice_sent, notice_id))
+                    record = partial(self.store.mark_notice_sent, notice.id)
+                    await self._confirm(notice.chat_id, record)
 
     async def _confirm(self, chat_id: int, record: Callable[[datetime], Awaitable[object]]) -> bool:
         """Telegram confirmed a message: write it down. While the database does not answer, the

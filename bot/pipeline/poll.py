@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
-from html import escape
 from multiprocessing import get_context
 from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
@@ -32,7 +31,6 @@ from bot.replica import replica_name
 from bot.schedule import cache_hint, next_poll_at, retry_after
 from bot.storage.asynchronous import AsyncStorage
 from bot.storage.repository import StoreResult
-from bot.texts import language_of, tr
 
 log = logging.getLogger(__name__)
 
@@ -544,28 +542,10 @@ class Poller:
         )
         await self.store.save_feed_state(state)
         if now - since >= TELL_CHATS_AFTER:
-            told = await self.store.tell_chats_feed_is_failing(
-                feed.id, _failing(feed, reason, since), now
-            )
+            told = await self.store.tell_chats_feed_is_failing(feed.id, reason, since, now)
             if told:
                 log.warning("%s: failing since %s; told %d chats", feed.url, since, told)
         return PollOutcome(feed.url, error=reason)
-
-
-def _failing(feed: FeedState, reason: str, since: datetime) -> Callable[[str | None], str]:
-    """The notice that a feed has been failing for days, in a chat's language (HTML)."""
-
-    def text(language: str | None) -> str:
-        return tr(
-            language_of(language),
-            "The feed {feed} has failed since {since}: {reason}. feedwatch keeps trying it, at "
-            "most once a day; /feeds shows its health.",
-            feed=escape(feed.display_name),
-            since=f"{since:%Y-%m-%d %H:%M} UTC",
-            reason=escape(reason),
-        )
-
-    return text
 
 
 def _match_new(

@@ -22,7 +22,7 @@ from bot.errors import StorageError
 from bot.pipeline.courier import Courier, NotSent
 from bot.schedule import in_quiet_hours
 from bot.spikes import Spike, detect_spike, render_alert, spike_stories, window_counts
-from bot.storage.alerts import SpikeTarget
+from bot.storage.alerts import PendingAlert, SpikeTarget
 from bot.storage.asynchronous import AsyncStorage
 from bot.texts import language_of
 
@@ -112,16 +112,13 @@ class Alerter:
                 return None
             if chat.paused:
                 return None
-            items = await self.store.spike_items(target.watchlist_id, view, spike.start, spike.end)
-            text = render_alert(
-                spike,
-                target.watchlist.display_title,
-                spike_stories(items),
-                lang=language_of(chat.language),
-                fmt=self.courier.sink.format,
-            )
             alert_id = await self.store.reserve_spike_alert(
-                chat_id, target.watchlist_id, spike, text, self.clock(), thread_id=target.thread_id
+                chat_id,
+                target.watchlist_id,
+                spike,
+                self.clock(),
+                thread_id=target.thread_id,
+                own_feeds=target.own_feeds,
             )
             if alert_id is None:
                 return None
@@ -132,7 +129,19 @@ class Alerter:
                 spike.count,
                 spike.baseline,
             )
-            error = await self._send(chat, alert_id, text, target.thread_id)
+            pending = PendingAlert(
+                alert_id,
+                chat_id,
+                target.watchlist,
+                target.watchlist_id,
+                target.thread_id,
+                spike.count,
+                spike.baseline,
+                spike.start,
+                spike.end,
+                target.own_feeds,
+            )
+            error = await self._send(chat, pending)
             return AlertOutcome(chat_id, target.watchlist.name, error is None, error)
 
     async def _retry(self) -> list[AlertOutcome]:
@@ -146,19 +155,38 @@ class Alerter:
                         continue
                     if not await self.store.take_spike_alert(alert.id, self.clock()):
                         continue
-                    error = await self._send(chat, alert.id, alert.text, alert.thread_id)
-                    outcomes.append(AlertOutcome(chat.id, alert.watchlist, error is None, error))
+                    error = await self._send(chat, alert)
+                    outcomes.append(
+                        AlertOutcome(chat.id, alert.watchlist.name, error is None, error)
+                    )
             except StorageError as error:
                 log.error("chat %s: spike alert: %s", alert.chat_id, error)
         return outcomes
 
-    async def _send(
-        self, chat: Chat, alert_id: int, text: str, thread_id: int | None
-    ) -> str | None:
+    async def _text(self, chat: Chat, alert: PendingAlert) -> str:
+        """The alert written from its facts, in the chat's language of this moment: its story
+        lines are read again from the items of the hour it counted."""
+        view = alert.chat_id if alert.own_feeds else None
+        items = await self.store.spike_items(
+            alert.watchlist_id, view, alert.counted_from, alert.counted_until
+        )
+        return render_alert(
+            alert.count,
+            alert.baseline,
+            alert.watchlist.display_title,
+            spike_stories(items),
+            lang=language_of(chat.language),
+            fmt=self.courier.sink.format,
+        )
+
+    async def _send(self, chat: Chat, alert: PendingAlert) -> str | None:
         """One try of a recorded alert: None when Telegram took it, else why not. It is tried
         again only when Telegram said it did not take it; one that may have arrived never is."""
+        alert_id = alert.id
         quiet = in_quiet_hours(self.clock(), chat.timezone, chat.quiet)
-        result = await self.courier.send(chat, DigestMessage(text, (), thread_id, silent=quiet))
+        text = await self._text(chat, alert)
+        message = DigestMessage(text, (), alert.thread_id, silent=quiet)
+        result = await self.courier.send(chat, message)
         if not isinstance(result, NotSent):
             await self.store.finish_spike_alert(
                 alert_id, self.clock(), "sent", message_id=result.message_id

@@ -63,13 +63,19 @@ class SpikeHistory:
 
 @dataclass(frozen=True, slots=True)
 class PendingAlert:
-    """A recorded alert that Telegram refused for now (429): it is tried again as it stands."""
+    """A recorded alert that Telegram refused for now (429), as facts: it is written again, from
+    the same hour's items, when it is tried again."""
 
     id: int
     chat_id: int
-    watchlist: str
+    watchlist: Watchlist
+    watchlist_id: int
     thread_id: int | None
-    text: str
+    count: int
+    baseline: float
+    counted_from: datetime
+    counted_until: datetime
+    own_feeds: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,10 +226,10 @@ class AlertStore(Store):
         chat_id: int,
         watchlist_id: int,
         spike: Spike,
-        text: str,
         now: datetime,
         *,
         thread_id: int | None = None,
+        own_feeds: bool = False,
     ) -> int | None:
         """Record an alert that is about to be sent (its first try marked as begun), or None when
         the chat may not have it: spike alerts off, paused or gone, or an alert for the list
@@ -250,7 +256,9 @@ class AlertStore(Store):
                     count=spike.count,
                     baseline=spike.baseline,
                     spread=spike.spread,
-                    text=text,
+                    counted_from=spike.start,
+                    counted_until=spike.end,
+                    own_feeds=own_feeds,
                     created_at=now,
                     attempted_at=now,
                 )
@@ -289,7 +297,7 @@ class AlertStore(Store):
         "expired" when waiting, "unsure" when a try began and never ended (a crash mid-send)."""
         with self._session() as session:
             rows = session.exec(
-                select(SpikeAlertRow, WatchlistRow.name, ChatRow.active)
+                select(SpikeAlertRow, WatchlistRow, ChatRow.active)
                 .join(ChatRow, col(ChatRow.id) == SpikeAlertRow.chat_id)
                 .join(WatchlistRow, col(WatchlistRow.id) == SpikeAlertRow.watchlist_id)
                 .where(col(SpikeAlertRow.outcome).is_(None))
@@ -297,12 +305,23 @@ class AlertStore(Store):
                 .order_by(col(SpikeAlertRow.id))
             ).all()
             pending = []
-            for row, name, active in rows:
-                if row.created_at <= now - ALERT_STALE:
+            for row, watchlist, active in rows:
+                if row.created_at <= now - ALERT_STALE or row.counted_from is None:
                     row.outcome = "expired" if row.attempted_at is None else "unsure"
                 elif row.attempted_at is None and active:
                     pending.append(
-                        PendingAlert(row.id or 0, row.chat_id, name, row.thread_id, row.text)
+                        PendingAlert(
+                            id=row.id or 0,
+                            chat_id=row.chat_id,
+                            watchlist=watchlist_of(watchlist),
+                            watchlist_id=row.watchlist_id,
+                            thread_id=row.thread_id,
+                            count=row.count,
+                            baseline=row.baseline,
+                            counted_from=row.counted_from,
+                            counted_until=row.counted_until or row.counted_from,
+                            own_feeds=row.own_feeds,
+                        )
                     )
             return pending
 

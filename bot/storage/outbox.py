@@ -3,14 +3,14 @@ paused, closed only once Telegram confirmed it; the notices to chats; and what r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, update
 from sqlmodel import Session, col, select
 
-from bot.domain import Chat, Match, PendingDelivery, StoredItem
+from bot.domain import Chat, Match, PendingDelivery, PendingNotice, StoredItem
 from bot.storage.queries import chat_row, open_rows, rowcount
 from bot.storage.rows import CHAT_SOURCE, chat_of, stored_item
 from bot.storage.store import Store
@@ -330,11 +330,11 @@ class OutboxStore(Store):
     # --- notices ----------------------------------------------------------------------------
 
     def tell_chats_feed_is_failing(
-        self, feed_id: int, text: Callable[[str | None], str], now: datetime
+        self, feed_id: int, reason: str, since: datetime, now: datetime
     ) -> int:
         """Queue a notice, once per run of failures, to every chat that draws on the feed (the
         chats that added it; for a configured feed, every active chat that follows a list).
-        `text` writes it in a chat's language. Returns how many chats are told."""
+        Returns how many chats are told."""
         with self._session() as session:
             feed = session.get(FeedRow, feed_id)
             if feed is None or feed.failure_notified_at is not None:
@@ -345,25 +345,43 @@ class OutboxStore(Store):
             else:
                 chats = select(SubscriptionRow.chat_id).distinct()
             rows = session.exec(
-                select(ChatRow)
+                select(ChatRow.id)
                 .where(col(ChatRow.active).is_(True))
                 .where(col(ChatRow.id).in_(chats))
             ).all()
-            for chat in rows:
-                session.add(NoticeRow(chat_id=chat.id, text=text(chat.language), created_at=now))
+            for chat_id in rows:
+                session.add(
+                    NoticeRow(
+                        chat_id=chat_id,
+                        feed_id=feed_id,
+                        reason=reason,
+                        failing_since=since,
+                        created_at=now,
+                    )
+                )
             return len(rows)
 
-    def pending_notices(self) -> list[tuple[int, int, str]]:
-        """(notice id, chat id, text) of the notices still to send, to active chats."""
+    def pending_notices(self) -> list[PendingNotice]:
+        """The notices still to send to active chats, oldest first."""
         with self._session() as session:
             rows = session.exec(
-                select(NoticeRow)
+                select(NoticeRow, FeedRow)
                 .join(ChatRow, col(ChatRow.id) == NoticeRow.chat_id)
+                .join(FeedRow, col(FeedRow.id) == NoticeRow.feed_id)
                 .where(col(NoticeRow.sent_at).is_(None))
                 .where(col(ChatRow.active).is_(True))
                 .order_by(col(NoticeRow.id))
             ).all()
-            return [(row.id or 0, row.chat_id, row.text) for row in rows]
+            return [
+                PendingNotice(
+                    row.id or 0,
+                    row.chat_id,
+                    feed.name or feed.url,
+                    row.reason,
+                    row.failing_since or row.created_at,
+                )
+                for row, feed in rows
+            ]
 
     def mark_notice_sent(self, notice_id: int, now: datetime) -> None:
         with self._session() as session:

@@ -9,7 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlmodel import Field, SQLModel
 
 from bot.storage.types import UtcDateTime
@@ -222,7 +233,8 @@ class DeliveryRow(SQLModel, table=True):
 
 
 class NoticeRow(SQLModel, table=True):
-    """A message to a chat outside its digests (a feed failing for days); sent once."""
+    """A message to a chat outside its digests, as facts (a feed failing for days: which, why,
+    since when); written in the chat's language when it is sent, once."""
 
     __tablename__ = "notice"
     __table_args__ = (Index("ix_notice_pending", "chat_id", "sent_at"),)
@@ -231,7 +243,12 @@ class NoticeRow(SQLModel, table=True):
     chat_id: int = Field(
         sa_column=Column(BigInteger, ForeignKey("chat.id", ondelete="CASCADE"), nullable=False)
     )
-    text: str = Field(sa_type=Text)
+    feed_id: int | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("feed.id", ondelete="CASCADE"), nullable=True),
+    )
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    failing_since: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
@@ -261,8 +278,13 @@ class SpikeAlertRow(SQLModel, table=True):
     count: int
     baseline: float
     spread: float
-    # The message as rendered, in the chat's language: a retry sends the same words.
-    text: str = Field(sa_type=Text)
+    # The hour counted, and whether the chat's own feeds counted in it: what the alert's story
+    # lines are read from again, when it is written (in the chat's language then) or retried.
+    counted_from: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    counted_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    own_feeds: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
     created_at: datetime = Field(sa_type=UtcDateTime)
     attempted_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
