@@ -1,4 +1,4 @@
-"""Delivery throughput of bot.pipeline.deliver.Deliverer through python-telegram-bot, against the
+"""Delivery throughput of bot.services.deliver.Deliverer through python-telegram-bot, against the
 fake Bot API enforcing Telegram's published flood limits, measured against Telegram's ceiling of 30
 messages a second for a bot (the baseline); the last line printed is the ratio.
 
@@ -28,7 +28,7 @@ from telegram.ext import AIORateLimiter  # noqa: E402
 
 from bot.app import FeedwatchApp  # noqa: E402
 from bot.chat.sender import TelegramSink  # noqa: E402
-from bot.domain import Chat, DigestMessage, Match, ParsedItem  # noqa: E402
+from bot.core.domain import Chat, DigestMessage, Match, ParsedItem  # noqa: E402
 from tests.builders import write_settings  # noqa: E402
 from tests.fakes.telegram_api import FakeBotApi  # noqa: E402
 

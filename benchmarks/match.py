@@ -1,4 +1,4 @@
-"""Throughput of bot.matching.Matcher against one Python `re` alternation of every term, on the titles
+"""Throughput of bot.core.matching.Matcher against one Python `re` alternation of every term, on the titles
 and summaries of shared/corpus/bench plus generated Russian and Ukrainian news text, measured in the
 same run; the last line printed is the ratio.
 
@@ -29,10 +29,10 @@ if str(REPO) not in sys.path:  # run as a plain script from a checkout
     sys.path.insert(0, str(REPO))
 
 from benchmarks.corpus import bench_documents  # noqa: E402
-from bot.domain import Watchlist  # noqa: E402
-from bot.errors import ParseError  # noqa: E402
-from bot.matching import Matcher  # noqa: E402
-from bot.parsing import parse_feed  # noqa: E402
+from bot.core.domain import Watchlist  # noqa: E402
+from bot.core.errors import ParseError  # noqa: E402
+from bot.core.matching import Matcher  # noqa: E402
+from bot.sources.parsing import parse_feed  # noqa: E402
 
 Item = tuple[str, str]  # (title, summary)
 

@@ -1,4 +1,4 @@
-"""Throughput of bot.parsing.parse_feed against feedparser with its default options, on the 200 real
+"""Throughput of bot.sources.parsing.parse_feed against feedparser with its default options, on the 200 real
 feeds of shared/corpus/bench, measured in the same run; the last line printed is the ratio.
 
     python benchmarks/parse.py [--feeds N] [--rounds R] [--corpus DIR]
@@ -22,9 +22,9 @@ if str(REPO) not in sys.path:  # run as a plain script from a checkout
 import feedparser  # noqa: E402
 
 from benchmarks.corpus import bench_documents  # noqa: E402
-from bot import feedparser_tuning  # noqa: E402
-from bot.errors import ParseError  # noqa: E402
-from bot.parsing import parse_feed  # noqa: E402
+from bot.core.errors import ParseError  # noqa: E402
+from bot.sources import feedparser_tuning  # noqa: E402
+from bot.sources.parsing import parse_feed  # noqa: E402
 
 
 @dataclass
@@ -56,7 +56,7 @@ def _feedparser_fast(data: bytes) -> tuple[int, bool]:
 
 
 def _tuning(tuned: bool) -> AbstractContextManager[None]:
-    """feedparser with feedwatch's tuning (installed on import of bot.parsing), or as shipped."""
+    """feedparser with feedwatch's tuning (installed on import of bot.sources.parsing), or as shipped."""
     return nullcontext() if tuned else feedparser_tuning.uninstalled()
 
 

@@ -1,4 +1,4 @@
-"""Throughput of feedwatch's poll cycle (bot.pipeline.poll.Poller: conditional GET, parse, match,
+"""Throughput of feedwatch's poll cycle (bot.services.poll.Poller: conditional GET, parse, match,
 store) against the loop most bots run, `feedparser.parse(url)` one feed after another, on the 200
 real feeds of shared/corpus/bench served by a local HTTP server under N distinct URLs, measured in
 the same run; the last line printed is the ratio.
@@ -47,18 +47,18 @@ if __name__ != "__mp_main__":
     from sqlalchemy.engine import make_url
     from sqlmodel import Session
 
-    import bot.pipeline.poll as poll_module
+    import bot.services.poll as poll_module
     from benchmarks.corpus import bench_documents
-    from bot import feedparser_tuning
-    from bot.config import PollingSettings
-    from bot.domain import FeedSpec, PollOutcome
-    from bot.fetch import Fetcher
-    from bot.matching import Matcher
-    from bot.matching.morphology import default_morphology
+    from bot.core.domain import FeedSpec, PollOutcome
+    from bot.core.matching import Matcher
+    from bot.core.matching.morphology import default_morphology
+    from bot.ops.config import PollingSettings
+    from bot.ops.watchlist_file import load_watchlists
+    from bot.sources import feedparser_tuning
+    from bot.sources.fetch import Fetcher
     from bot.storage.asynchronous import AsyncStorage
     from bot.storage.repository import Repository
     from bot.storage.tables import FeedRow
-    from bot.watchlist_file import load_watchlists
 
 TARGET_COLD_RATIO = 5.0
 TARGET_WARM_FPS = 500.0

@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a plain script from a checkout
     sys.path.insert(0, str(REPO))
 
-from bot.errors import ParseError  # noqa: E402
-from bot.parsing import parse_feed  # noqa: E402
+from bot.core.errors import ParseError  # noqa: E402
+from bot.sources.parsing import parse_feed  # noqa: E402
 
 PAIRS = REPO / "benchmarks" / "data" / "story_pairs.jsonl"
 SPLITS = ("dev", "test")
@@ -216,7 +216,7 @@ def telegram_items(name: str, page: str) -> list[Item]:
 
 
 # ---------------------------------------------------------------------------------------------
-# The baseline: bot/stories.py as it was before issue 13, copied so that it stays fixed
+# The baseline: bot/trends/stories.py as it was before issue 13, copied so that it stays fixed
 # ---------------------------------------------------------------------------------------------
 
 STORY_WINDOW = timedelta(hours=48)
@@ -231,7 +231,7 @@ _TRACKING = frozenset(
     }
 )  # fmt: skip
 
-# bot/matching/normalize.py's word rules at the same time: invisible characters and combining marks
+# bot/core/matching/normalize.py's word rules at the same time: invisible characters and combining marks
 # belong to words and are dropped, apostrophes are folded, ё is е, mixed-script words take one script.
 _INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
 _APOSTROPHES = "'\u2019\u02bc\u2018`\u00b4\u2032"

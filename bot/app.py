@@ -26,21 +26,21 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.chat.commands import AnyApplication, ChatCommands, menu
 from bot.chat.pacing import PacedRateLimiter
 from bot.chat.sender import TelegramSink
-from bot.config import Settings
-from bot.console import ConsoleSink
-from bot.domain import CONSOLE_CHAT_ID, PollOutcome
-from bot.errors import FeedwatchError, StorageError
-from bot.fetch import Fetcher
-from bot.health import Health
-from bot.matching.morphology import default_morphology
-from bot.metrics import Metrics, MetricsServer
-from bot.outages import OutageReporter, plain
-from bot.parsing import parse_feed
-from bot.pipeline.courier import ChatGate, Courier, DigestSink, telegram_outage
-from bot.pipeline.deliver import Deliverer, DeliveryOutcome
-from bot.pipeline.poll import ParsePool, Poller
-from bot.pipeline.spikes import Alerter
-from bot.replica import UpdatesLock, replica_name, updates_lock_key
+from bot.cli.console import ConsoleSink
+from bot.core.domain import CONSOLE_CHAT_ID, PollOutcome
+from bot.core.errors import FeedwatchError, StorageError
+from bot.core.matching.morphology import default_morphology
+from bot.ops.config import Settings
+from bot.ops.health import Health
+from bot.ops.metrics import Metrics, MetricsServer
+from bot.ops.outages import OutageReporter, plain
+from bot.ops.replica import UpdatesLock, replica_name, updates_lock_key
+from bot.services.alerts import Alerter
+from bot.services.courier import ChatGate, Courier, DigestSink, telegram_outage
+from bot.services.deliver import Deliverer, DeliveryOutcome
+from bot.services.poll import ParsePool, Poller
+from bot.sources.fetch import Fetcher
+from bot.sources.parsing import parse_feed
 from bot.storage.asynchronous import AsyncStorage
 from bot.storage.repository import Repository
 from bot.storage.store import reason

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from html import escape
 from pathlib import Path
 
-from bot.config import Settings, load_settings
+from bot.ops.config import Settings, load_settings
 
 WATCHLISTS_TOML = """
 [[watchlist]]
@@ -62,7 +62,7 @@ url = "{database_url or f"sqlite:///{tmp_path / 'feedwatch.db'}"}"
 [telegram]
 token = "{token}"
 api_url = "{api_url}"
-# Tests answer many commands a second in one private chat; tests/test_pacing.py checks the pace.
+# Tests answer many commands a second in one private chat; tests/chat/test_pacing.py checks the pace.
 private_burst = {private_burst}
 
 [polling]

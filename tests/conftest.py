@@ -142,7 +142,7 @@ def repo(database: Database) -> Iterator[Repository]:
 
 # --- the process's logging and environment ------------------------------------------------------
 
-# The loggers `bot.logs.setup_logging` sets levels or filters on.
+# The loggers `bot.ops.logs.setup_logging` sets levels or filters on.
 _CONFIGURED_LOGGERS = (
     "httpx", "httpcore", "telegram", "telegram.ext.Updater", "apscheduler", "apscheduler.scheduler",
 )  # fmt: skip

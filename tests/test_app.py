@@ -10,11 +10,11 @@ import signal
 from pathlib import Path
 
 from bot.app import FeedwatchApp
-from bot.config import load_settings
+from bot.ops.config import load_settings
 from tests.builders import WATCHLISTS_TOML, Clock, rss, write_settings
 from tests.fakes.feed_server import FeedServer
-from tests.test_metrics import FREE_PORT, get, running
-from tests.test_parse_pool import gone, parse_workers
+from tests.ops.test_metrics import FREE_PORT, get, running
+from tests.services.test_parse_pool import gone, parse_workers
 
 
 class SignallingStream(io.StringIO):

@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from bot import __version__
-from bot.feedparser_tuning import CHECKED_VERSIONS
+from bot.sources.feedparser_tuning import CHECKED_VERSIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT: dict[str, Any] = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -103,8 +103,8 @@ def test_every_installed_package_the_lock_pins_is_at_the_pinned_version() -> Non
         (
             "feedparser",
             CHECKED_VERSIONS,
-            "bot/feedparser_tuning.py patches feedparser's internals (its XML reader list and its "
-            "windows-1252 table), and tests/test_feedparser_tuning.py compared the results with "
+            "bot/sources/feedparser_tuning.py patches feedparser's internals (its XML reader list and its "
+            "windows-1252 table), and tests/sources/test_feedparser_tuning.py compared the results with "
             "feedparser as shipped on these versions only",
         ),
         (
@@ -112,8 +112,12 @@ def test_every_installed_package_the_lock_pins_is_at_the_pinned_version() -> Non
             ">=22.2,<23",
             "bot/app.py sets PTB_TIMEDELTA=true, and 22.1's getUpdates raises TypeError with it",
         ),
-        ("httpcore", ">=1.0.5,<2", "bot/address_guard.py subclasses httpcore's network backend"),
-        ("anyio", ">=4.4,<5", "bot/address_guard.py opens its sockets with anyio directly"),
+        (
+            "httpcore",
+            ">=1.0.5,<2",
+            "bot/sources/address_guard.py subclasses httpcore's network backend",
+        ),
+        ("anyio", ">=4.4,<5", "bot/sources/address_guard.py opens its sockets with anyio directly"),
     ],
 )
 def test_libraries_feedwatch_builds_on_are_at_checked_versions(

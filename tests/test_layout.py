@@ -8,14 +8,14 @@ import sys
 import pytest
 
 PURE = [
-    "bot.matching",
-    "bot.digest",
-    "bot.schedule",
-    "bot.parsing",
-    "bot.domain",
-    "bot.texts",
-    "bot.stats",
-    "bot.spikes",
+    "bot.core.matching",
+    "bot.render.digest",
+    "bot.core.schedule",
+    "bot.sources.parsing",
+    "bot.core.domain",
+    "bot.render.texts",
+    "bot.trends.stats",
+    "bot.trends.spikes",
 ]
 ADAPTER_LIBRARIES = [
     "httpx",
@@ -24,7 +24,7 @@ ADAPTER_LIBRARIES = [
     "telegram",
     "apscheduler",
     "matplotlib",
-    "bot.config",
+    "bot.ops.config",
 ]
 
 

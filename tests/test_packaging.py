@@ -16,7 +16,7 @@ import yaml
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from bot.config import MetricsSettings, TelegramSettings
+from bot.ops.config import MetricsSettings, TelegramSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,9 +10,9 @@ import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from bot.config import format_duration, parse_duration
-from bot.limits import QUOTED_AT_MOST
-from bot.matching import term_problem
+from bot.core.limits import QUOTED_AT_MOST
+from bot.core.matching import term_problem
+from bot.ops.config import format_duration, parse_duration
 
 LABEL = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SHORTEST_DIGEST = timedelta(minutes=5)

@@ -19,13 +19,13 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ContextTypes
 
 from bot.chat.arguments import shown as quoted
-from bot.digest import TELEGRAM_TEXT_LIMIT, pack_lines, visible_length
-from bot.domain import Chat
-from bot.errors import RefusedError
-from bot.limits import LISTED_AT_MOST
-from bot.pipeline.deliver import Deliverer
+from bot.core.domain import Chat
+from bot.core.errors import RefusedError
+from bot.core.limits import LISTED_AT_MOST
+from bot.render.digest import TELEGRAM_TEXT_LIMIT, pack_lines, visible_length
+from bot.render.texts import language_of, tr
+from bot.services.deliver import Deliverer
 from bot.storage.asynchronous import AsyncStorage
-from bot.texts import language_of, tr
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 menu Telegram shows, `/start` and `/help`, unknown commands and errors.
 
 Each group of commands lives in its own module (`lists`, `settings`, `feeds`, `stats`); they
-share `base`. Every command reads an argument up to its limit (`bot.limits`), checked here once.
+share `base`. Every command reads an argument up to its limit (`bot.core.limits`), checked here once.
 """
 
 from __future__ import annotations
@@ -30,17 +30,17 @@ from bot.chat.members import MemberUpdates
 from bot.chat.sender import unreachable
 from bot.chat.settings import SettingsCommands
 from bot.chat.stats import StatsCommands
-from bot.domain import Watchlist
-from bot.errors import FeedwatchError, StorageError
-from bot.limits import (
+from bot.core.domain import Watchlist
+from bot.core.errors import FeedwatchError, StorageError
+from bot.core.limits import (
     MAX_FEEDS_PER_CHAT,
     MAX_LISTS_PER_CHAT,
     MAX_TERMS_PER_LIST,
     SHORT_ARGUMENT,
     argument_limit,
 )
-from bot.logs import withheld
-from bot.texts import tr
+from bot.ops.logs import withheld
+from bot.render.texts import tr
 
 __all__ = ["COMMANDS", "AnyApplication", "ChatCommands", "menu"]
 

@@ -28,13 +28,13 @@ from bot.chat.base import (
     language,
     refusal,
 )
-from bot.digest import TELEGRAM_TEXT_LIMIT, format_moment, visible_length
-from bot.domain import FeedState
-from bot.errors import FeedwatchError, RefusedError
-from bot.limits import LONG_ARGUMENT, MAX_FEEDS_PER_CHAT
-from bot.logs import withheld
-from bot.opml import OpmlEntry, OpmlError, read_opml
-from bot.texts import tr
+from bot.core.domain import FeedState
+from bot.core.errors import FeedwatchError, RefusedError
+from bot.core.limits import LONG_ARGUMENT, MAX_FEEDS_PER_CHAT
+from bot.ops.logs import withheld
+from bot.render.digest import TELEGRAM_TEXT_LIMIT, format_moment, visible_length
+from bot.render.texts import tr
+from bot.sources.opml import OpmlEntry, OpmlError, read_opml
 
 log = logging.getLogger(__name__)
 

@@ -24,17 +24,17 @@ from bot.chat.base import (
     topic_label,
     typed,
 )
-from bot.config import MAX_TOML_BYTES, TOO_LARGE, TomlRefused, size_text
-from bot.digest import shorten
-from bot.domain import Watchlist
-from bot.errors import ConfigError, RefusedError
-from bot.limits import SHORT_ARGUMENT
-from bot.matching import Matcher
-from bot.parsing import html_to_text
+from bot.core.domain import Watchlist
+from bot.core.errors import ConfigError, RefusedError
+from bot.core.limits import SHORT_ARGUMENT
+from bot.core.matching import Matcher
+from bot.ops.config import MAX_TOML_BYTES, TOO_LARGE, TomlRefused, size_text
+from bot.ops.watchlist_file import read_watchlists_document, watchlists_document
+from bot.render.digest import shorten
+from bot.render.texts import tr
+from bot.sources.parsing import html_to_text
 from bot.storage.chats import TermRole
 from bot.storage.repository import SubscribeResult
-from bot.texts import tr
-from bot.watchlist_file import read_watchlists_document, watchlists_document
 
 EXPORT_LIMIT = MAX_TOML_BYTES  # bytes of a TOML document /import reads
 _CALLBACK_LIMIT = 64  # bytes of callback data Telegram keeps

@@ -19,12 +19,18 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.digest import Format
-from bot.domain import Chat, DigestMessage
-from bot.errors import ChatMoved, ChatUnreachable, DeliveryError, DeliveryUncertain, RateLimited
+from bot.core.domain import Chat, DigestMessage
+from bot.core.errors import (
+    ChatMoved,
+    ChatUnreachable,
+    DeliveryError,
+    DeliveryUncertain,
+    RateLimited,
+)
+from bot.render.digest import Format
 
 if TYPE_CHECKING:
-    from bot.metrics import Metrics
+    from bot.ops.metrics import Metrics
 
 _GONE = ("chat not found", "bot was kicked", "user is deactivated", "bot is not a member")
 

@@ -9,14 +9,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.chat import arguments as parse
 from bot.chat.base import CommandBase, Context, arguments, language
-from bot.config import format_duration
-from bot.digest import format_moment, shorten
-from bot.limits import HITS_SHOWN_AT_MOST
-from bot.links import html_link
-from bot.schedule import local_time
-from bot.spikes import COOLDOWN
-from bot.stories import moment_of
-from bot.texts import tr
+from bot.core.limits import HITS_SHOWN_AT_MOST
+from bot.core.schedule import local_time
+from bot.ops.config import format_duration
+from bot.render.digest import format_moment, shorten
+from bot.render.links import html_link
+from bot.render.texts import tr
+from bot.trends.spikes import COOLDOWN
+from bot.trends.stories import moment_of
 
 HITS_BY_DEFAULT = 10
 

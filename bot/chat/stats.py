@@ -1,8 +1,8 @@
 """`/stats [NAME…] [DAYS]`: a chart of the chat's hits per day (per hour for a day or two), one line
 per watchlist, in the chat's time zone, with the totals and the busiest day in its caption.
 
-Read-only, so everyone in a group may ask. The hits are counted by `bot.stats` and drawn by
-`bot.charts` from the same counts, off the event loop.
+Read-only, so everyone in a group may ask. The hits are counted by `bot.trends.stats` and drawn by
+`bot.render.charts` from the same counts, off the event loop.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from io import BytesIO
 from telegram import Update
 from telegram.constants import ParseMode
 
-from bot import charts
 from bot.chat.base import CommandBase, Context, Target, arguments, codes, language, typed
-from bot.digest import visible_length, zone
-from bot.domain import Watchlist
-from bot.stats import HitCounts, count_hits, default_bucket, window
-from bot.texts import tr
+from bot.core.domain import Watchlist
+from bot.render import charts
+from bot.render.digest import visible_length, zone
+from bot.render.texts import tr
+from bot.trends.stats import HitCounts, count_hits, default_bucket, window
 
 DEFAULT_DAYS = 14
 MOST_DAYS = 90

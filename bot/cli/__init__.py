@@ -21,11 +21,11 @@ from bot.cli import data as data_commands
 from bot.cli import feeds as feeds_commands
 from bot.cli import stories as story_commands
 from bot.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Handler, JsonLines, with_config
-from bot.config import Settings, check_config, load_settings, summary
-from bot.errors import ConfigError, FeedwatchError
+from bot.core.errors import ConfigError, FeedwatchError
+from bot.ops.config import Settings, check_config, load_settings, summary
 
 if TYPE_CHECKING:
-    from bot.logs import LogFormat
+    from bot.ops.logs import LogFormat
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -104,7 +104,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "parse":
         return _parse(args.source, allow_private=args.allow_private_addresses)
     if command == "demo":
-        from bot.demo import run_demo
+        from bot.cli.demo import run_demo
 
         _logging(args.verbose, quiet=True, fmt=args.log_format)
         return run_demo(sys.stdout)
@@ -134,7 +134,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _logging(
     verbose: bool, *, secrets: Sequence[str] = (), quiet: bool = False, fmt: LogFormat = "text"
 ) -> None:
-    from bot.logs import setup_logging
+    from bot.ops.logs import setup_logging
 
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     setup_logging(level, secrets=secrets, fmt=fmt)
@@ -165,7 +165,7 @@ async def _run(settings: Settings) -> int:
 
 async def _poll(settings: Settings, *, all_feeds: bool) -> int:
     from bot.app import FeedwatchApp
-    from bot.pipeline.poll import summarise
+    from bot.services.poll import summarise
 
     async with FeedwatchApp(settings) as app:
         outcomes = await app.poll_once(all_feeds=all_feeds)
@@ -197,9 +197,9 @@ async def _digest(settings: Settings) -> int:
 
 
 def _match(watchlists_path: Path, file: Path | None, *, explain: bool) -> int:
-    from bot.matching import Matcher
-    from bot.parsing import html_to_text
-    from bot.watchlist_file import load_watchlists
+    from bot.core.matching import Matcher
+    from bot.ops.watchlist_file import load_watchlists
+    from bot.sources.parsing import html_to_text
 
     matcher = Matcher(load_watchlists(watchlists_path))
     lines = JsonLines(file)
@@ -219,7 +219,7 @@ def _match(watchlists_path: Path, file: Path | None, *, explain: bool) -> int:
 
 
 def _parse(source: str, *, allow_private: bool = False) -> int:
-    from bot.parsing import parse_feed
+    from bot.sources.parsing import parse_feed
 
     headers: dict[str, str] = {}
     if source.startswith(("http://", "https://")):
@@ -247,7 +247,7 @@ def _parse(source: str, *, allow_private: bool = False) -> int:
 
 
 async def _download(url: str, *, allow_private: bool) -> tuple[bytes, dict[str, str]]:
-    from bot.fetch import Fetcher
+    from bot.sources.fetch import Fetcher
 
     async with Fetcher(allow_private_addresses=allow_private) as fetcher:
         fetched = await fetcher.fetch(url)

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, TypeAlias
 
-from bot.config import Settings
-from bot.errors import FeedwatchError
+from bot.core.errors import FeedwatchError
+from bot.ops.config import Settings
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 

@@ -22,15 +22,15 @@ from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, handled_by
-from bot.config import Settings
+from bot.ops.config import Settings
 
 if TYPE_CHECKING:
-    from bot.charts import Chart
     from bot.cli.common import Subcommands
-    from bot.matching import Matcher
-    from bot.stats import HitCounts
+    from bot.core.matching import Matcher
+    from bot.render.charts import Chart
     from bot.storage.reports import ExportedHit
     from bot.storage.repository import Repository
+    from bot.trends.stats import HitCounts
 
 EXPORT_FIELDS = (
     "title",
@@ -314,7 +314,7 @@ def _utf8(stream: TextIO) -> TextIO:
 
 
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.stats import MAX_HOURLY_DAYS, count_hits, window
+    from bot.trends.stats import MAX_HOURLY_DAYS, count_hits, window
 
     days: int = args.days
     if args.by == "hour" and days > MAX_HOURLY_DAYS:
@@ -365,7 +365,7 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
 
 def plot(counts: HitCounts, titles: Mapping[str, str] | None = None) -> Chart:
     """The chart `feedwatch stats --plot` writes: `counts` drawn, titled in English."""
-    from bot.charts import draw, period
+    from bot.render.charts import draw, period
 
     start, end = period(counts.window)
     zone = _zone_name(counts)
@@ -422,7 +422,7 @@ def stats_table(counts: HitCounts) -> str:
 def _backfill(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from bot.matching import Matcher
+    from bot.core.matching import Matcher
 
     now = datetime.now(UTC)
     since = now - timedelta(days=args.days)

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from bot.cli.common import EXIT_ERROR, EXIT_OK, Handler, handled_by
-from bot.config import PollingSettings, Settings
-from bot.domain import FeedState
-from bot.errors import FeedwatchError
-from bot.opml import OpmlEntry, OpmlError, read_opml, write_opml
+from bot.core.domain import FeedState
+from bot.core.errors import FeedwatchError
+from bot.ops.config import PollingSettings, Settings
+from bot.sources.opml import OpmlEntry, OpmlError, read_opml, write_opml
 
 if TYPE_CHECKING:
     from bot.cli.common import Subcommands
@@ -155,8 +155,8 @@ async def check_feeds(entries: Sequence[OpmlEntry], polling: PollingSettings) ->
     `per_host` on one server), with a progress bar on a terminal's stderr."""
     from tqdm import tqdm
 
-    from bot.fetch import Fetcher
-    from bot.parsing import parse_feed
+    from bot.sources.fetch import Fetcher
+    from bot.sources.parsing import parse_feed
 
     overall = asyncio.Semaphore(max(1, min(polling.concurrency, IMPORT_CONCURRENCY)))
     hosts: dict[str, asyncio.Semaphore] = {}

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import EXIT_ERROR, EXIT_OK, JsonLines
-from bot.domain import StoredItem
-from bot.errors import FeedwatchError
+from bot.core.domain import StoredItem
+from bot.core.errors import FeedwatchError
 
 if TYPE_CHECKING:
     from bot.cli.common import Subcommands
-    from bot.matching import Matcher
-    from bot.matching.morphology import Morphology
-    from bot.stories import StoryItem
+    from bot.core.matching import Matcher
+    from bot.core.matching.morphology import Morphology
+    from bot.trends.stories import StoryItem
 
 
 def add_commands(commands: Subcommands) -> None:
@@ -41,10 +41,10 @@ def add_commands(commands: Subcommands) -> None:
 
 
 def _same_story(args: argparse.Namespace) -> int:
-    from bot.matching import Matcher
-    from bot.matching.morphology import default_morphology
-    from bot.stories import same_story
-    from bot.watchlist_file import load_watchlists
+    from bot.core.matching import Matcher
+    from bot.core.matching.morphology import default_morphology
+    from bot.ops.watchlist_file import load_watchlists
+    from bot.trends.stories import same_story
 
     matcher = Matcher(load_watchlists(args.watchlists)) if args.watchlists else None
     morphology = default_morphology()
@@ -69,8 +69,8 @@ def _same_story(args: argparse.Namespace) -> int:
 def _story_item(
     raw: Any, side: str, now: datetime, morphology: Morphology, matcher: Matcher | None
 ) -> StoryItem:
-    from bot.parsing import html_to_text
-    from bot.stories import StoryItem
+    from bot.sources.parsing import html_to_text
+    from bot.trends.stories import StoryItem
 
     if not isinstance(raw, dict):
         raise FeedwatchError(f'"{side}" must be an object with title, summary, link, published')

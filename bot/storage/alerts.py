@@ -1,7 +1,7 @@
 """Spike alerts in the database: which chats want them, the hits a spike is counted from (only those
 of feeds the chat may see), and the record of each alert, written before it is sent.
 
-The record keeps every replica to one alert per chat and watchlist in `bot.spikes.COOLDOWN`: the
+The record keeps every replica to one alert per chat and watchlist in `bot.trends.spikes.COOLDOWN`: the
 check and the insert run in one transaction that first locks the chat's row (PostgreSQL; SQLite has
 one writer at a time), and a unique key allows one alert per chat, watchlist and clock hour in any
 case. `Repository` builds on this store.
@@ -18,9 +18,8 @@ from sqlalchemy import ColumnElement, CursorResult, exists, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot.domain import StoredItem, Watchlist
-from bot.errors import StorageError
-from bot.spikes import ALERT_STALE, COOLDOWN, HOUR, Spike, alert_hour, cooldown_over, window_starts
+from bot.core.domain import StoredItem, Watchlist
+from bot.core.errors import StorageError
 from bot.storage.queries import visible_to
 from bot.storage.rows import stored_item, watchlist_of
 from bot.storage.store import Store
@@ -33,6 +32,15 @@ from bot.storage.tables import (
     SpikeAlertRow,
     SubscriptionRow,
     WatchlistRow,
+)
+from bot.trends.spikes import (
+    ALERT_STALE,
+    COOLDOWN,
+    HOUR,
+    Spike,
+    alert_hour,
+    cooldown_over,
+    window_starts,
 )
 
 SPIKE_ITEMS_SHOWN = 1000
@@ -159,7 +167,7 @@ class AlertStore(Store):
             return targets
 
     def spike_history(self, watchlist_id: int, chat_id: int | None, now: datetime) -> SpikeHistory:
-        """The hits of the hours `bot.spikes.window_starts(now)` compares, as `chat_id` may see
+        """The hits of the hours `bot.trends.spikes.window_starts(now)` compares, as `chat_id` may see
         them (None: from the feeds every chat reads)."""
         starts = window_starts(now)
         hours = or_(

@@ -12,9 +12,9 @@ from sqlalchemy import ColumnElement, CursorResult, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.domain import CONSOLE_CHAT_ID, Chat, Watchlist, own_watchlist_name
-from bot.errors import RefusedError, StorageError
-from bot.limits import MAX_LISTS_PER_CHAT, MAX_TERMS_PER_LIST
+from bot.core.domain import CONSOLE_CHAT_ID, Chat, Watchlist, own_watchlist_name
+from bot.core.errors import RefusedError, StorageError
+from bot.core.limits import MAX_LISTS_PER_CHAT, MAX_TERMS_PER_LIST
 from bot.storage.queries import chat_row
 from bot.storage.rows import CHAT_SOURCE, chat_of, watchlist_of
 from bot.storage.store import Store

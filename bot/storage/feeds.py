@@ -11,9 +11,9 @@ from typing import Any, Literal, cast
 from sqlalchemy import CursorResult, func, update
 from sqlmodel import col, select
 
-from bot.domain import FeedSpec, FeedState, Watchlist
-from bot.errors import RefusedError, StorageError
-from bot.limits import MAX_FEEDS_PER_CHAT
+from bot.core.domain import FeedSpec, FeedState, Watchlist
+from bot.core.errors import RefusedError, StorageError
+from bot.core.limits import MAX_FEEDS_PER_CHAT
 from bot.storage.queries import chat_row, chunks, item_counts
 from bot.storage.rows import (
     CHAT_SOURCE,

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
-from bot.domain import FeedState, Match, ParsedItem
-from bot.errors import StorageError
+from bot.core.domain import FeedState, Match, ParsedItem
+from bot.core.errors import StorageError
 from bot.storage.queries import chunks, followers_of, recipients
 from bot.storage.rows import CHAT_SOURCE, poll_values
 from bot.storage.store import Store

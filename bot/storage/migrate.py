@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
-from bot.errors import StorageError
+from bot.core.errors import StorageError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, update
 from sqlmodel import Session, col, select
 
-from bot.domain import Chat, Match, PendingDelivery, PendingNotice, StoredItem
+from bot.core.domain import Chat, Match, PendingDelivery, PendingNotice, StoredItem
 from bot.storage.queries import chat_row, open_rows, rowcount
 from bot.storage.rows import CHAT_SOURCE, chat_of, stored_item
 from bot.storage.store import Store

@@ -9,7 +9,7 @@ from typing import TypeVar
 from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
-from bot.errors import StorageError
+from bot.core.errors import StorageError
 from bot.storage.rows import CHAT_SOURCE, SHARED_SOURCES
 from bot.storage.tables import (
     NO_TOPIC,

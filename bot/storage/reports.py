@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
-from bot.domain import Match
+from bot.core.domain import Match
 from bot.storage.items import STREAM_CHUNK
 from bot.storage.queries import visible_to
 from bot.storage.store import Store
@@ -105,7 +105,7 @@ class ReportStore(Store):
         watchlists: Sequence[str] | None = None,
     ) -> Generator[tuple[str, datetime], None, None]:
         """(watchlist name, when the item was seen) of every hit in the span, as `export_hits`
-        selects them: what `bot.stats.count_hits` counts. Streamed in one transaction."""
+        selects them: what `bot.trends.stats.count_hits` counts. Streamed in one transaction."""
         query = (
             sa_select(col(WatchlistRow.name), col(ItemRow.seen_at))
             .select_from(HitRow)

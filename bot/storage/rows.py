@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.domain import Chat, FeedState, StoredItem, Watchlist
+from bot.core.domain import Chat, FeedState, StoredItem, Watchlist
 from bot.storage.tables import ChatRow, FeedRow, ItemRow, WatchlistRow
 
 CONFIG_SOURCE = "config"

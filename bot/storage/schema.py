@@ -11,7 +11,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
-from bot.errors import StorageError
+from bot.core.errors import StorageError
 from bot.storage import migrate
 from bot.storage.store import Store, create_db_engine, reason
 from bot.storage.tables import FeedRow

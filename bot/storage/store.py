@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 
-from bot.errors import StorageError
+from bot.core.errors import StorageError
 from bot.storage import migrate
 
 

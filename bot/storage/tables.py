@@ -255,7 +255,7 @@ class NoticeRow(SQLModel, table=True):
 
 class SpikeAlertRow(SQLModel, table=True):
     """A spike alert to a chat, recorded before it is sent: the record is what keeps a chat to one
-    alert per watchlist in `bot.spikes.COOLDOWN`, on every replica, and an alert is sent at most
+    alert per watchlist in `bot.trends.spikes.COOLDOWN`, on every replica, and an alert is sent at most
     once (`attempted_at` is set before each try and cleared only when Telegram said no)."""
 
     __tablename__ = "spike_alert"

@@ -1,0 +1,223 @@
+"""Frozen value types that every stage of feedwatch speaks, named for the stage they belong to.
+
+Config gives `FeedSpec` and `Watchlist`; fetching gives `FetchedFeed`; parsing gives `ParsedFeed` of
+`ParsedItem`; matching gives `Match`; storage gives `StoredItem`, `FeedState`, `Chat` and `PendingDelivery`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+CONSOLE_CHAT_ID = 0
+"""The pseudo-chat that stands for the terminal when no Telegram token is configured."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """A feed as the configuration names it."""
+
+    url: str
+    name: str | None = None
+    interval: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Watchlist:
+    """A named set of terms; an item is a hit when a term matches, a required term (if any) matches
+    and no excluded term matches."""
+
+    name: str
+    terms: tuple[str, ...]
+    title: str | None = None
+    require: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    # The chat whose own list this is (`/watch`); None for a configured list.
+    owner: int | None = None
+
+    @property
+    def label(self) -> str:
+        """The name people use: a chat's own list is stored as "label@chat_id"."""
+        return self.name.partition("@")[0] if self.owner is not None else self.name
+
+    @property
+    def display_title(self) -> str:
+        return self.title or self.label
+
+
+def own_watchlist_name(label: str, chat_id: int) -> str:
+    """How a chat's own list is known to storage and the matcher: no configured name has an "@"."""
+    return f"{label}@{chat_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchedFeed:
+    """What one HTTP fetch of a feed returned; `content` is empty when the server said 304."""
+
+    url: str
+    final_url: str
+    status: int
+    content: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    etag: str | None = None
+    last_modified: str | None = None
+    moved_permanently: bool = False
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedItem:
+    """One entry of a feed, as plain text, with the key that identifies it within its feed."""
+
+    key: str
+    title: str
+    link: str | None
+    summary: str
+    published: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """A parsed feed document."""
+
+    title: str | None
+    link: str | None
+    items: tuple[ParsedItem, ...]
+    # RSS <ttl>: how many minutes the publisher says the feed may be cached.
+    ttl_minutes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Why a watchlist matched: the term as written in the watchlist and the words as they stand in
+    the item."""
+
+    watchlist: str
+    term: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """A feed as storage knows it: identity, HTTP cache facts, schedule and health."""
+
+    id: int
+    url: str
+    name: str | None
+    interval: timedelta | None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    next_poll_at: datetime | None = None
+    last_polled_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    item_count: int = 0
+    # When the current run of failures began (None while the feed is healthy).
+    failing_since: datetime | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.url
+
+
+@dataclass(frozen=True, slots=True)
+class StoredItem:
+    """An item as stored, with the name of the feed it came from."""
+
+    id: int
+    feed_id: int
+    feed_name: str
+    key: str
+    title: str
+    link: str | None
+    summary: str
+    published: datetime | None
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A chat that talks to the bot (or the terminal, `CONSOLE_CHAT_ID`)."""
+
+    id: int
+    type: str
+    title: str | None = None
+    active: bool = True
+    # None: the configured default; zero: each hit as it comes (`/every instant`).
+    digest_interval: timedelta | None = None
+    last_digest_at: datetime | None = None
+    paused: bool = False
+    timezone: str | None = None
+    # Quiet hours as minutes after midnight in the chat's time zone (start, end).
+    quiet: tuple[int, int] | None = None
+    language: str | None = None
+    managing_chat_id: int | None = None
+
+    @property
+    def instant(self) -> bool:
+        return self.digest_interval == timedelta(0)
+
+    @property
+    def is_group(self) -> bool:
+        return self.type in ("group", "supergroup")
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDelivery:
+    """An outbox row: one item waiting to reach one chat, with every match of the chat's watchlists."""
+
+    id: int
+    chat_id: int
+    item: StoredItem
+    matches: tuple[Match, ...]
+    thread_id: int | None = None
+    # The same story from other outlets, folded into this one (`bot.trends.stories`): their names, and
+    # their outbox rows, which close with this one.
+    also: tuple[str, ...] = ()
+    merged_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PendingNotice:
+    """A notice waiting to reach a chat, as facts: a feed that has failed since `since`, and why.
+    It is written in the chat's language when it is sent."""
+
+    id: int
+    chat_id: int
+    feed_name: str
+    reason: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DigestMessage:
+    """One message of a rendered digest and the outbox rows it carries."""
+
+    text: str
+    delivery_ids: tuple[int, ...]
+    # The forum topic it goes to (None: the chat itself).
+    thread_id: int | None = None
+    # Delivered without a notification sound (a spike alert in the chat's quiet hours).
+    silent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """What polling one feed did, for logs, `feedwatch poll` and the demo's summary line."""
+
+    feed_url: str
+    new_items: int = 0
+    new_hits: int = 0
+    not_modified: bool = False
+    error: str | None = None
+    # The server said the feed is gone (410): it is disabled, and `error` says why.
+    gone: bool = False
+    # How long the fetch and the parse took (None: not done), for the latency metrics.
+    fetch_seconds: float | None = None
+    parse_seconds: float | None = None

@@ -1,0 +1,9 @@
+"""Keyword matching: normalise text, compile watchlists into one index, match items to hits.
+
+Pure: imports no I/O library. `Matcher(watchlists).match(title, summary)` is the whole interface.
+"""
+
+from bot.core.matching.index import Matcher
+from bot.core.matching.terms import MAX_TERM_LENGTH, term_problem
+
+__all__ = ["MAX_TERM_LENGTH", "Matcher", "term_problem"]

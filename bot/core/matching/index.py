@@ -1,0 +1,350 @@
+"""Compile every watchlist into one index of word keys and match texts against it in one pass.
+
+A term is a sequence of word patterns; each word is known by its keys (its dictionary forms, see
+`morphology`); one-word terms are indexed by key, longer ones by the keys of their first two words.
+An item's texts are split into words by one regular expression; each distinct word is analysed once
+per matcher, and set operations against the words that may begin a term settle most items.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+from itertools import compress
+
+from bot.core.domain import Match, Watchlist
+from bot.core.matching.morphology import Morphology, default_morphology
+from bot.core.matching.normalize import (
+    BARRIER,
+    normalise_word,
+    prepare_text,
+    scan_text,
+    strip_invisible,
+    term_words,
+    word_starts,
+    words_of,
+)
+
+# Words are remembered per matcher; past this many the memory starts over, so a matcher that runs
+# for months stays bounded.
+_KNOWN_WORDS_LIMIT = 400_000
+
+
+class Role(Enum):
+    TERM = "term"
+    REQUIRE = "require"
+    EXCLUDE = "exclude"
+
+
+@dataclass(frozen=True, slots=True)
+class _Owner:
+    watchlist: str
+    role: Role
+    term: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    """One word of a term: matched by any of its keys, or, for `word*`, as a prefix."""
+
+    keys: frozenset[str]
+    prefix: str | None = None
+
+    def accepts(self, word: _Seen) -> bool:
+        if self.prefix is not None:
+            return word.norm.startswith(self.prefix)
+        return not self.keys.isdisjoint(word.keys)
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # hashed by identity: one object per word or phrase
+class _Outcome:
+    """What one found term does to an item: the matches it adds, by watchlist, the watchlists whose
+    `require` it meets and those it excludes."""
+
+    matches: tuple[tuple[str, tuple[Match, ...]], ...]
+    required: frozenset[str]
+    excluded: frozenset[str]
+
+
+_NOTHING = _Outcome((), frozenset(), frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """A word of item text as the matcher remembers it: normalised, its keys, what the one-word
+    terms it is do to an item (made once per word, not once per item) and how it reads there, and
+    the keys by which it may begin a longer term."""
+
+    norm: str
+    keys: frozenset[str]
+    singles: _Outcome = _NOTHING
+    shown: str = ""
+    leads: tuple[str, ...] = ()
+
+
+@dataclass(slots=True, eq=False)  # compared and hashed by identity: one object per term
+class _Pattern:
+    words: tuple[_Word, ...]
+    owners: list[_Owner] = field(default_factory=list)
+
+    def outcome(self, text: str) -> _Outcome:
+        """What finding this term as `text` does to an item."""
+        return _outcome((self,), text)
+
+
+def _outcome(patterns: Iterable[_Pattern], text: str) -> _Outcome:
+    matches: dict[str, dict[Match, None]] = defaultdict(dict)
+    required: set[str] = set()
+    excluded: set[str] = set()
+    for pattern in patterns:
+        for owner in pattern.owners:
+            if owner.role is Role.TERM:
+                matches[owner.watchlist][Match(owner.watchlist, owner.term, text)] = None
+            elif owner.role is Role.REQUIRE:
+                required.add(owner.watchlist)
+            else:
+                excluded.add(owner.watchlist)
+    if not (matches or required or excluded):
+        return _NOTHING
+    return _Outcome(
+        tuple((name, tuple(found)) for name, found in matches.items()),
+        frozenset(required),
+        frozenset(excluded),
+    )
+
+
+_QUOTE_PAIRS = {"«": "»", "“": "”", "„": "“", '"': '"'}
+
+
+def _close_quote(text: str, start: int, end: int) -> int:
+    """Take in the closing quote of a quoted name (легион «Свобода России») so it reads whole."""
+    if end < len(text):
+        for opening, closing in _QUOTE_PAIRS.items():
+            if opening in text[start:end] and text[end] == closing:
+                return end + 1
+    return end
+
+
+class Matcher:
+    """All watchlists compiled into one index; `match` tells which watchlists a text hits and why."""
+
+    def __init__(
+        self, watchlists: Iterable[Watchlist], *, morphology: Morphology | None = None
+    ) -> None:
+        self._morph = morphology or default_morphology()
+        self._watchlists = {w.name: w for w in watchlists}
+        self._requiring = frozenset(w.name for w in self._watchlists.values() if w.require)
+        # Patterns are shared by every watchlist that uses the same normalised term.
+        patterns: dict[tuple[tuple[str, ...], bool], _Pattern] = {}
+        for watchlist in self._watchlists.values():
+            for role, terms in (
+                (Role.TERM, watchlist.terms),
+                (Role.REQUIRE, watchlist.require),
+                (Role.EXCLUDE, watchlist.exclude),
+            ):
+                for term in terms:
+                    words, is_prefix = term_words(term)
+                    if not words:
+                        continue
+                    pattern = patterns.get((words, is_prefix))
+                    if pattern is None:
+                        pattern = _Pattern(self._compile(words, is_prefix))
+                        patterns[(words, is_prefix)] = pattern
+                    pattern.owners.append(_Owner(watchlist.name, role, term))
+        # One-word terms by key (or by prefix, `word*`); longer terms by the keys of their first
+        # two words, so that a common first word costs one look-up, not one check per term.
+        self._singles: dict[str, list[_Pattern]] = defaultdict(list)
+        self._single_prefixes: dict[str, list[_Pattern]] = defaultdict(list)
+        self._pairs: dict[tuple[str, str], list[_Pattern]] = defaultdict(list)
+        self._pair_prefixes: dict[str, list[_Pattern]] = defaultdict(list)
+        for pattern in patterns.values():
+            first, second = pattern.words[0], pattern.words[1:2]
+            if not second:
+                if first.prefix is not None:
+                    self._single_prefixes[first.prefix].append(pattern)
+                for key in first.keys:
+                    self._singles[key].append(pattern)
+            elif second[0].prefix is not None:
+                for key in first.keys:
+                    self._pair_prefixes[key].append(pattern)
+            else:
+                for key in first.keys:
+                    for next_key in second[0].keys:
+                        self._pairs[(key, next_key)].append(pattern)
+        self._lead_keys = {key for key, _ in self._pairs} | set(self._pair_prefixes)
+        self._prefix_lengths = sorted({len(p) for p in self._single_prefixes})
+        self.pattern_count = len(patterns)
+        # Words seen, as written in the text, with what the matcher knows of them; and those of
+        # them that may begin a term, for the quick look that settles most texts.
+        self._seen: dict[str, _Seen] = {}
+        self._seen_words: set[str] = set()
+        self._starters: set[str] = set()
+        # Pairs of words that may begin a longer term, and phrases found, as text: the same few
+        # recur item after item.
+        self._pairs_seen: dict[tuple[str, str], tuple[tuple[_Pattern, tuple[_Word, ...]], ...]] = {}
+        self._phrases_seen: dict[tuple[_Pattern, str], _Outcome] = {}
+
+    def _compile(self, words: tuple[str, ...], last_is_prefix: bool) -> tuple[_Word, ...]:
+        compiled = [_Word(self._morph.term_keys(word)) for word in words[:-1]]
+        last = words[-1]
+        compiled.append(
+            _Word(frozenset(), prefix=last)
+            if last_is_prefix
+            else _Word(self._morph.term_keys(last))
+        )
+        return tuple(compiled)
+
+    def _learn(self, word: str) -> _Seen:
+        norm = normalise_word(word)
+        if not norm:
+            seen = _Seen(norm, frozenset())
+        else:
+            keys = self._morph.token_keys(norm)
+            singles = [p for key in keys for p in self._singles.get(key, ())]
+            for length in self._prefix_lengths:
+                if length > len(norm):
+                    break
+                singles.extend(self._single_prefixes.get(norm[:length], ()))
+            leads = tuple(key for key in keys if key in self._lead_keys)
+            # A one-word hit reads as the word itself (no quotes inside a word); most words hold
+            # no soft hyphen or zero-width character to drop.
+            text = word if word.isalnum() else strip_invisible(word)
+            outcome = _outcome(dict.fromkeys(singles), text) if singles else _NOTHING
+            seen = _Seen(norm, keys, outcome, text, leads)
+            if singles or leads:
+                self._starters.add(word)
+        self._seen[word] = seen
+        self._seen_words.add(word)
+        return seen
+
+    def _longer(self, first: str, second: str) -> tuple[tuple[_Pattern, tuple[_Word, ...]], ...]:
+        """The terms of two words or more that may begin with these two words of the text, each
+        with the words it still needs after them."""
+        found: list[_Pattern] = []
+        lead, following = self._seen[first], self._seen[second]
+        for key in lead.leads:
+            for next_key in following.keys:
+                found.extend(self._pairs.get((key, next_key), ()))
+            found.extend(
+                p for p in self._pair_prefixes.get(key, ()) if p.words[1].accepts(following)
+            )
+        known = tuple((pattern, pattern.words[2:]) for pattern in dict.fromkeys(found))
+        if len(self._pairs_seen) > _KNOWN_WORDS_LIMIT:
+            self._pairs_seen.clear()
+        self._pairs_seen[(first, second)] = known
+        return known
+
+    def _phrase_outcome(self, pattern: _Pattern, text: str) -> _Outcome:
+        """One outcome per phrase and reading: two spellings that read the same (one with a soft
+        hyphen) are one."""
+        key = (pattern, strip_invisible(text))
+        outcome = self._phrases_seen.get(key)
+        if outcome is None:
+            if len(self._phrases_seen) > _KNOWN_WORDS_LIMIT:
+                self._phrases_seen.clear()
+            outcome = self._phrases_seen[key] = pattern.outcome(key[1])
+        return outcome
+
+    def _learn_all(self, words: list[str]) -> None:
+        """Make sure every word of `words` is in `_seen`."""
+        # A set beside the dict: a set checks a list of words without a step in Python.
+        if self._seen_words.issuperset(words):
+            return
+        if len(self._seen) > _KNOWN_WORDS_LIMIT:
+            self._forget()
+        for word in set(words) - self._seen_words:
+            self._learn(word)
+
+    def _forget(self) -> None:
+        self._seen.clear()
+        self._seen_words.clear()
+        self._starters.clear()
+        self._pairs_seen.clear()
+
+    def _find(self, prepared: str, scanned: str, words: list[str]) -> list[_Outcome]:
+        """What the terms that stand in one text do to it, in the order they stand there. A word
+        that repeats is told once, where it first stands; so is a phrase that repeats the same way."""
+        seen = self._seen
+        present = self._starters.intersection(words)
+        count = len(words)
+        found: list[_Outcome] = []
+        told: set[object] = set()
+        starts: list[int] | None = None  # where each word starts, once a phrase needs it
+        as_spaced: dict[str, bool] = {}  # whether a phrase stands in the text as joined
+        # The places of the words that may begin a term, in order, found without a step per word.
+        for index in compress(range(count), map(present.__contains__, words)):
+            word = words[index]
+            known = seen[word]
+            # Two spellings of one word that read the same (one with a soft hyphen) count once.
+            if known.singles is not _NOTHING and known.shown not in told:
+                told.add(known.shown)
+                found.append(known.singles)
+            if not known.leads or index + 1 == count:
+                continue
+            pair = (word, words[index + 1])
+            longer = self._pairs_seen.get(pair)
+            if longer is None:
+                longer = self._longer(*pair)
+            for pattern, rest in longer:
+                last = index + 1 + len(rest)
+                if rest and (
+                    last >= count
+                    or not all(
+                        needed.accepts(seen[words[at]])
+                        for at, needed in enumerate(rest, start=index + 2)
+                    )
+                ):
+                    continue
+                # Most phrases stand with one space between their words: then that is how they
+                # read, and no search for their place is needed.
+                text = " ".join(words[index : last + 1])
+                spaced = as_spaced.get(text)
+                if spaced is None:
+                    spaced = as_spaced[text] = text in prepared
+                if not spaced:
+                    if starts is None:
+                        starts = word_starts(scanned)
+                    start, end = starts[index], starts[last] + len(words[last])
+                    text = prepared[start : _close_quote(prepared, start, end)]
+                outcome = self._phrase_outcome(pattern, text)
+                if outcome not in told:
+                    told.add(outcome)
+                    found.append(outcome)
+        return found
+
+    def match(self, *texts: str) -> dict[str, tuple[Match, ...]]:
+        """The watchlists that the texts (title, summary …) hit together, each with its matches.
+
+        A phrase never spans from one text into the next (a title into its summary).
+        """
+        # This runs for every item: each step here is one call into C, not a step per word. The
+        # texts are read as one, a barrier word between them so that no phrase runs across.
+        prepared = prepare_text(BARRIER.join(texts))
+        scanned = scan_text(prepared)
+        words = words_of(scanned)
+        self._learn_all(words)
+        # Most items end here: no word of theirs may begin a term.
+        if self._starters.isdisjoint(words):
+            return {}
+        matches: dict[str, list[Match]] = {}
+        required: set[str] = set()
+        excluded: set[str] = set()
+        for outcome in self._find(prepared, scanned, words):
+            for name, found in outcome.matches:
+                known = matches.get(name)
+                if known is None:
+                    matches[name] = list(found)
+                else:
+                    known.extend(found)
+            if outcome.required:
+                required |= outcome.required
+            if outcome.excluded:
+                excluded |= outcome.excluded
+        result: dict[str, tuple[Match, ...]] = {}
+        for name in sorted(matches):
+            if name in excluded or (name in self._requiring and name not in required):
+                continue
+            result[name] = tuple(matches[name])
+        return result

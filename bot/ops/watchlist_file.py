@@ -1,0 +1,192 @@
+"""The watchlist file format: [[watchlist]] tables in a config file, in the files it names in
+`watchlist_files`, and in the TOML documents a chat imports (/import) and exports (/export)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import tomli_w
+from pydantic import BaseModel, BeforeValidator, PlainValidator
+
+from bot.core.domain import Watchlist
+from bot.core.errors import ConfigError
+from bot.core.matching.terms import term_problem
+from bot.ops.config import (
+    CONFIG_KEYS,
+    TABLE,
+    OptionalText,
+    TomlRefused,
+    check_table,
+    parse_toml,
+    quoted,
+    read_toml,
+    sentence,
+    stripped,
+    tables,
+    toml_type,
+    unknown_keys,
+)
+
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_WATCHLIST_FILE_KEYS = {"watchlist": "[[watchlist]]"}
+
+
+def _name(value: object) -> str:
+    name = stripped(value)
+    if not _NAME.fullmatch(name):
+        raise ValueError(
+            f"{quoted(name)} is not a valid name; use 1 to 64 letters, digits, - and _"
+        )
+    return name
+
+
+def _term(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string, not {toml_type(value)}")
+    if why := term_problem(value):
+        raise ValueError(f"term {quoted(value)} {why}")
+    return value.strip()
+
+
+def _array(*, allow_empty: bool) -> BeforeValidator:
+    """An array of terms; each term is then checked on its own, so that every bad one is named."""
+
+    def check(value: object) -> object:
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"must be an array of strings, not {toml_type(value)}")
+        if not value and not allow_empty:
+            raise ValueError("the list is empty")
+        return value
+
+    return BeforeValidator(check)
+
+
+_Term = Annotated[str, PlainValidator(_term)]
+
+
+class _WatchlistTable(BaseModel):
+    model_config = TABLE
+
+    name: Annotated[str, PlainValidator(_name)]
+    title: OptionalText = None
+    terms: Annotated[tuple[_Term, ...], _array(allow_empty=False)]
+    require: Annotated[tuple[_Term, ...], _array(allow_empty=True)] = ()
+    exclude: Annotated[tuple[_Term, ...], _array(allow_empty=True)] = ()
+
+
+def _read_watchlists(
+    doc: Mapping[str, object], file: str, problems: list[str], names: dict[str, str]
+) -> list[Watchlist]:
+    """Read the `[[watchlist]]` tables of one file; `names` maps the names seen so far to where."""
+    watchlists: list[Watchlist] = []
+    for label, table in tables(doc, "watchlist", file, problems):
+        where = f"{file}: {label}"
+        watchlist, wrong = check_table(_WatchlistTable, table)
+        problems.extend(sentence(where, problem) for problem in wrong)
+        if "name" in table and "name" not in {problem.key for problem in wrong}:
+            name = _name(table["name"])
+            # Case-blind, so that "RVC" and "rvc" cannot both exist and confuse chat commands.
+            if (also := names.get(name.lower())) is not None:
+                problems.append(f"{where}: duplicate name; also defined in {also}")
+                continue
+            names[name.lower()] = f"{file} {label.partition(' (')[0]}"
+        if watchlist is not None:
+            watchlists.append(Watchlist(**dict(watchlist)))
+    return watchlists
+
+
+def _read_watchlist_files(
+    doc: Mapping[str, object], file: str, base: Path, problems: list[str], names: dict[str, str]
+) -> list[Watchlist]:
+    """Follow `watchlist_files`, relative to the directory of the file that names them."""
+    entries = doc.get("watchlist_files", [])
+    if not isinstance(entries, list):
+        problems.append(
+            f"{file}: watchlist_files: must be an array of strings, not {toml_type(entries)}"
+        )
+        return []
+    watchlists: list[Watchlist] = []
+    seen: set[Path] = set()
+    for index, entry in enumerate(entries, 1):
+        where = f"{file}: watchlist_files[{index}]"
+        if not isinstance(entry, str):
+            problems.append(f"{where}: must be a string, not {toml_type(entry)}")
+            continue
+        path = base / entry.strip()
+        if path.resolve() in seen:
+            problems.append(f"{where}: {entry!r} is listed twice")
+            continue
+        seen.add(path.resolve())
+        not_found = f"{where}: file {entry!r} not found (looked for {path.resolve()})"
+        if (listed := read_toml(path, problems, not_found)) is not None:
+            hint = "; a watchlist file holds only [[watchlist]] tables"
+            problems += unknown_keys(listed, _WATCHLIST_FILE_KEYS, str(path), hint)
+            watchlists += _read_watchlists(listed, str(path), problems, names)
+    return watchlists
+
+
+def config_watchlists(
+    doc: Mapping[str, object], source: Path, problems: list[str]
+) -> list[Watchlist]:
+    """The watchlists of the config file `source` (parsed: `doc`): its own [[watchlist]] tables,
+    then those of its `watchlist_files`. Adds a problem for each thing wrong."""
+    names: dict[str, str] = {}
+    watchlists = _read_watchlists(doc, str(source), problems, names)
+    return watchlists + _read_watchlist_files(doc, str(source), source.parent, problems, names)
+
+
+def load_watchlists(path: Path) -> tuple[Watchlist, ...]:
+    """The watchlists of a watchlist file or of a config file (following its `watchlist_files`)."""
+    problems: list[str] = []
+    doc = read_toml(path, problems, f"watchlist file not found: {path}")
+    watchlists: list[Watchlist] = []
+    if doc is not None:
+        problems += unknown_keys(doc, CONFIG_KEYS, str(path))
+        watchlists = config_watchlists(doc, path, problems)
+        if not watchlists and not problems:
+            problems.append(f"{path}: no [[watchlist]] tables found")
+    if problems:
+        raise ConfigError(problems)
+    return tuple(watchlists)
+
+
+def read_watchlists_document(data: bytes, file: str) -> tuple[Watchlist, ...]:
+    """The watchlists of a TOML document sent to a chat (`/import`), checked as a watchlist file is;
+    every problem is reported at once, with the document's name and the table. A document too
+    large or too deep is refused before it is parsed, with `TomlRefused`."""
+    problems: list[str] = []
+    watchlists: list[Watchlist] = []
+    try:
+        doc: dict[str, Any] | None = parse_toml(data, file)
+    except TomlRefused:
+        raise
+    except ConfigError as error:
+        problems.extend(error.problems)
+        doc = None
+    if doc is not None:
+        problems += unknown_keys(doc, {"watchlist": "[[watchlist]] tables"}, file)
+        watchlists = _read_watchlists(doc, file, problems, {})
+        if not watchlists and not problems:
+            problems.append(f"{file}: no [[watchlist]] tables found")
+    if problems:
+        raise ConfigError(problems)
+    return tuple(watchlists)
+
+
+def watchlists_document(watchlists: Sequence[Watchlist]) -> str:
+    """Watchlists as a TOML document in the format of `config/watchlists.toml` (`/export`)."""
+    documented = []
+    for watchlist in watchlists:
+        table: dict[str, Any] = {"name": watchlist.label}
+        if watchlist.title:
+            table["title"] = watchlist.title
+        table["terms"] = list(watchlist.terms)
+        if watchlist.require:
+            table["require"] = list(watchlist.require)
+        if watchlist.exclude:
+            table["exclude"] = list(watchlist.exclude)
+        documented.append(table)
+    return tomli_w.dumps({"watchlist": documented})

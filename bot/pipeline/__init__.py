@@ -1,1 +1,0 @@
-"""Use cases that join the pure core to the adapters: polling feeds, delivering digests."""

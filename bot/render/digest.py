@@ -1,0 +1,388 @@
+"""Render a chat's pending hits as digest messages: Telegram HTML, or plain text for the terminal.
+
+Pure: every piece of feed text is escaped, messages are split between items (never inside a tag or an
+entity) so each stays within Telegram's 4096 characters, and no item is ever dropped.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from bot.core.domain import DigestMessage, PendingDelivery, StoredItem, Watchlist
+from bot.core.matching.normalize import strip_invisible
+from bot.render.links import html_link, web_link
+from bot.render.texts import tr
+from bot.trends.stories import StoryUpdate, moment_of
+
+TELEGRAM_TEXT_LIMIT = 4096
+Format = Literal["html", "text"]
+
+# Caps that keep one item's block far below the message limit, so splitting between items always works.
+TITLE_CAP = 300
+_FEED_NAME_CAP = 80
+_MATCH_TEXT_CAP = 60
+_MATCHES_SHOWN = 5
+_UPDATE_TITLE_CAP = 120
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def visible_length(text: str, fmt: Format = "html") -> int:
+    """Length as Telegram counts it after entity parsing, in UTF-16 code units (never less than
+    the number of characters, so a message within this length is within the limit)."""
+    plain = html.unescape(_TAG.sub("", text)) if fmt == "html" else text
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def shorten(text: str, limit: int = TITLE_CAP) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis when longer."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _when(moment: datetime, tz: tzinfo, now: datetime) -> str:
+    local = moment.astimezone(tz)
+    label = "UTC" if tz is UTC else (local.tzname() or "")
+    pattern = "%d %b %H:%M" if local.year == now.astimezone(tz).year else "%d %b %Y %H:%M"
+    return f"{local.strftime(pattern)} {label}".strip()
+
+
+def pack_lines(lines: Sequence[str], limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Telegram HTML lines joined into as few messages as keep within `limit` visible
+    characters each, split only between lines (a line is never longer than a message)."""
+    messages: list[list[str]] = [[]]
+    for line in lines:
+        if messages[-1] and visible_length("\n".join([*messages[-1], line])) > limit:
+            messages.append([])
+        messages[-1].append(line)
+    return ["\n".join(message) for message in messages if message]
+
+
+def zone(name: str | None) -> tzinfo:
+    """A chat's time zone by its IANA name (UTC when it set none)."""
+    return ZoneInfo(name) if name else UTC
+
+
+def format_moment(moment: datetime, timezone: str | None, now: datetime) -> str:
+    """A moment as a chat reads it: on its clock, with the year only when it is not this one."""
+    return _when(moment, zone(timezone), now)
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    body: str
+    delivery_ids: tuple[int, ...] = ()
+
+
+class _Writer:
+    """Knows how to spell the few pieces of a digest in one output format."""
+
+    def __init__(self, fmt: Format, lang: str = "en") -> None:
+        self.fmt = fmt
+        self.lang = lang
+
+    def say(self, template: str, **params: object) -> str:
+        """A sentence of the digest in the chat's language, not yet escaped."""
+        return tr(self.lang, template, **params)
+
+    def esc(self, text: str) -> str:
+        return html.escape(text, quote=False) if self.fmt == "html" else text
+
+    def bold(self, text: str) -> str:
+        return f"<b>{self.esc(text)}</b>" if self.fmt == "html" else text
+
+    def heading(self, text: str) -> str:
+        return self.bold(text) if self.fmt == "html" else f"== {text} =="
+
+    def matched(self, texts: Sequence[str]) -> str:
+        if self.fmt == "html":
+            return ", ".join(f"<i>{self.esc(t)}</i>" for t in texts)
+        return "matched: " + ", ".join(texts)
+
+    def title_line(self, title: str, link: str | None) -> str:
+        safe_link = web_link(link)
+        if self.fmt == "html":
+            return f"• {html_link(self.esc(title), safe_link)}"
+        return f"• {title}" + (f"\n  {safe_link}" if safe_link else "")
+
+    def link(self, text: str, link: str | None) -> str:
+        """`text` linked to `link` when it is a web address; the bare text otherwise."""
+        safe_link = web_link(link)
+        if self.fmt == "html":
+            return html_link(self.esc(text), safe_link)
+        return f"{text} ({safe_link})" if safe_link else text
+
+
+def _item_block(
+    writer: _Writer,
+    delivery: PendingDelivery,
+    group: str,
+    titles: Mapping[str, str],
+    tz: tzinfo,
+    now: datetime,
+) -> _Block:
+    item = delivery.item
+    # A blank title reads like a missing one: fall back to the summary, then the link.
+    candidates = (shorten(text) for text in (item.title, item.summary, item.link or ""))
+    title = next((text for text in candidates if text), writer.say("(untitled)"))
+    texts: list[str] = []
+    # The group's own words first: they are why the item stands under this heading.
+    for match in sorted(delivery.matches, key=lambda m: m.watchlist != group):
+        shown = shorten(match.text, _MATCH_TEXT_CAP)
+        if shown not in texts:
+            texts.append(shown)
+    facts = [
+        writer.esc(shorten(item.feed_name, _FEED_NAME_CAP)),
+        writer.esc(_when(moment_of(item), tz, now)),
+        writer.matched(texts[:_MATCHES_SHOWN] + (["…"] if len(texts) > _MATCHES_SHOWN else [])),
+    ]
+    others = sorted({m.watchlist for m in delivery.matches} - {group})
+    if others:
+        also = ", ".join(titles.get(o, o) for o in others)
+        facts.append(writer.esc(writer.say("also {names}", names=also)))
+    body = writer.title_line(title, item.link) + "\n  " + " · ".join(facts)
+    if delivery.also:
+        outlets = ", ".join(
+            shorten(name, _FEED_NAME_CAP) for name in delivery.also[:_MATCHES_SHOWN]
+        )
+        more = "…" if len(delivery.also) > _MATCHES_SHOWN else ""
+        body += "\n  " + writer.esc(writer.say("also in: {outlets}", outlets=outlets + more))
+    return _Block(body, (delivery.id, *delivery.merged_ids))
+
+
+class _Places:
+    """Where matched words stand in an item: (0, offset) in its title, (1, offset) in its summary,
+    (2, 0) when they cannot be found (a match stored by an older feedwatch). The words are looked
+    for as they stand first; the folded text (case, soft hyphens) is made once, if needed."""
+
+    def __init__(self, item: StoredItem) -> None:
+        self._fields = (item.title, item.summary)
+        self._folded: tuple[str, ...] | None = None
+
+    def of(self, text: str) -> tuple[int, int]:
+        for place, field in enumerate(self._fields):
+            at = field.find(text)
+            if at >= 0:
+                return place, at
+        if self._folded is None:
+            self._folded = tuple(strip_invisible(f).casefold() for f in self._fields)
+        wanted = strip_invisible(text).casefold()
+        for place, field in enumerate(self._folded):
+            at = field.find(wanted)
+            if at >= 0:
+                return place, at
+        return 2, 0
+
+
+def _by_title(names: Iterable[str], titles: Mapping[str, str]) -> list[str]:
+    return sorted(names, key=lambda n: ((titles.get(n) or n).casefold(), n))
+
+
+def section_of(delivery: PendingDelivery, order: Sequence[str]) -> str:
+    """The watchlist an item stands under: the one whose term stands earliest in it, its title
+    first; between lists matched by the same words, the first in `order` (by title)."""
+    rank = {name: index for index, name in enumerate(order)}
+    places = _Places(delivery.item)
+    first = min(
+        delivery.matches,
+        key=lambda m: (
+            places.of(m.text),
+            rank.get(m.watchlist, len(rank)),
+            m.watchlist,
+        ),
+    )
+    return first.watchlist
+
+
+def render_digest(
+    deliveries: Sequence[PendingDelivery],
+    watchlists: Mapping[str, Watchlist],
+    *,
+    now: datetime,
+    fmt: Format = "html",
+    tz: tzinfo = UTC,
+    limit: int = TELEGRAM_TEXT_LIMIT,
+    lang: str = "en",
+    updates: Sequence[StoryUpdate] = (),
+) -> list[DigestMessage]:
+    """Group the deliveries by watchlist (an item that hits several stands once, under the list
+    whose term stands earliest in it), then the updates of stories sent before, and cut the result
+    into messages of at most `limit` visible characters."""
+    deliveries = [d for d in deliveries if d.matches]
+    if not deliveries and not updates:
+        return []
+    writer = _Writer(fmt, lang)
+    titles: dict[str, str] = {name: w.display_title for name, w in watchlists.items()}
+    order = _by_title({m.watchlist for d in deliveries for m in d.matches}, titles)
+    groups: dict[str, list[PendingDelivery]] = {name: [] for name in order}
+    for delivery in sorted(deliveries, key=lambda d: (moment_of(d.item), d.id)):
+        groups[section_of(delivery, order)].append(delivery)
+
+    header = writer.bold(_header(writer, len(deliveries), len(updates)))
+    messages: list[DigestMessage] = []
+    parts: list[str] = [header]
+    ids: list[int] = []
+    dangling_heading = False  # a group heading with no item after it yet
+
+    def flush() -> None:
+        messages.append(DigestMessage("\n".join(parts).strip("\n"), tuple(ids)))
+        parts.clear()
+        ids.clear()
+
+    def add(text: str, delivery_ids: tuple[int, ...], continued: str) -> None:
+        nonlocal dangling_heading
+        if ids and visible_length("\n".join([*parts, text]), fmt) > limit:
+            # A heading never ends a message: it moves to the next one with its first item.
+            moved = parts.pop() if dangling_heading else continued
+            flush()
+            if moved and delivery_ids:
+                parts.append(moved.lstrip("\n"))
+            else:
+                text = text.lstrip("\n")
+        parts.append(text)
+        dangling_heading = not delivery_ids
+        ids.extend(delivery_ids)
+
+    for name, members in ((n, m) for n, m in groups.items() if m):
+        title = titles.get(name, name)
+        continued = writer.heading(writer.say("{title} (continued)", title=title))
+        add("\n" + writer.heading(f"{title} ({len(members)})"), (), "")
+        for delivery in members:
+            block = _item_block(writer, delivery, name, titles, tz, now)
+            add(block.body, block.delivery_ids, continued)
+    if updates:
+        heading = writer.say("Updates to stories already sent")
+        continued = writer.heading(writer.say("{title} (continued)", title=heading))
+        add("\n" + writer.heading(f"{heading} ({len(updates)})"), (), "")
+        for block in _update_blocks(writer, updates, tz, now):
+            add(block.body, block.delivery_ids, continued)
+    flush()
+    return messages
+
+
+def _header(writer: _Writer, mentions: int, updates: int) -> str:
+    """ "feedwatch · 3 new mentions", with the updates of earlier stories when there are any."""
+    if mentions == 1:
+        parts = [writer.say("feedwatch · 1 new mention")]
+    elif mentions:
+        parts = [writer.say("feedwatch · {count} new mentions", count=mentions)]
+    else:
+        parts = ["feedwatch"]
+    if updates:
+        parts.append(writer.say("updates to stories already sent: {count}", count=updates))
+    return " · ".join(parts)
+
+
+def _update_blocks(
+    writer: _Writer, updates: Sequence[StoryUpdate], tz: tzinfo, now: datetime
+) -> list[_Block]:
+    """One line per story sent before: its title, then each outlet that has carried it since,
+    linked to its own item, with the time ("+ Meduza 10:40")."""
+    by_story: dict[int, list[StoryUpdate]] = {}
+    for update in updates:
+        by_story.setdefault(update.story.id, []).append(update)
+    blocks = []
+    for story_updates in by_story.values():
+        story = story_updates[0].story
+        title = shorten(story.title or story.summary or (story.link or ""), _UPDATE_TITLE_CAP)
+        outlets = []
+        for update in story_updates:
+            item = update.delivery.item
+            outlet = shorten(item.feed_name, _FEED_NAME_CAP)
+            when = _when(moment_of(item), tz, now)
+            outlets.append(f"{writer.link(outlet, item.link)} {writer.esc(when)}")
+        body = writer.title_line(title, story.link) + "\n  + " + ", ".join(outlets)
+        blocks.append(_Block(body, tuple(row for u in story_updates for row in _rows(u.delivery))))
+    return blocks
+
+
+def _rows(delivery: PendingDelivery) -> tuple[int, ...]:
+    return (delivery.id, *delivery.merged_ids)
+
+
+BACKLOG_LIMIT = 50
+"""More pending items than this make a summary, not a digest: counts and the newest items."""
+BACKLOG_NEWEST = 10
+
+
+def render_instant(
+    delivery: PendingDelivery,
+    watchlists: Mapping[str, Watchlist],
+    *,
+    now: datetime,
+    fmt: Format = "html",
+    tz: tzinfo = UTC,
+    lang: str = "en",
+) -> DigestMessage | None:
+    """One hit as its own message (`/every instant`): the watchlist's title, then the item."""
+    if not delivery.matches:
+        return None
+    writer = _Writer(fmt, lang)
+    titles = {name: w.display_title for name, w in watchlists.items()}
+    group = section_of(delivery, _by_title((m.watchlist for m in delivery.matches), titles))
+    block = _item_block(writer, delivery, group, titles, tz, now)
+    text = writer.bold(titles.get(group, group)) + "\n" + block.body
+    return DigestMessage(text, block.delivery_ids, delivery.thread_id)
+
+
+def render_instant_update(
+    update: StoryUpdate,
+    *,
+    now: datetime,
+    fmt: Format = "html",
+    tz: tzinfo = UTC,
+    lang: str = "en",
+) -> DigestMessage:
+    """A new outlet for a story sent before, as its own message (`/every instant`)."""
+    writer = _Writer(fmt, lang)
+    [block] = _update_blocks(writer, [update], tz, now)
+    text = writer.bold(writer.say("Update to a story already sent")) + "\n" + block.body
+    return DigestMessage(text, block.delivery_ids, update.delivery.thread_id)
+
+
+def render_backlog(
+    total: int,
+    counts: Mapping[str, int],
+    newest: Sequence[PendingDelivery],
+    watchlists: Mapping[str, Watchlist],
+    *,
+    now: datetime,
+    fmt: Format = "html",
+    tz: tzinfo = UTC,
+    lang: str = "en",
+) -> DigestMessage:
+    """A backlog too long for a digest: one message with how many mentions wait in all, how many
+    each watchlist has, and the `newest` items, newest first; the message carries the rows of the
+    items it shows (the others close as summarised, and stay in /hits)."""
+    writer = _Writer(fmt, lang)
+    titles = {name: w.display_title for name, w in watchlists.items()}
+    latest = sorted((d for d in newest if d.matches), key=lambda d: (moment_of(d.item), d.id))
+    while True:
+        lines = [
+            writer.bold(
+                writer.say("feedwatch · {count} new mentions, too many for one digest", count=total)
+            ),
+            *(
+                writer.esc(f"{titles.get(name, name)}: {count}")
+                for name, count in sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+            ),
+            "",
+            writer.heading(writer.say("The newest {count}", count=len(latest))),
+        ]
+        for delivery in reversed(latest):
+            group = section_of(delivery, _by_title((m.watchlist for m in delivery.matches), titles))
+            lines.append(_item_block(writer, delivery, group, titles, tz, now).body)
+        lines += ["", writer.esc(writer.say("The rest: /hits 50."))]
+        text = "\n".join(lines)
+        # The newest items alone could pass the limit only with extreme titles: show fewer.
+        if visible_length(text, fmt) <= TELEGRAM_TEXT_LIMIT or len(latest) <= 1:
+            break
+        latest = latest[1:]
+    thread = newest[0].thread_id if newest else None
+    return DigestMessage(text, tuple(row for d in latest for row in _rows(d)), thread)

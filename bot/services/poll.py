@@ -1,0 +1,573 @@
+"""Poll feeds: fetch, skip what did not change, parse, match new items, store them with their hits.
+
+One feed's failure, whatever raised it, is that feed's outcome and never stops the round; a failure
+before the store leaves the feed due again, so nothing is lost. A parse worker that dies is replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
+from dataclasses import replace
+from datetime import datetime, timedelta
+from multiprocessing import get_context
+from typing import Protocol, TypeVar
+from urllib.parse import urlsplit
+
+from bot.core.domain import FeedState, Match, ParsedFeed, ParsedItem, PollOutcome, Watchlist
+from bot.core.errors import FeedwatchError, FetchError, ParseError
+from bot.core.matching import Matcher
+from bot.core.schedule import cache_hint, next_poll_at, retry_after
+from bot.ops.outages import OutageReporter, plain
+from bot.ops.replica import replica_name
+from bot.sources.fetch import Fetcher
+from bot.sources.parsing import parse_feed
+from bot.storage.asynchronous import AsyncStorage
+from bot.storage.repository import StoreResult
+
+log = logging.getLogger(__name__)
+
+TELL_CHATS_AFTER = timedelta(days=3)
+"""A feed failing this long is worth a message to the chats that draw on it (once per run)."""
+
+UNCHANGED_BATCH = 250
+"""Unchanged feeds' new state is saved this many at a time, in one transaction: most polls find
+nothing new, and a commit each would cost more than the conditional GET did."""
+
+
+CANARY = (
+    b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>canary</title>'
+    b"<item><title>canary</title><guid>feedwatch:canary</guid></item></channel></rss>"
+)
+"""A tiny valid feed. A parse worker that dies on it as well says nothing about the feed it was
+parsing before: the pool itself is what fails (a memory limit that every worker hits, say)."""
+
+POISONOUS = (
+    "poisonous feed: parsing it killed a parse worker twice, the second time alone; this version "
+    "of the feed is not parsed again"
+)
+"""A feed's health when its document kills parse workers: the bound is two deaths per document,
+one among other parses and one alone (so that the blame is certain); the same document is not
+parsed again while this process runs, and the feed backs off like any failing feed."""
+
+T = TypeVar("T")
+
+
+class ParseFunction(Protocol):
+    """What parses a document; `parse_feed`, unless a caller gives another (it must pickle: it runs
+    in the parse workers)."""
+
+    def __call__(
+        self, content: bytes, *, source: str, headers: Mapping[str, str] | None = None
+    ) -> ParsedFeed: ...
+
+
+class WorkerDied(Exception):
+    """A parse worker died while this parse was in the pool (running or waiting); the pool has been
+    made again, and the parse may be tried again."""
+
+
+class ParsePoolError(FeedwatchError):
+    """Parsing in worker processes is impossible now: the pool cannot be made again, or its workers
+    die on any document. Not the feed's fault."""
+
+
+def _process_pool(workers: int) -> ProcessPoolExecutor:
+    # forkserver: a clean process to copy, not this one with its threads and sockets.
+    return ProcessPoolExecutor(workers, mp_context=get_context("forkserver"))
+
+
+def _worker_count(workers: int | None) -> int:
+    return (os.cpu_count() or 1) if workers is None else workers
+
+
+def parse_pool(workers: int | None) -> ProcessPoolExecutor | None:
+    """A plain executor of worker processes for parsing: `workers` of them, one per core when None;
+    none (parse in a thread) when 0. Shut it down when done. The bot uses `ParsePool.start`, which
+    makes the executor again when a worker dies; a plain one given to `Poller` is not remade."""
+    workers = _worker_count(workers)
+    return _process_pool(workers) if workers > 0 else None
+
+
+class ParsePool:
+    """Parse worker processes that outlive the death of one (the OOM killer, a crash in C code).
+
+    Such a death breaks the whole executor: every parse in it fails with BrokenProcessPool, and it
+    takes no more. The first parse to see that makes a new executor, one for all of them, and shuts
+    the broken one down; every parse that was in it raises `WorkerDied` and may be done again
+    `alone`, with no other parse in the pool, so that a document that kills its worker again is
+    known to be the one that did. Used from one event loop."""
+
+    def __init__(self, make: Callable[[], Executor], *, clock: Callable[[], datetime]) -> None:
+        self._make = make
+        self._clock = clock
+        self._executor = make()
+        self._generation = 0
+        self.restarts = 0
+        """How many times the executor was made again (a count for tests and operators)."""
+        self.outage = OutageReporter("the parse pool", logger=log)
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        # Cleared while a parse runs alone: no other parse may start then.
+        self._open = asyncio.Event()
+        self._open.set()
+        self._alone = asyncio.Lock()
+        self._closed = False
+
+    @classmethod
+    def start(cls, workers: int | None, *, clock: Callable[[], datetime]) -> ParsePool | None:
+        """`workers` processes, one per core when None; None (parse in a thread) when 0. Nothing is
+        started before the first parse. Shut it down when done."""
+        workers = _worker_count(workers)
+        if workers <= 0:
+            return None
+        return cls(functools.partial(_process_pool, workers), clock=clock)
+
+    @classmethod
+    def given(cls, executor: Executor, *, clock: Callable[[], datetime]) -> ParsePool:
+        """A ready-made executor, which its owner shuts down; once broken, it is not made again
+        (every parse then fails with `ParsePoolError`)."""
+        handed: list[Executor] = [executor]
+
+        def make() -> Executor:
+            if not handed:
+                raise ParsePoolError("the parse pool was given ready-made and cannot be made again")
+            return handed.pop()
+
+        return cls(make, clock=clock)
+
+    async def run(self, call: Callable[[], T], *, alone: bool = False) -> T:
+        """`call()` in a worker process; raises `WorkerDied` when a worker died meanwhile."""
+        if self._closed:
+            # A round still running while the bot stops: not the feed's failure.
+            raise ParsePoolError("the parse pool is shut down")
+        await self._enter(alone)
+        executor, generation = self._executor, self._generation
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(executor, call)
+        except BrokenExecutor as error:
+            await self._replace(executor, generation)
+            raise WorkerDied(str(error)) from error
+        finally:
+            self._leave(alone)
+        self.outage.worked(self._clock())
+        return result
+
+    async def _replace(self, broken: Executor, generation: int) -> None:
+        """Make the executor again, unless another parse of the same broken one did already."""
+        if generation != self._generation:
+            return
+        self._generation += 1
+        self.outage.failed(
+            self._clock(),
+            f"a parse worker died (killed, out of memory, or crashed); {self._running} parses "
+            "that were in the pool are done again, one at a time",
+        )
+        try:
+            # Before any await: a parse that starts meanwhile must find the new executor.
+            self._executor = self._make()
+            self.restarts += 1
+        except ParsePoolError:
+            raise
+        except Exception as error:  # no process could be started (memory, process limits)
+            raise ParsePoolError(f"the parse pool cannot be made again: {error}") from error
+        finally:
+            # The broken executor's manager has stopped its workers; this waits until they are
+            # gone, so that none is left behind (in a thread: joining blocks).
+            await asyncio.to_thread(broken.shutdown, wait=True, cancel_futures=True)
+
+    async def _enter(self, alone: bool) -> None:
+        if alone:
+            await self._alone.acquire()
+            self._open.clear()
+            try:
+                while self._running:
+                    await self._idle.wait()
+            except BaseException:
+                self._open.set()
+                self._alone.release()
+                raise
+        else:
+            while not self._open.is_set():
+                await self._open.wait()
+        # No await between the checks above and this count: nothing else runs in between.
+        self._running += 1
+        self._idle.clear()
+
+    def _leave(self, alone: bool) -> None:
+        # Synchronous, so that a cancelled parse cannot leave the count wrong.
+        self._running -= 1
+        if not self._running:
+            self._idle.set()
+        if alone:
+            self._open.set()
+            self._alone.release()
+
+    def shutdown(self) -> None:
+        """Stop the workers (parses still waiting are cancelled, later ones refused)."""
+        self._closed = True
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class Poller:
+    """Polls due feeds concurrently, within a global limit and a limit per host."""
+
+    def __init__(
+        self,
+        store: AsyncStorage,
+        fetcher: Fetcher,
+        *,
+        clock: Callable[[], datetime],
+        default_interval: timedelta,
+        concurrency: int = 64,
+        per_host: int = 4,
+        parse_pool: ParsePool | Executor | None = None,
+        parse: ParseFunction | None = None,
+        rng: random.Random | None = None,
+        owner: str | None = None,
+        lease: timedelta = timedelta(minutes=2),
+    ) -> None:
+        self.store = store
+        self.fetcher = fetcher
+        self.clock = clock
+        self.default_interval = default_interval
+        # Replicas on one database tell their claims apart by this name; see `_poll_claimed`.
+        self.owner = owner or replica_name()
+        self.lease = lease
+        self._concurrency = concurrency
+        self._slots = asyncio.Semaphore(concurrency)
+        # A few requests at a time to one server, however many of its feeds are due.
+        self._per_host = per_host
+        self._hosts: dict[str, asyncio.Semaphore] = {}
+        # Parsing in worker processes, so that one huge feed holds no lock the others need; in a
+        # thread of this process when no pool is given.
+        if isinstance(parse_pool, Executor):
+            parse_pool = ParsePool.given(parse_pool, clock=clock)
+        self._parse_pool = parse_pool
+        # None: `parse_feed`, looked up when called (the benchmark times it by replacing it).
+        self._parse_function = parse
+        # Feed id -> the hash of its document that killed parse workers (see POISONOUS).
+        self._poisonous: dict[int, str] = {}
+        self.internal_failures: dict[str, str] = {}
+        """The last round's feeds that failed inside feedwatch, by URL, with the reason: the
+        database or the parse pool (the feed's health is left as it was), or an unexpected error
+        (recorded in its health too: it may well be the feed's doing, as a huge body is)."""
+        # Storage writes go one at a time: SQLite has one writer, and it keeps PostgreSQL calm too.
+        self._store_lock = asyncio.Lock()
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._compiled: tuple[tuple[Watchlist, ...], Matcher] | None = None
+        self._unchanged: list[FeedState] = []
+
+    async def poll(self, *, all_feeds: bool = False) -> list[PollOutcome]:
+        """Poll the feeds that are due, claimed a batch at a time so that replicas sharing the
+        database share them (or every feed, unclaimed, still with conditional GET: an operator's
+        `poll --once --all`)."""
+        self.internal_failures = {}
+        if all_feeds:
+            feeds = await self.store.feeds()
+            outcomes: list[PollOutcome] = []
+            if feeds:
+                matcher = await self._matcher()
+                polls = (self._poll_guarded(feed, matcher) for feed in feeds)
+                outcomes = list(await asyncio.gather(*polls))
+        else:
+            outcomes = await self._poll_claimed()
+        try:
+            await self._save_unchanged(flush=True)
+        except FeedwatchError as error:
+            # Those feeds keep their old state (and their claim, until it runs out): they are
+            # asked again after that.
+            log.error("saving the state of unchanged feeds failed: %s", error)
+        return outcomes
+
+    async def _poll_claimed(self) -> list[PollOutcome]:
+        """Claim due feeds as there is room to poll them, until none is left: a replica holds no
+        more feeds than it is polling, so the others take the rest, and a feed due meanwhile is
+        not left for the next tick."""
+        matcher: Matcher | None = None
+        running: set[asyncio.Task[PollOutcome]] = set()
+        outcomes: list[PollOutcome] = []
+        try:
+            while True:
+                room = self._concurrency - len(running)
+                # Refill once half the slots are free: a claim is a write, not worth one per feed.
+                if not running or room >= max(1, self._concurrency // 2):
+                    try:
+                        claimed = await self.store.claim_due_feeds(
+                            self.clock(), self.owner, self.lease, room
+                        )
+                    except Exception:
+                        # The feeds in hand are polled to the end (their states saved), then
+                        # the round fails.
+                        if running:
+                            await asyncio.wait(running)
+                        running = set()
+                        raise
+                    if claimed and matcher is None:
+                        matcher = await self._matcher()
+                    for feed in claimed:
+                        assert matcher is not None
+                        running.add(asyncio.create_task(self._poll_guarded(feed, matcher)))
+                if not running:
+                    return outcomes
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                outcomes.extend(task.result() for task in done)
+        except BaseException:
+            # Cancelled, or the claim failed: no feed's poll is left running unseen.
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running)
+            raise
+
+    async def _matcher(self) -> Matcher:
+        """The compiled watchlists, compiled again only when they changed."""
+        watchlists = tuple(await self.store.watchlists())
+        if self._compiled is None or self._compiled[0] != watchlists:
+            matcher = await asyncio.to_thread(Matcher, watchlists)
+            self._compiled = (watchlists, matcher)
+        return self._compiled[1]
+
+    def _host_slots(self, url: str) -> asyncio.Semaphore:
+        host = (urlsplit(url).hostname or "").lower()
+        slots = self._hosts.get(host)
+        if slots is None:
+            slots = self._hosts[host] = asyncio.Semaphore(self._per_host)
+        return slots
+
+    async def _poll_guarded(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
+        """`poll_feed`, with whatever it raises made this feed's failure, never the round's
+        (cancellation, KeyboardInterrupt and SystemExit still go through)."""
+        async with self._host_slots(feed.url), self._slots:
+            try:
+                return await self.poll_feed(feed, matcher)
+            except FeedwatchError as error:
+                # Storage or the parse pool: the feed keeps its old state and stays due (once its
+                # claim runs out), so it is retried. The parse pool logs its own outage.
+                if not isinstance(error, ParsePoolError):
+                    log.error("polling %s failed: %s", feed.url, error)
+                self.internal_failures[feed.url] = str(error)
+                return PollOutcome(feed.url, error=str(error))
+            except Exception as error:
+                # A bug of ours, or MemoryError: the feed's health says so, in a plain sentence,
+                # and it backs off like any failing feed; the log has the traceback, once.
+                reason = f"internal error: {plain(error)}"
+                self.internal_failures[feed.url] = reason
+                try:
+                    return await self._failed(feed, self.clock(), reason, error=error)
+                except Exception as saving:
+                    log.error("%s: its failure could not be saved: %s", feed.url, plain(saving))
+                    return PollOutcome(feed.url, error=reason)
+
+    async def poll_feed(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
+        now = self.clock()
+        started = time.perf_counter()
+        try:
+            fetched = await self.fetcher.fetch(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified
+            )
+        except FetchError as error:
+            fetch_seconds = time.perf_counter() - started
+            if error.status == 410:
+                log.warning("%s: %s", feed.url, error.reason)
+                await self.store.disable_feed(feed.id, error.reason, now)
+                return PollOutcome(
+                    feed.url, error=error.reason, gone=True, fetch_seconds=fetch_seconds
+                )
+            wait = retry_after(error.retry_after, now) if error.status in (429, 503) else None
+            failed = await self._failed(feed, now, error.reason, hint=wait)
+            return replace(failed, fetch_seconds=fetch_seconds)
+        fetch_seconds = time.perf_counter() - started
+
+        interval = feed.interval or self.default_interval
+        healthy = replace(
+            feed,
+            url=fetched.final_url if fetched.moved_permanently else feed.url,
+            etag=fetched.etag or feed.etag,
+            last_modified=fetched.last_modified or feed.last_modified,
+            last_polled_at=now,
+            last_success_at=now,
+            last_error=None,
+            consecutive_failures=0,
+            failing_since=None,
+            next_poll_at=next_poll_at(
+                now,
+                interval,
+                jitter=self._rng.random(),
+                hint=cache_hint(fetched.headers, None),
+            ),
+        )
+        body_hash = (
+            hashlib.sha256(fetched.content).hexdigest() if not fetched.not_modified else None
+        )
+        if fetched.not_modified or body_hash == feed.body_hash:
+            # Many servers ignore conditional GET; an unchanged body needs no parse either.
+            self._unchanged.append(healthy)
+            await self._save_unchanged()
+            return PollOutcome(feed.url, not_modified=True, fetch_seconds=fetch_seconds)
+
+        started = time.perf_counter()
+        try:
+            parsed = await self._parse(feed, fetched.content, fetched.headers, body_hash)
+        except ParseError as error:
+            parse_seconds = time.perf_counter() - started
+            failed = await self._failed(feed, now, error.reason)
+            return replace(failed, fetch_seconds=fetch_seconds, parse_seconds=parse_seconds)
+        # With parse workers, this includes waiting for a free one.
+        parse_seconds = time.perf_counter() - started
+        if parsed.ttl_minutes:
+            # The feed's own <ttl> may stretch the wait further than the headers did.
+            healthy = replace(
+                healthy,
+                next_poll_at=next_poll_at(
+                    now,
+                    interval,
+                    jitter=self._rng.random(),
+                    hint=cache_hint(fetched.headers, parsed.ttl_minutes),
+                ),
+            )
+
+        async with self._store_lock:
+            # Matching runs in a thread, one feed at a time (under this lock): the matcher's
+            # word caches are not shared between threads, and the event loop stays free.
+            stored = await asyncio.to_thread(
+                self._store, parsed.items, matcher, replace(healthy, body_hash=body_hash), now
+            )
+        if stored.new_items:
+            log.info(
+                "%s: %d new items, %d hits", feed.display_name, stored.new_items, stored.new_hits
+            )
+        return PollOutcome(
+            feed.url,
+            new_items=stored.new_items,
+            new_hits=stored.new_hits,
+            fetch_seconds=fetch_seconds,
+            parse_seconds=parse_seconds,
+        )
+
+    def _store(
+        self, items: Sequence[ParsedItem], matcher: Matcher, state: FeedState, now: datetime
+    ) -> StoreResult:
+        """Match the items this feed has not stored yet, then store them with the feed's new
+        state (in a worker thread: storage and matching block)."""
+        unseen = self.store.sync.unseen_keys(state.id, [item.key for item in items])
+        fresh = _match_new(matcher, items, unseen)
+        return self.store.sync.store_items(state.id, fresh, now, state=state)
+
+    async def _save_unchanged(self, *, flush: bool = False) -> None:
+        """Save the state of the unchanged feeds polled so far, once a batch is full (or now)."""
+        if len(self._unchanged) < (1 if flush else UNCHANGED_BATCH):
+            return
+        batch, self._unchanged = self._unchanged, []
+        async with self._store_lock:
+            await self.store.save_feed_states(batch)
+
+    async def _parse(
+        self, feed: FeedState, content: bytes, headers: Mapping[str, str], body_hash: str | None
+    ) -> ParsedFeed:
+        parse = self._parse_function or parse_feed
+        call = functools.partial(parse, content, source=feed.url, headers=dict(headers))
+        pool = self._parse_pool
+        if pool is None:
+            return await asyncio.to_thread(call)
+        if body_hash is not None and self._poisonous.get(feed.id) == body_hash:
+            raise ParseError(feed.url, POISONOUS)
+        try:
+            parsed = await pool.run(call)
+        except WorkerDied:
+            # Every parse that was in the pool gets here; the pool has logged the death once.
+            try:
+                parsed = await pool.run(call, alone=True)
+            except WorkerDied:
+                await self._blame(pool, parse)
+                if body_hash is not None:
+                    self._poisonous[feed.id] = body_hash
+                raise ParseError(feed.url, POISONOUS) from None
+        self._poisonous.pop(feed.id, None)
+        return parsed
+
+    @staticmethod
+    async def _blame(pool: ParsePool, parse: ParseFunction) -> None:
+        """A document killed its worker while alone in the pool: its fault, unless the workers die
+        on a tiny valid feed as well (then the pool fails, whatever the document)."""
+        canary = functools.partial(parse, CANARY, source="feedwatch:canary", headers={})
+        try:
+            await pool.run(canary, alone=True)
+        except WorkerDied as error:
+            raise ParsePoolError(
+                "the parse workers die even on a tiny valid feed; parsing is impossible until "
+                "that is fixed (a memory limit?)"
+            ) from error
+
+    async def _failed(
+        self,
+        feed: FeedState,
+        now: datetime,
+        reason: str,
+        *,
+        hint: timedelta | None = None,
+        error: BaseException | None = None,
+    ) -> PollOutcome:
+        failures = feed.consecutive_failures + 1
+        log.log(
+            logging.ERROR if error is not None else logging.WARNING,
+            "%s: %s (failure %d in a row)",
+            feed.url,
+            reason,
+            failures,
+            exc_info=error,
+        )
+        since = feed.failing_since or now
+        state = replace(
+            feed,
+            last_polled_at=now,
+            last_error=reason,
+            consecutive_failures=failures,
+            failing_since=since,
+            next_poll_at=next_poll_at(
+                now,
+                feed.interval or self.default_interval,
+                consecutive_failures=failures,
+                jitter=self._rng.random(),
+                hint=hint,
+            ),
+        )
+        await self.store.save_feed_state(state)
+        if now - since >= TELL_CHATS_AFTER:
+            told = await self.store.tell_chats_feed_is_failing(feed.id, reason, since, now)
+            if told:
+                log.warning("%s: failing since %s; told %d chats", feed.url, since, told)
+        return PollOutcome(feed.url, error=reason)
+
+
+def _match_new(
+    matcher: Matcher, items: Sequence[ParsedItem], unseen: set[str]
+) -> list[tuple[ParsedItem, dict[str, tuple[Match, ...]]]]:
+    """The items not stored yet, each with its hits; a feed that lists a key twice yields one."""
+    fresh: list[tuple[ParsedItem, dict[str, tuple[Match, ...]]]] = []
+    seen_now: set[str] = set()
+    for item in items:
+        if item.key in unseen and item.key not in seen_now:
+            seen_now.add(item.key)
+            fresh.append((item, matcher.match(item.title, item.summary)))
+    return fresh
+
+
+def summarise(outcomes: Sequence[PollOutcome]) -> str:
+    """One line for logs and `feedwatch poll --once`."""
+    failed = sum(1 for o in outcomes if o.error)
+    unchanged = sum(1 for o in outcomes if o.not_modified)
+    items = sum(o.new_items for o in outcomes)
+    hits = sum(o.new_hits for o in outcomes)
+    return (
+        f"polled {len(outcomes)} feeds: {items} new items, {hits} hits, "
+        f"{unchanged} unchanged, {failed} failed"
+    )

@@ -1,0 +1,1 @@
+"""Tests of bot/ops/: settings, logs, metrics, health, replicas."""

@@ -1,0 +1,1 @@
+"""Tests of bot/render/: what the bot says."""

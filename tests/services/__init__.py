@@ -1,0 +1,1 @@
+"""Tests of bot/services/: poll, deliver, alerts."""

@@ -1,0 +1,1 @@
+"""Tests of bot/sources/: fetching, parsing, OPML."""

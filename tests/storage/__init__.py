@@ -1,0 +1,1 @@
+"""Tests of bot/storage/: the stores, on SQLite and PostgreSQL."""
