@@ -36,6 +36,7 @@ test: lint typecheck
 lint: sync
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: sync
 	$(BIN)/mypy

@@ -24,9 +24,9 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.chat.commands import AnyApplication, ChatCommands, menu
+from bot.chat.console import ConsoleSink
 from bot.chat.pacing import PacedRateLimiter
 from bot.chat.sender import TelegramSink
-from bot.cli.console import ConsoleSink
 from bot.core.domain import CONSOLE_CHAT_ID, PollOutcome
 from bot.core.errors import FeedwatchError, StorageError
 from bot.core.matching.morphology import default_morphology

@@ -221,3 +221,71 @@ class PollOutcome:
     # How long the fetch and the parse took (None: not done), for the latency metrics.
     fetch_seconds: float | None = None
     parse_seconds: float | None = None
+
+
+# --- what storage answers use cases with ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StoreResult:
+    new_items: int
+    new_hits: int
+    new_deliveries: int
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """A forum topic's (or the chat's) outbox too long for one digest, as its summary reads it."""
+
+    total: int
+    counts: dict[str, int]
+    newest: list[PendingDelivery]
+    last_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class PastHit:
+    """An item that reached a chat's outbox, for `/hits`."""
+
+    item: StoredItem
+    matches: tuple[Match, ...]
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeTarget:
+    """A chat with spike alerts on that follows a watchlist which just got hits."""
+
+    chat_id: int
+    watchlist_id: int
+    watchlist: Watchlist
+    thread_id: int | None
+    # The chat has feeds of its own: its counts include them, so they are its own too.
+    own_feeds: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeHistory:
+    """What a spike is decided on: when each hit of the compared hours was seen, and when the
+    watchlist's history begins (its first hit; the oldest hour's start when it had hits before
+    that hour; None without any hit)."""
+
+    times: tuple[datetime, ...]
+    watching_since: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAlert:
+    """A recorded alert that Telegram refused for now (429), as facts: it is written again, from
+    the same hour's items, when it is tried again."""
+
+    id: int
+    chat_id: int
+    watchlist: Watchlist
+    watchlist_id: int
+    thread_id: int | None
+    count: int
+    baseline: float
+    counted_from: datetime
+    counted_until: datetime
+    own_feeds: bool

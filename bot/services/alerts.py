@@ -16,18 +16,68 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from bot.core.domain import Chat, DigestMessage
+from bot.core.domain import (
+    Chat,
+    DigestMessage,
+    PendingAlert,
+    SpikeHistory,
+    SpikeTarget,
+    StoredItem,
+)
 from bot.core.errors import StorageError
 from bot.core.schedule import in_quiet_hours
 from bot.render.alerts import render_alert
 from bot.render.texts import language_of
-from bot.services.courier import Courier, NotSent
-from bot.storage.alerts import PendingAlert, SpikeTarget
-from bot.storage.asynchronous import AsyncStorage
+from bot.services.courier import Courier, GateStore, NotSent
 from bot.trends.spikes import Spike, detect_spike, spike_stories, window_counts
 
 log = logging.getLogger(__name__)
+
+
+class AlertStorage(GateStore, Protocol):
+    """What spike alerts need of storage (`AsyncStorage` is one)."""
+
+    async def last_hit_id(self) -> int: ...
+
+    async def spike_targets(self, after_hit_id: int, now: datetime) -> list[SpikeTarget]: ...
+
+    async def spike_history(
+        self, watchlist_id: int, chat_id: int | None, now: datetime
+    ) -> SpikeHistory: ...
+
+    async def spike_items(
+        self,
+        watchlist_id: int,
+        chat_id: int | None,
+        start: datetime,
+        end: datetime,
+        limit: int = ...,
+    ) -> list[StoredItem]: ...
+
+    async def reserve_spike_alert(
+        self,
+        chat_id: int,
+        watchlist_id: int,
+        spike: Spike,
+        now: datetime,
+        *,
+        thread_id: int | None = ...,
+        own_feeds: bool = ...,
+    ) -> int | None: ...
+
+    async def take_spike_alert(self, alert_id: int, now: datetime) -> bool: ...
+
+    async def finish_spike_alert(
+        self, alert_id: int, now: datetime, outcome: str, *, message_id: int | None = ...
+    ) -> None: ...
+
+    async def retry_spike_alert(self, alert_id: int) -> None: ...
+
+    async def pending_spike_alerts(self, now: datetime) -> list[PendingAlert]: ...
+
+    async def migrate_chat(self, old_id: int, new_id: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +94,7 @@ class Alerter:
     """Detects spikes for the chats that want alerts and sends them; one round at a time."""
 
     def __init__(
-        self, store: AsyncStorage, courier: Courier, *, clock: Callable[[], datetime]
+        self, store: AlertStorage, courier: Courier, *, clock: Callable[[], datetime]
     ) -> None:
         self.store = store
         self.courier = courier

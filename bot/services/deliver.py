@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
+from typing import Protocol
 
-from bot.core.domain import Chat, DigestMessage, PendingDelivery, Watchlist
+from bot.core.domain import (
+    Backlog,
+    Chat,
+    DigestMessage,
+    PendingDelivery,
+    PendingNotice,
+    Watchlist,
+)
 from bot.core.errors import StorageError
 from bot.core.schedule import digest_due, in_quiet_hours
 from bot.render.digest import (
@@ -27,8 +35,7 @@ from bot.render.digest import (
 )
 from bot.render.notices import render_feed_failing
 from bot.render.texts import language_of
-from bot.services.courier import Courier, NotSent
-from bot.storage.asynchronous import AsyncStorage
+from bot.services.courier import Courier, GateStore, NotSent
 from bot.trends.stories import STORY_WINDOW, Stories, group_stories
 
 log = logging.getLogger(__name__)
@@ -37,6 +44,55 @@ CHATS_AT_ONCE = 16
 """Chats a round sends to at the same time."""
 
 _UNRECORDED = "sent messages wait to be recorded: the database does not answer"
+
+
+class DeliveryStorage(GateStore, Protocol):
+    """What delivering digests and notices needs of storage (`AsyncStorage` is one)."""
+
+    async def chat(self, chat_id: int) -> Chat | None: ...
+
+    async def chats_with_pending(self) -> list[Chat]: ...
+
+    async def watchlists(self) -> list[Watchlist]: ...
+
+    async def pending_by_topic(self, chat_id: int) -> dict[int | None, int]: ...
+
+    async def pending_deliveries(
+        self, chat_id: int, limit: int = ..., *, skip_topics: Collection[int | None] = ...
+    ) -> list[PendingDelivery]: ...
+
+    async def recent_sent_deliveries(
+        self, chat_id: int, since: datetime
+    ) -> list[PendingDelivery]: ...
+
+    async def backlog(self, chat_id: int, topic: int | None, newest: int) -> Backlog: ...
+
+    async def close_backlog(
+        self,
+        chat_id: int,
+        topic: int | None,
+        backlog: Backlog,
+        now: datetime,
+        *,
+        message_id: int | None,
+    ) -> None: ...
+
+    async def mark_sent(
+        self,
+        delivery_ids: Sequence[int],
+        now: datetime,
+        *,
+        message_id: int | None = ...,
+        outcome: str = ...,
+    ) -> int: ...
+
+    async def set_last_digest(self, chat_id: int, now: datetime) -> None: ...
+
+    async def migrate_chat(self, old_id: int, new_id: int) -> None: ...
+
+    async def pending_notices(self) -> list[PendingNotice]: ...
+
+    async def mark_notice_sent(self, notice_id: int, now: datetime) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +118,7 @@ class Deliverer:
 
     def __init__(
         self,
-        store: AsyncStorage,
+        store: DeliveryStorage,
         courier: Courier,
         *,
         clock: Callable[[], datetime],

@@ -21,7 +21,15 @@ from multiprocessing import get_context
 from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from bot.core.domain import FeedState, Match, ParsedFeed, ParsedItem, PollOutcome, Watchlist
+from bot.core.domain import (
+    FeedState,
+    Match,
+    ParsedFeed,
+    ParsedItem,
+    PollOutcome,
+    StoreResult,
+    Watchlist,
+)
 from bot.core.errors import FeedwatchError, FetchError, ParseError
 from bot.core.matching import Matcher
 from bot.core.schedule import cache_hint, next_poll_at, retry_after
@@ -29,8 +37,6 @@ from bot.ops.outages import OutageReporter, plain
 from bot.ops.replica import replica_name
 from bot.sources.fetch import Fetcher
 from bot.sources.parsing import parse_feed
-from bot.storage.asynchronous import AsyncStorage
-from bot.storage.repository import StoreResult
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +64,46 @@ one among other parses and one alone (so that the blame is certain); the same do
 parsed again while this process runs, and the feed backs off like any failing feed."""
 
 T = TypeVar("T")
+
+
+class PollSyncStorage(Protocol):
+    """The part of storage the poller calls from its worker thread, with matching in between."""
+
+    def unseen_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]: ...
+
+    def store_items(
+        self,
+        feed_id: int,
+        items: Sequence[tuple[ParsedItem, Mapping[str, Sequence[Match]]]],
+        now: datetime,
+        *,
+        state: FeedState | None = None,
+    ) -> StoreResult: ...
+
+
+class PollStorage(Protocol):
+    """What polling needs of storage (`bot.storage.asynchronous.AsyncStorage` is one)."""
+
+    @property
+    def sync(self) -> PollSyncStorage: ...
+
+    async def feeds(self) -> list[FeedState]: ...
+
+    async def claim_due_feeds(
+        self, now: datetime, owner: str, lease: timedelta, limit: int
+    ) -> list[FeedState]: ...
+
+    async def disable_feed(self, feed_id: int, reason: str, now: datetime) -> None: ...
+
+    async def save_feed_state(self, state: FeedState) -> FeedState: ...
+
+    async def save_feed_states(self, states: Sequence[FeedState]) -> int: ...
+
+    async def tell_chats_feed_is_failing(
+        self, feed_id: int, reason: str, since: datetime, now: datetime
+    ) -> int: ...
+
+    async def watchlists(self) -> list[Watchlist]: ...
 
 
 class ParseFunction(Protocol):
@@ -222,7 +268,7 @@ class Poller:
 
     def __init__(
         self,
-        store: AsyncStorage,
+        store: PollStorage,
         fetcher: Fetcher,
         *,
         clock: Callable[[], datetime],

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, CursorResult, exists, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
-from bot.core.domain import StoredItem, Watchlist
+from bot.core.domain import PendingAlert, SpikeHistory, SpikeTarget, StoredItem
 from bot.core.errors import StorageError
 from bot.storage.queries import visible_to
 from bot.storage.rows import stored_item, watchlist_of
@@ -45,45 +45,6 @@ from bot.trends.spikes import (
 
 SPIKE_ITEMS_SHOWN = 1000
 """The most items of one spike read to make its story lines (a message holds far fewer)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SpikeTarget:
-    """A chat with spike alerts on that follows a watchlist which just got hits."""
-
-    chat_id: int
-    watchlist_id: int
-    watchlist: Watchlist
-    thread_id: int | None
-    # The chat has feeds of its own: its counts include them, so they are its own too.
-    own_feeds: bool
-
-
-@dataclass(frozen=True, slots=True)
-class SpikeHistory:
-    """What a spike is decided on: when each hit of the compared hours was seen, and when the
-    watchlist's history begins (its first hit; the oldest hour's start when it had hits before
-    that hour; None without any hit)."""
-
-    times: tuple[datetime, ...]
-    watching_since: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class PendingAlert:
-    """A recorded alert that Telegram refused for now (429), as facts: it is written again, from
-    the same hour's items, when it is tried again."""
-
-    id: int
-    chat_id: int
-    watchlist: Watchlist
-    watchlist_id: int
-    thread_id: int | None
-    count: int
-    baseline: float
-    counted_from: datetime
-    counted_until: datetime
-    own_feeds: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
-from bot.core.domain import FeedState, Match, ParsedItem
+from bot.core.domain import FeedState, Match, ParsedItem, StoreResult
 from bot.core.errors import StorageError
 from bot.storage.queries import chunks, followers_of, recipients
 from bot.storage.rows import CHAT_SOURCE, poll_values
@@ -20,13 +20,6 @@ from bot.storage.tables import DeliveryRow, FeedRow, HitRow, ItemRow, WatchlistR
 
 STREAM_CHUNK = 1000
 """Rows fetched from the database at a time by the streaming reads."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoreResult:
-    new_items: int
-    new_hits: int
-    new_deliveries: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,13 +4,19 @@ paused, closed only once Telegram confirmed it; the notices to chats; and what r
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, update
 from sqlmodel import Session, col, select
 
-from bot.core.domain import Chat, Match, PendingDelivery, PendingNotice, StoredItem
+from bot.core.domain import (
+    Backlog,
+    Chat,
+    Match,
+    PastHit,
+    PendingDelivery,
+    PendingNotice,
+)
 from bot.storage.queries import chat_row, open_rows, rowcount
 from bot.storage.rows import CHAT_SOURCE, chat_of, stored_item
 from bot.storage.store import Store
@@ -30,25 +36,6 @@ from bot.storage.tables import (
 HELD = "held"
 RECENT_SENT_LIMIT = 5000
 """Rows sent in the story window that a digest compares new items with, at most."""
-
-
-@dataclass(frozen=True, slots=True)
-class Backlog:
-    """A forum topic's (or the chat's) outbox too long for one digest, as its summary reads it."""
-
-    total: int
-    counts: dict[str, int]
-    newest: list[PendingDelivery]
-    last_id: int
-
-
-@dataclass(frozen=True, slots=True)
-class PastHit:
-    """An item that reached a chat's outbox, for `/hits`."""
-
-    item: StoredItem
-    matches: tuple[Match, ...]
-    sent_at: datetime | None
 
 
 class OutboxStore(Store):

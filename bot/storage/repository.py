@@ -9,12 +9,12 @@ from __future__ import annotations
 from bot.storage.alerts import AlertStore
 from bot.storage.chats import ChatStore, SubscribeResult, TermsResult
 from bot.storage.feeds import FeedStore
-from bot.storage.items import ItemStore, StoreResult
-from bot.storage.outbox import OutboxStore, PastHit
+from bot.storage.items import ItemStore
+from bot.storage.outbox import OutboxStore
 from bot.storage.reports import ReportStore
 from bot.storage.schema import SchemaStore
 
-__all__ = ["PastHit", "Repository", "StoreResult", "SubscribeResult", "TermsResult"]
+__all__ = ["Repository", "SubscribeResult", "TermsResult"]
 
 
 class Repository(
