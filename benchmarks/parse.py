@@ -26,6 +26,8 @@ from bot.core.errors import ParseError  # noqa: E402
 from bot.sources import feedparser_tuning  # noqa: E402
 from bot.sources.parsing import parse_feed  # noqa: E402
 
+feedparser_tuning.install()  # as the bot does: feedwatch's rows parse with it
+
 
 @dataclass
 class Tally:

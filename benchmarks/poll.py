@@ -592,7 +592,9 @@ async def bench_feedwatch(
         _instrument(repo, cpu)
         settings = PollingSettings()
         steps: list[Step] = []
-        # As FeedwatchApp does: a pool of parse processes, one per core unless told otherwise.
+        # As FeedwatchApp does: feedparser tuned, and a pool of parse processes (tuned as they
+        # start), one per core unless told otherwise.
+        feedparser_tuning.install()
         parse_pool = poll_module.parse_pool(args.parse_workers)
         if parse_pool is None:
             poll_module.parse_feed = _timed(poll_module.parse_feed, "parse", cpu)  # type: ignore[assignment]

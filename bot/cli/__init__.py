@@ -23,6 +23,7 @@ from bot.cli import stories as story_commands
 from bot.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Handler, JsonLines, with_config
 from bot.core.errors import ConfigError, FeedwatchError
 from bot.ops.config import Settings, check_config, load_settings, summary
+from bot.sources import feedparser_tuning
 
 if TYPE_CHECKING:
     from bot.ops.logs import LogFormat
@@ -79,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # The command line is a composition root too: `parse`, `feeds import` and the rest parse in
+    # this process, with feedparser tuned as the bot's workers have it.
+    feedparser_tuning.install()
     try:
         return _dispatch(args)
     except ConfigError as error:

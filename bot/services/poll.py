@@ -35,6 +35,7 @@ from bot.core.matching import Matcher
 from bot.core.schedule import cache_hint, next_poll_at, retry_after
 from bot.ops.outages import OutageReporter, plain
 from bot.ops.replica import replica_name
+from bot.sources import feedparser_tuning
 from bot.sources.fetch import Fetcher
 from bot.sources.parsing import parse_feed
 
@@ -126,8 +127,11 @@ class ParsePoolError(FeedwatchError):
 
 
 def _process_pool(workers: int) -> ProcessPoolExecutor:
-    # forkserver: a clean process to copy, not this one with its threads and sockets.
-    return ProcessPoolExecutor(workers, mp_context=get_context("forkserver"))
+    # forkserver: a clean process to copy, not this one with its threads and sockets. Each worker
+    # tunes its own feedparser before its first parse.
+    return ProcessPoolExecutor(
+        workers, mp_context=get_context("forkserver"), initializer=feedparser_tuning.install
+    )
 
 
 def _worker_count(workers: int | None) -> int:

@@ -81,6 +81,11 @@ def install() -> None:
                 table.setdefault(code, code)
 
 
+def installed() -> bool:
+    """Whether `install()` has tuned this process's feedparser."""
+    return __name__ in feedparser.api.PREFERRED_XML_PARSERS
+
+
 @contextmanager
 def uninstalled() -> Iterator[None]:
     """feedparser as shipped, for a while: benchmarks time their baseline with it, and the tests

@@ -22,7 +22,6 @@ import feedparser
 
 from bot.core.domain import ParsedFeed, ParsedItem
 from bot.core.errors import ParseError
-from bot.sources import feedparser_tuning
 
 __all__ = [
     "MAX_ENTITY_EXPANSION",
@@ -33,7 +32,6 @@ __all__ = [
     "parse_feed",
 ]
 
-feedparser_tuning.install()
 
 MAX_KEY_LENGTH = 512
 # An item's summary is its whole plain text, summary and content, so that a name in the last

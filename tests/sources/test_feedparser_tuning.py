@@ -4,6 +4,8 @@ generated text in every script, C1 controls included."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import xml.sax
 from html import escape
 from pathlib import Path
@@ -41,7 +43,7 @@ def _parsed(data: bytes) -> dict[str, Any]:
 
 
 def _both(data: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
-    feedparser_tuning.install()  # as importing bot.sources.parsing does
+    feedparser_tuning.install()  # as the bot's composition root and parse workers do
     tuned = _parsed(data)
     with feedparser_tuning.uninstalled():
         shipped = _parsed(data)
@@ -96,3 +98,39 @@ def test_text_in_any_script_comes_out_the_same(title: str, description: str) -> 
     tuned, shipped = _both(document)
     assert tuned == shipped
     assert tuned["entries"], tuned["bozo_exception"]
+
+
+def _in_a_fresh_process(code: str) -> str:
+    return subprocess.run(  # noqa: S603 - our own interpreter, a fixed probe
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_importing_the_parser_leaves_feedparser_as_shipped() -> None:
+    # The tuning is a patch of feedparser's internals: made on purpose, where the process starts,
+    # never as a side effect of an import.
+    code = "import bot.sources.parsing, bot.sources.feedparser_tuning as t; print(t.installed())"
+    assert _in_a_fresh_process(code) == "False"
+
+
+def test_the_parse_workers_tune_their_own_feedparser() -> None:
+    from bot.services.poll import parse_pool
+
+    pool = parse_pool(1)
+    assert pool is not None
+    try:
+        assert pool.submit(feedparser_tuning.installed).result(timeout=60) is True
+    finally:
+        pool.shutdown()
+
+
+def test_the_command_line_tunes_feedparser_before_it_parses(tmp_path: Path) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_text("<rss version='2.0'><channel><title>t</title></channel></rss>")
+    code = (
+        "import contextlib, io, bot.cli, bot.sources.feedparser_tuning as t; "
+        "out = io.StringIO(); "
+        f"ctx = contextlib.redirect_stdout(out); ctx.__enter__(); bot.cli.main(['parse', {str(feed)!r}]); "
+        "ctx.__exit__(None, None, None); print(t.installed())"
+    )
+    assert _in_a_fresh_process(code).splitlines()[-1] == "True"
