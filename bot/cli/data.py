@@ -14,7 +14,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,7 +26,6 @@ from bot.ops.config import Settings
 
 if TYPE_CHECKING:
     from bot.cli.common import Subcommands
-    from bot.core.matching import Matcher
     from bot.render.charts import Chart
     from bot.storage.reports import ExportedHit
     from bot.storage.repository import Repository
@@ -42,8 +41,6 @@ EXPORT_FIELDS = (
     "watchlist",
     "matches",
 )
-BACKFILL_PAGE = 500
-"""Items matched, and their hits stored, at a time: memory stays bounded however many there are."""
 
 
 def add_commands(commands: Subcommands) -> None:
@@ -423,6 +420,7 @@ def _backfill(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from bot.core.matching import Matcher
+    from bot.services.backfill import backfill
 
     now = datetime.now(UTC)
     since = now - timedelta(days=args.days)
@@ -437,12 +435,14 @@ def _backfill(args: argparse.Namespace, settings: Settings) -> int:
         matcher = Matcher(lists)
         total = repo.count_items_seen(since, now)
         with tqdm(total=total, unit="item", desc="backfill", file=sys.stderr, disable=None) as bar:
-            scanned, new_hits, deliveries = backfill(
+            done = backfill(
                 repo, matcher, since, now, deliver=not args.no_deliver, progress=bar.update
             )
     finally:
         repo.close()
-    print(backfill_summary(scanned, since, new_hits, deliveries, named=args.watchlist))
+    print(
+        backfill_summary(done.scanned, since, done.new_hits, done.deliveries, named=args.watchlist)
+    )
     if args.no_deliver:
         print("(--no-deliver: nothing was queued for the chats)")
     return EXIT_OK
@@ -466,31 +466,6 @@ def backfill_summary(
         f"deliveries queued: {deliveries}",
     ]
     return "\n".join(lines)
-
-
-def backfill(
-    repo: Repository,
-    matcher: Matcher,
-    since: datetime,
-    now: datetime,
-    *,
-    deliver: bool,
-    progress: Callable[[int], object] = lambda _: None,
-) -> tuple[int, dict[str, int], int]:
-    """Match the items seen in [since, now) page by page and store what is new; returns the items
-    scanned, the new hits by watchlist name and the outbox rows queued."""
-    scanned, deliveries, after = 0, 0, 0
-    new_hits: dict[str, int] = {}
-    while page := repo.items_seen(since, now, after_id=after, limit=BACKFILL_PAGE):
-        found = [(item.id, matcher.match(item.title, item.summary)) for item in page]
-        result = repo.add_backfilled_hits(found, now, deliver=deliver)
-        for name, count in result.new_hits.items():
-            new_hits[name] = new_hits.get(name, 0) + count
-        deliveries += result.new_deliveries
-        scanned += len(page)
-        after = page[-1].id
-        progress(len(page))
-    return scanned, new_hits, deliveries
 
 
 # --- db ---------------------------------------------------------------------------------------

@@ -7,20 +7,19 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from bot.cli.common import EXIT_ERROR, EXIT_OK, Handler, handled_by
 from bot.core.domain import FeedState
-from bot.core.errors import FeedwatchError
 from bot.ops.config import PollingSettings, Settings
 from bot.sources.opml import OpmlEntry, OpmlError, read_opml, write_opml
 
 if TYPE_CHECKING:
     from bot.cli.common import Subcommands
+    from bot.services.feed_import import ImportReport, Kept
+    from bot.storage.repository import Repository
 
 # Feeds an import checks at once, at most (and at most [polling] per_host of them on one server).
 IMPORT_CONCURRENCY = 8
@@ -102,14 +101,6 @@ def feeds_table(feeds: Sequence[FeedState]) -> str:
 # --- OPML -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Checked:
-    """What fetching and parsing an entry's URL found: the feed's title, or why it is no feed."""
-
-    title: str | None = None
-    problem: str | None = None
-
-
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     """Check every feed of the OPML file, add the good ones for every chat, report the rest."""
     from bot.storage.repository import Repository
@@ -126,70 +117,52 @@ def _import(args: argparse.Namespace, settings: Settings) -> int:
     repo = Repository.open(settings.database.url)
     try:
         repo.sync_config(settings.feeds, settings.watchlists, datetime.now(UTC))
-        present = repo.shared_feed_urls()
-        to_check = [e for e in entries if e.problem is None and e.url not in present]
-        checked = asyncio.run(check_feeds(to_check, settings.polling))
-        good = [
-            (e.url, e.title or checked[e.url].title)
-            for e in to_check
-            if checked[e.url].problem is None
-        ]
-        stored = repo.import_feeds(good, datetime.now(UTC))
+        report = asyncio.run(_check_and_keep(entries, repo, settings.polling))
     finally:
         repo.close()
-    refused = 0
-    for entry in entries:
-        problem = entry.problem or (checked[entry.url].problem if entry.url in checked else None)
-        if problem is not None:
-            refused += 1
-            named = f' ("{entry.title}")' if entry.title else ""
-            print(f"{entry.url}: {problem}{named}", file=sys.stderr)
-    added = sum(1 for outcome in stored.values() if outcome == "added")
-    already = len(entries) - refused - added
-    print(f"{path}: {_count(added, 'feed')} imported, {refused} refused, {already} already present")
-    return EXIT_ERROR if refused else EXIT_OK
+    for refused in report.refused:
+        named = f' ("{refused.entry.title}")' if refused.entry.title else ""
+        print(f"{refused.entry.url}: {refused.reason}{named}", file=sys.stderr)
+    added, refused_count = len(report.added), len(report.refused)
+    already = len(entries) - refused_count - added
+    print(
+        f"{path}: {_count(added, 'feed')} imported, {refused_count} refused, "
+        f"{already} already present"
+    )
+    return EXIT_ERROR if refused_count else EXIT_OK
 
 
-async def check_feeds(entries: Sequence[OpmlEntry], polling: PollingSettings) -> dict[str, Checked]:
-    """Fetch and parse each entry's URL as the poller would, a few at once (and at most
+async def _check_and_keep(
+    entries: Sequence[OpmlEntry], repo: Repository, polling: PollingSettings
+) -> ImportReport:
+    """The import, each feed checked as the poller would read it, a few at once (and at most
     `per_host` on one server), with a progress bar on a terminal's stderr."""
     from tqdm import tqdm
 
+    from bot.services.feed_check import FeedChecker
+    from bot.services.feed_import import import_feeds
     from bot.sources.fetch import Fetcher
-    from bot.sources.parsing import parse_feed
 
-    overall = asyncio.Semaphore(max(1, min(polling.concurrency, IMPORT_CONCURRENCY)))
-    hosts: dict[str, asyncio.Semaphore] = {}
-    results: dict[str, Checked] = {}
+    present = await asyncio.to_thread(repo.shared_feed_urls)
+
+    async def keep(url: str, name: str | None) -> Kept:
+        stored = await asyncio.to_thread(repo.import_feeds, [(url, name)], datetime.now(UTC))
+        return "added" if stored[url] == "added" else "already"
+
     # disable=None: a bar on a terminal only, never in a log or a pipe.
-    with tqdm(
-        total=len(entries), desc="checking feeds", unit="feed", file=sys.stderr, disable=None
-    ) as bar:
+    with tqdm(desc="checking feeds", unit="feed", file=sys.stderr, disable=None) as bar:
+
+        async def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
         async with Fetcher.configured(polling) as fetcher:
-
-            async def check(entry: OpmlEntry) -> None:
-                host = (urlsplit(entry.url).hostname or "").lower()
-                per_host = hosts.setdefault(host, asyncio.Semaphore(max(1, polling.per_host)))
-                # The server's turn first: waiting for it must not hold one of the overall turns.
-                async with per_host, overall:
-                    try:
-                        fetched = await fetcher.fetch(entry.url)
-                        feed = await asyncio.to_thread(
-                            parse_feed, fetched.content, source=entry.url, headers=fetched.headers
-                        )
-                        results[entry.url] = Checked(title=feed.title)
-                    except FeedwatchError as error:
-                        results[entry.url] = Checked(problem=_reason(error))
-                bar.update(1)
-
-            await asyncio.gather(*(check(entry) for entry in entries))
-    return results
-
-
-def _reason(error: FeedwatchError) -> str:
-    """The reason alone: fetch and parse errors name the URL, which the report names already."""
-    reason = getattr(error, "reason", None)
-    return reason if isinstance(reason, str) else str(error)
+            checker = FeedChecker(
+                fetcher,
+                at_once=min(polling.concurrency, IMPORT_CONCURRENCY),
+                per_host=polling.per_host,
+            )
+            return await import_feeds(entries, checker, keep, present=present, progress=progress)
 
 
 def _count(number: int, noun: str) -> str:

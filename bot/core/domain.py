@@ -289,3 +289,20 @@ class PendingAlert:
     counted_from: datetime
     counted_until: datetime
     own_feeds: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ItemText:
+    """A stored item as the matcher reads it."""
+
+    id: int
+    title: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillResult:
+    """What one `add_backfilled_hits` added: hits by watchlist name, and outbox rows."""
+
+    new_hits: Mapping[str, int]
+    new_deliveries: int

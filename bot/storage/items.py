@@ -4,14 +4,13 @@ for every chat and topic that follows a list they hit, and the hits a backfill a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
-from bot.core.domain import FeedState, Match, ParsedItem, StoreResult
+from bot.core.domain import BackfillResult, FeedState, ItemText, Match, ParsedItem, StoreResult
 from bot.core.errors import StorageError
 from bot.storage.queries import chunks, followers_of, recipients
 from bot.storage.rows import CHAT_SOURCE, poll_values
@@ -22,21 +21,6 @@ STREAM_CHUNK = 1000
 """Rows fetched from the database at a time by the streaming reads."""
 
 
-@dataclass(frozen=True, slots=True)
-class ItemText:
-    """A stored item as the matcher reads it."""
-
-    id: int
-    title: str
-    summary: str
-
-
-@dataclass(frozen=True, slots=True)
-class BackfillResult:
-    """What one `add_backfilled_hits` added: hits by watchlist name, and outbox rows."""
-
-    new_hits: Mapping[str, int]
-    new_deliveries: int
 
 
 class ItemStore(Store):
