@@ -161,8 +161,8 @@ async def _bench(args: argparse.Namespace, fake: FakeBotApi, workdir: Path) -> i
             limiter = (
                 "as bot/app.py builds it (paced: 1 per 1/28 s overall; groups 20/min, bursts of 4)"
             )
-        assert isinstance(app.deliverer.sink, TelegramSink)
-        _record_sends(app.deliverer.sink, run)
+        assert isinstance(app.deliverer.courier.sink, TelegramSink)
+        _record_sends(app.deliverer.courier.sink, run)
 
         if not args.no_enforce:
             fake.enforce_limits()
