@@ -142,11 +142,13 @@ async def _check_and_keep(
     from bot.services.feed_check import FeedChecker
     from bot.services.feed_import import import_feeds
     from bot.sources.fetch import Fetcher
+    from bot.storage.asynchronous import AsyncStorage
 
-    present = await asyncio.to_thread(repo.shared_feed_urls)
+    storage = AsyncStorage(repo)
+    present = await storage.shared_feed_urls()
 
     async def keep(url: str, name: str | None) -> Kept:
-        stored = await asyncio.to_thread(repo.import_feeds, [(url, name)], datetime.now(UTC))
+        stored = await storage.import_feeds([(url, name)], datetime.now(UTC))
         return "added" if stored[url] == "added" else "already"
 
     # disable=None: a bar on a terminal only, never in a log or a pipe.
