@@ -21,8 +21,6 @@ STREAM_CHUNK = 1000
 """Rows fetched from the database at a time by the streaming reads."""
 
 
-
-
 class ItemStore(Store):
     """Items, their hits, and the outbox rows a new hit makes."""
 
