@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bot.core.limits import QUOTED_AT_MOST
 from bot.core.matching import term_problem
+from bot.core.said import said
 from bot.ops.config import format_duration, parse_duration
 
 LABEL = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -29,7 +30,10 @@ def shown(text: str, most: int = QUOTED_AT_MOST) -> str:
 def label(text: str) -> str:
     if not LABEL.fullmatch(text):
         raise ValueError(
-            f"«{shown(text)}» cannot name a watchlist: use 1 to 64 letters, digits, - and _"
+            said(
+                "«{name}» cannot name a watchlist: use 1 to 64 letters, digits, - and _",
+                name=shown(text),
+            )
         )
     return text
 
@@ -39,11 +43,11 @@ def terms(text: str) -> list[str]:
     found = [part.strip() for part in text.split(",")]
     found = [part for part in found if part]
     if not found:
-        raise ValueError("no terms given")
+        raise ValueError(said("no terms given"))
     for term in found:
         problem = term_problem(term)
         if problem:
-            raise ValueError(f"the term «{shown(term)}» {problem}")
+            raise ValueError(said("the term «{term}» {problem}", term=shown(term), problem=problem))
     return list(dict.fromkeys(found))
 
 
@@ -51,7 +55,7 @@ def name_and_terms(args: str) -> tuple[str, list[str]]:
     """`NAME TERM[, TERM…]` as typed after a command."""
     name, _, rest = args.strip().partition(" ")
     if not name:
-        raise ValueError("no watchlist name given")
+        raise ValueError(said("no watchlist name given"))
     return label(name), terms(rest)
 
 
@@ -62,12 +66,16 @@ def digest_interval(text: str) -> timedelta:
     try:
         interval = parse_duration(text)
     except ValueError as error:
-        raise ValueError(f"{error}, or instant") from None
+        raise ValueError(said("{error}, or instant", error=error.args[0])) from None
     if not SHORTEST_DIGEST <= interval <= LONGEST_DIGEST:
         raise ValueError(
-            f"{format_duration(interval)} is out of range: a digest comes every "
-            f"{format_duration(SHORTEST_DIGEST)} at the most often and every "
-            f"{format_duration(LONGEST_DIGEST)} at the least"
+            said(
+                "{interval} is out of range: a digest comes every {shortest} at the most often "
+                "and every {longest} at the least",
+                interval=format_duration(interval),
+                shortest=format_duration(SHORTEST_DIGEST),
+                longest=format_duration(LONGEST_DIGEST),
+            )
         )
     return interval
 
@@ -80,11 +88,16 @@ def quiet_hours(text: str) -> tuple[int, int] | None:
     start, dash, end = cleaned.replace("–", "-").replace("—", "-").partition("-")
     first, second = _CLOCK.fullmatch(start.strip()), _CLOCK.fullmatch(end.strip())
     if not dash or first is None or second is None:
-        raise ValueError(f"«{shown(text)}» is not a span of hours; write it as 22:00-07:00, or off")
+        raise ValueError(
+            said(
+                "«{hours}» is not a span of hours; write it as 22:00-07:00, or off",
+                hours=shown(text),
+            )
+        )
     begin = int(first[1]) * 60 + int(first[2])
     finish = int(second[1]) * 60 + int(second[2])
     if begin == finish:
-        raise ValueError("quiet hours must start and end at different times")
+        raise ValueError(said("quiet hours must start and end at different times"))
     return begin, finish
 
 
@@ -96,15 +109,20 @@ def timezone(text: str) -> str:
     """An IANA time zone name such as Europe/Kyiv, written in any case."""
     wanted = text.strip()
     if not wanted:
-        raise ValueError("no time zone given")
+        raise ValueError(said("no time zone given"))
     known = {name.lower(): name for name in available_timezones()}
     name = known.get(wanted.lower())
     if name is None:
         raise ValueError(
-            f"«{shown(wanted)}» is not a time zone; write it as Area/City, such as Europe/Kyiv"
+            said(
+                "«{zone}» is not a time zone; write it as Area/City, such as Europe/Kyiv",
+                zone=shown(wanted),
+            )
         )
     try:
         ZoneInfo(name)
     except ZoneInfoNotFoundError:  # listed but unreadable: a broken tz database
-        raise ValueError(f"the time zone {name} cannot be read on this server") from None
+        raise ValueError(
+            said("the time zone {zone} cannot be read on this server", zone=name)
+        ) from None
     return name

@@ -23,7 +23,7 @@ from bot.core.domain import Chat
 from bot.core.errors import RefusedError
 from bot.core.limits import LISTED_AT_MOST
 from bot.render.digest import TELEGRAM_TEXT_LIMIT, pack_lines, visible_length
-from bot.render.texts import language_of, tr
+from bot.render.i18n import language_of, tr
 from bot.services.deliver import Deliverer
 from bot.storage.asynchronous import AsyncStorage
 
@@ -55,8 +55,12 @@ class Target:
         """ "this chat", or "the channel …", in `lang`; capitalised to `start` a sentence."""
         if self.is_channel:
             title = escape(self.chat.title or str(self.chat.id))
-            return tr(lang, "The channel {title}" if start else "the channel {title}", title=title)
-        return tr(lang, "This chat" if start else "this chat")
+            # translators: {title} is a channel's title. "The channel …" and "This chat" (and their
+            # lower-case forms) stand for {where} in other sentences
+            if start:
+                return tr(lang, "The channel {title}", title=title)
+            return tr(lang, "the channel {title}", title=title)
+        return tr(lang, "This chat") if start else tr(lang, "this chat")
 
     @property
     def is_channel(self) -> bool:
@@ -195,8 +199,12 @@ class CommandBase:
                 if change and not await self._is_admin(context, channel.id, update):
                     await self._answer(
                         update,
-                        f"You are no longer an administrator of {Target(channel).where()}, so "
-                        "you cannot change it. /channel off goes back to this chat.",
+                        tr(
+                            language(update),
+                            "You are no longer an administrator of {where}, so you cannot change "
+                            "it. /channel off goes back to this chat.",
+                            where=Target(channel).where(language(update)),
+                        ),
                     )
                     return None
                 return Target(channel)

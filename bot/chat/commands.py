@@ -39,8 +39,9 @@ from bot.core.limits import (
     SHORT_ARGUMENT,
     argument_limit,
 )
+from bot.core.said import N_
 from bot.ops.logs import withheld
-from bot.render.texts import tr
+from bot.render.i18n import ntr, tr, translated
 
 __all__ = ["COMMANDS", "AnyApplication", "ChatCommands", "menu"]
 
@@ -50,32 +51,32 @@ Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     # (command, usage, what it does): the menu, /help and the usage answers all come from here.
-    ("start", "/start", "register this chat and show this help"),
-    ("help", "/help", "show this help"),
-    ("subscribe", "/subscribe NAME…", "follow shared watchlists, e.g. /subscribe rvc kursk"),
-    ("unsubscribe", "/unsubscribe NAME…", "stop following watchlists"),
-    ("watch", "/watch NAME TERM[, TERM…]", "make your own watchlist or add terms to it"),
-    ("exclude", "/exclude NAME TERM[, …]", "an item with one of these is not a hit"),
-    ("require", "/require NAME TERM[, …]", "an item must also have one of these"),
-    ("unwatch", "/unwatch NAME [TERM, …]", "remove terms, or the whole list"),
-    ("watchlists", "/watchlists", "what this chat follows, with buttons"),
-    ("test", "/test TEXT", "which watchlists would match TEXT, and the words that did"),
-    ("hits", "/hits [N]", "the last N hits (10)"),
-    ("stats", "/stats [NAME…] [DAYS]", "a chart of the hits per day (per hour for 1–2 days)"),
-    ("digest", "/digest", "send what is pending now"),
-    ("every", "/every DURATION|instant", "how often the digest comes (5m … 7d)"),
-    ("quiet", "/quiet HH:MM-HH:MM|off", "no messages in these hours"),
-    ("tz", "/tz Area/City", "this chat's time zone"),
-    ("feeds", "/feeds", "the feeds, with their health"),
-    ("addfeed", "/addfeed URL", "add a feed for this chat"),
-    ("removefeed", "/removefeed URL", "remove one of this chat's feeds"),
-    ("importopml", "/importopml", "add the feeds of an OPML file (reply to it)"),
-    ("spikes", "/spikes on|off", "an alert at once when a watchlist's hits jump"),
-    ("pause", "/pause", "stop delivery for now"),
-    ("resume", "/resume", "deliver again; what came meanwhile is offered"),
-    ("export", "/export", "this chat's watchlists as a TOML file"),
-    ("import", "/import", "read watchlists from a TOML file (attach it, or reply to it)"),
-    ("channel", "/channel @name|off", "set up a channel you administer from this chat"),
+    ("start", "/start", N_("register this chat and show this help")),
+    ("help", "/help", N_("show this help")),
+    ("subscribe", "/subscribe NAME…", N_("follow shared watchlists, e.g. /subscribe rvc kursk")),
+    ("unsubscribe", "/unsubscribe NAME…", N_("stop following watchlists")),
+    ("watch", "/watch NAME TERM[, TERM…]", N_("make your own watchlist or add terms to it")),
+    ("exclude", "/exclude NAME TERM[, …]", N_("an item with one of these is not a hit")),
+    ("require", "/require NAME TERM[, …]", N_("an item must also have one of these")),
+    ("unwatch", "/unwatch NAME [TERM, …]", N_("remove terms, or the whole list")),
+    ("watchlists", "/watchlists", N_("what this chat follows, with buttons")),
+    ("test", "/test TEXT", N_("which watchlists would match TEXT, and the words that did")),
+    ("hits", "/hits [N]", N_("the last N hits (10)")),
+    ("stats", "/stats [NAME…] [DAYS]", N_("a chart of the hits per day (per hour for 1–2 days)")),
+    ("digest", "/digest", N_("send what is pending now")),
+    ("every", "/every DURATION|instant", N_("how often the digest comes (5m … 7d)")),
+    ("quiet", "/quiet HH:MM-HH:MM|off", N_("no messages in these hours")),
+    ("tz", "/tz Area/City", N_("this chat's time zone")),
+    ("feeds", "/feeds", N_("the feeds, with their health")),
+    ("addfeed", "/addfeed URL", N_("add a feed for this chat")),
+    ("removefeed", "/removefeed URL", N_("remove one of this chat's feeds")),
+    ("importopml", "/importopml", N_("add the feeds of an OPML file (reply to it)")),
+    ("spikes", "/spikes on|off", N_("an alert at once when a watchlist's hits jump")),
+    ("pause", "/pause", N_("stop delivery for now")),
+    ("resume", "/resume", N_("deliver again; what came meanwhile is offered")),
+    ("export", "/export", N_("this chat's watchlists as a TOML file")),
+    ("import", "/import", N_("read watchlists from a TOML file (attach it, or reply to it)")),
+    ("channel", "/channel @name|off", N_("set up a channel you administer from this chat")),
 )
 
 
@@ -159,11 +160,12 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, 
                 if addressed_to_us(message, context.bot.username):
                     await self._answer(
                         update,
-                        tr(
+                        ntr(
                             language(update),
-                            "The text after /{command} is too long: at most {limit} characters.",
+                            "The text after /{command} is too long: at most {count} characters.",
+                            "The text after /{command} is too long: at most {count} characters.",
+                            limit,
                             command=name,
-                            limit=limit,
                         ),
                     )
                 return
@@ -190,9 +192,11 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, 
             *(f"• <code>{escape(n)}</code>" + (" ✓" if n in followed else "") for n in available),
             "",
             tr(lang, "<b>Try</b>"),
-            f"/subscribe rvc — {tr(lang, 'follow a shared watchlist')}",
-            f"/watch kursk_news Курск, Курская область, Курськ, Kursk — {tr(lang, 'make your own')}",
-            f"/test Губернатор Курской области объявил эвакуацию — {tr(lang, 'see what would match')}",
+            "/subscribe rvc — " + tr(lang, "follow a shared watchlist"),
+            "/watch kursk_news Курск, Курская область, Курськ, Kursk — "
+            + tr(lang, "make your own"),
+            "/test Губернатор Курской области объявил эвакуацию — "
+            + tr(lang, "see what would match"),
             "",
             tr(lang, "<b>Commands</b>"),
             *(f"{escape(usage)} — {escape(tr(lang, about))}" for _, usage, about in COMMANDS),
@@ -241,6 +245,7 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, 
         command and the traceback, never a message: a message (or a cause's, or a context's) may
         quote what was typed, and the README promises that none of it is logged."""
         handling = _handling(update)
+        lang = language(update) if isinstance(update, Update) else "en"
         if isinstance(error, TelegramError) and unreachable(error) and isinstance(update, Update):
             # An answer refused because the user blocked the bot (or the chat is gone): the same
             # rule as for a digest. Deactivate the chat, and send it no apology for the failure.
@@ -252,9 +257,11 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, 
         if isinstance(error, StorageError):
             # Our own sentence around the database driver's first line, which names no value.
             log.error("storage error while handling %s: %s", handling, error)
-            text = "The database cannot be reached right now; please try again in a minute."
+            text = tr(
+                lang, "The database cannot be reached right now; please try again in a minute."
+            )
         elif isinstance(error, FeedwatchError):
-            text = escape(shown(str(error), _ERROR_SHOWN))
+            text = escape(shown(translated(lang, error), _ERROR_SHOWN))
         else:
             log.error(
                 "unexpected %s while handling %s",
@@ -262,7 +269,7 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, 
                 handling,
                 exc_info=withheld(error),
             )
-            text = "Something went wrong on our side; it has been logged."
+            text = tr(lang, "Something went wrong on our side; it has been logged.")
         if isinstance(update, Update):
             try:
                 await self._answer(update, text)

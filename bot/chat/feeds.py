@@ -33,7 +33,7 @@ from bot.core.errors import FeedwatchError, RefusedError
 from bot.core.limits import LONG_ARGUMENT, MAX_FEEDS_PER_CHAT
 from bot.ops.logs import withheld
 from bot.render.digest import TELEGRAM_TEXT_LIMIT, format_moment, visible_length
-from bot.render.texts import tr
+from bot.render.i18n import ntr, tr, translated
 from bot.sources.opml import OpmlEntry, OpmlError, read_opml
 
 log = logging.getLogger(__name__)
@@ -68,36 +68,46 @@ class FeedCommands(CommandBase):
         # Chats with an /importopml under way: one at a time each.
         self._importing: set[int] = set()
 
-    def _health(self, feed: FeedState, target: Target) -> str:
+    def _health(self, feed: FeedState, target: Target, lang: str) -> str:
         now, zone = self.clock(), target.chat.timezone
         name = escape(feed.display_name)
         if feed.last_error:
-            state = f"failing: {escape(feed.last_error)}"
+            # translators: a feed's health in /feeds; {error} is the server's or the parser's word, in English
+            state = tr(lang, "failing: {error}", error=escape(feed.last_error))
             if feed.consecutive_failures > 1:
-                state += f" ({feed.consecutive_failures} times in a row)"
+                state += " " + ntr(
+                    lang,
+                    "({count} time in a row)",
+                    "({count} times in a row)",
+                    feed.consecutive_failures,
+                )
         elif feed.last_success_at is not None:
-            state = f"ok, last read {format_moment(feed.last_success_at, zone, now)}"
+            when = format_moment(feed.last_success_at, zone, now)
+            state = tr(lang, "ok, last read {when}", when=when)
         else:
-            state = "not read yet"
-        return f"• {name}: {state}; {feed.item_count} items"
+            state = tr(lang, "not read yet")
+        return f"• {name}: {state}; " + ntr(lang, "{count} items", "{count} items", feed.item_count)
 
     async def feeds(self, update: Update, context: Context) -> None:
         target = await self._target(update, context, change=False)
         if target is None:
             return
         shared, own = await self.store.chat_feeds(target.id)
+        lang = language(update)
         lines = []
         if own:
             lines += [
-                f"<b>Feeds of {target.where()}</b>",
-                *(self._health(f, target) for f in own),
+                tr(lang, "<b>Feeds of {where}</b>", where=target.where(lang)),
+                *(self._health(f, target, lang) for f in own),
                 "",
             ]
         lines += [
-            "<b>Feeds every chat gets</b>" if shared else "No shared feeds are configured.",
-            *(self._health(f, target) for f in shared),
+            tr(lang, "<b>Feeds every chat gets</b>")
+            if shared
+            else tr(lang, "No shared feeds are configured."),
+            *(self._health(f, target, lang) for f in shared),
         ]
-        lines.append("Add one with /addfeed URL.")
+        lines.append(tr(lang, "Add one with /addfeed URL."))
         await self._answer_lines(update, lines)
 
     async def addfeed(self, update: Update, context: Context) -> None:
@@ -109,9 +119,10 @@ class FeedCommands(CommandBase):
             if arguments(update.effective_message)
             else ""
         )
+        lang = language(update)
         if not url.startswith(("http://", "https://")):
             await self._answer(
-                update, "Usage: /addfeed URL (an RSS or Atom feed, http:// or https://)"
+                update, tr(lang, "Usage: /addfeed URL (an RSS or Atom feed, http:// or https://)")
             )
             return
         title = None
@@ -120,22 +131,25 @@ class FeedCommands(CommandBase):
                 title = await self.check_feed(url)
             except FeedwatchError as error:
                 # It quotes the URL, maybe twice: cut short, it still fits in a message.
-                said = escape(shown(str(error), LONG_ARGUMENT))
-                await self._answer(update, f"Not added: {said}")
+                said = escape(shown(translated(lang, error), LONG_ARGUMENT))
+                await self._answer(update, tr(lang, "Not added: {reason}", reason=said))
                 return
         try:
             added = await self.store.add_chat_feed(target.id, url, title, self.clock())
         except RefusedError as error:
-            await self._answer(update, f"Not added: {refusal(update, error)}.")
+            reason = refusal(update, error) + "."
+            await self._answer(update, tr(lang, "Not added: {reason}", reason=reason))
             return
         # The feed's own title may be any length; the URL is within the command's limit.
         name = escape(shown(title) if title else url)
+        where = target.where(lang)
         said = {
-            "added": f"Added {name}; its new items are matched against "
-            f"{target.where()}'s watchlists from the next poll.",
-            "already": f"{escape(url)} is already one of {target.where()}'s feeds.",
-            "shared": f"{escape(url)} is already read for every chat.",
-        }[added]
+            "added": tr(lang, "Added {name}; its new items are matched against {where}'s "
+                "watchlists from the next poll.", name=name, where=where),
+            "already": tr(lang, "{url} is already one of {where}'s feeds.", url=escape(url),
+                where=where),
+            "shared": tr(lang, "{url} is already read for every chat.", url=escape(url)),
+        }[added]  # fmt: skip
         await self._answer(update, said)
 
     async def import_opml(self, update: Update, context: Context) -> None:
@@ -331,31 +345,34 @@ class FeedCommands(CommandBase):
         if target is None:
             return
         url = arguments(update.effective_message)
+        lang = language(update)
         if not url:
-            await self._answer(update, "Usage: /removefeed URL (as /feeds lists it)")
+            await self._answer(update, tr(lang, "Usage: /removefeed URL (as /feeds lists it)"))
             return
         removed = await self.store.remove_chat_feed(target.id, url)
         await self._answer(
             update,
-            f"Removed {escape(url)}." if removed
-            else f"{escape(url)} is not one of {target.where()}'s feeds; /feeds lists them.",
+            tr(lang, "Removed {url}.", url=escape(url)) if removed
+            else tr(lang, "{url} is not one of {where}'s feeds; /feeds lists them.",
+                url=escape(url), where=target.where(lang)),
         )  # fmt: skip
 
     async def channel(self, update: Update, context: Context) -> None:
         """`/channel @name` in a private chat: configure that channel from here; `/channel off`."""
         chat = await self._register(update)
         user = update.effective_user
+        lang = language(update)
         if chat.type != TelegramChat.PRIVATE or user is None:
-            await self._answer(update, "/channel works in a private chat with the bot.")
+            await self._answer(update, tr(lang, "/channel works in a private chat with the bot."))
             return
         wanted = arguments(update.effective_message)
         if not wanted or wanted.lower() == "off":
             await self.store.set_managing(chat.id, None)
             await self._answer(
                 update,
-                "Commands here now act on this chat again."
+                tr(lang, "Commands here now act on this chat again.")
                 if wanted
-                else "Usage: /channel @name, or /channel off",
+                else tr(lang, "Usage: /channel @name, or /channel off"),
             )
             return
         try:
@@ -367,24 +384,36 @@ class FeedCommands(CommandBase):
             mine = await context.bot.get_chat_member(found.id, user.id)
             bot_member = await context.bot.get_chat_member(found.id, context.bot.id)
         except RefusedError as error:
-            await self._answer(update, f"Not linked: {escape(str(error))}.")
+            await self._answer(
+                update, tr(lang, "Not linked: {reason}.", reason=refusal(update, error))
+            )
             return
         except TelegramError as error:
             await self._answer(
                 update,
-                f"Not linked: Telegram says «{escape(error.message)}». Add the bot to the channel "
-                "as an administrator first.",
+                tr(
+                    lang,
+                    "Not linked: Telegram says «{message}». Add the bot to the channel as an "
+                    "administrator first.",
+                    message=escape(error.message),
+                ),
             )
             return
         if mine.status not in ADMIN_STATUSES:
-            await self._answer(update, "Not linked: you are not an administrator of that channel.")
+            await self._answer(
+                update, tr(lang, "Not linked: you are not an administrator of that channel.")
+            )
             return
         if bot_member.status not in ADMIN_STATUSES or (
             bot_member.status == ChatMemberStatus.ADMINISTRATOR
             and not getattr(bot_member, "can_post_messages", True)
         ):
             await self._answer(
-                update, "Not linked: the bot must be an administrator of the channel that can post."
+                update,
+                tr(
+                    lang,
+                    "Not linked: the bot must be an administrator of the channel that can post.",
+                ),
             )
             return
         title = found.title or found.username or str(found.id)
@@ -392,13 +421,23 @@ class FeedCommands(CommandBase):
         await self.store.set_managing(chat.id, found.id)
         await self._answer(
             update,
-            f"Linked the channel {escape(title)}: /subscribe, /watch and the other commands you "
-            "send here now set up the channel, and its digests go there. /channel off ends this.",
+            tr(
+                lang,
+                "Linked the channel {title}: /subscribe, /watch and the other commands you send "
+                "here now set up the channel, and its digests go there. /channel off ends this.",
+                title=escape(title),
+            ),
         )
 
 
 def _progress(lang: str, done: int, total: int) -> str:
-    return tr(lang, "Checked {done} of {total} feeds…", done=done, total=total)
+    return ntr(
+        lang,
+        "Checked {done} of {count} feeds…",
+        "Checked {done} of {count} feeds…",
+        total,
+        done=done,
+    )
 
 
 def _import_summary(

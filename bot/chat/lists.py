@@ -31,7 +31,7 @@ from bot.core.matching import Matcher
 from bot.ops.config import MAX_TOML_BYTES, TOO_LARGE, TomlRefused, size_text
 from bot.ops.watchlist_file import read_watchlists_document, watchlists_document
 from bot.render.digest import shorten
-from bot.render.texts import tr
+from bot.render.i18n import ntr, tr, translated
 from bot.sources.parsing import html_to_text
 from bot.storage.chats import TermRole
 from bot.storage.repository import SubscribeResult
@@ -51,14 +51,14 @@ TERMS_SHOWN_AT_MOST = 600
 """Characters of a list's terms `/watchlists` shows."""
 
 
-def _terms_line(watchlist: Watchlist) -> str:
+def _terms_line(watchlist: Watchlist, lang: str) -> str:
     """A list's terms on one line, cut short when long: 200 terms of 200 characters would not
     fit in a message (/export gives them all)."""
     parts = [", ".join(watchlist.terms)]
     if watchlist.require:
-        parts.append("requires: " + ", ".join(watchlist.require))
+        parts.append(tr(lang, "requires: {terms}", terms=", ".join(watchlist.require)))
     if watchlist.exclude:
-        parts.append("except: " + ", ".join(watchlist.exclude))
+        parts.append(tr(lang, "except: {terms}", terms=", ".join(watchlist.exclude)))
     return "   " + escape(shorten("; ".join(parts), TERMS_SHOWN_AT_MOST))
 
 
@@ -83,11 +83,18 @@ class ListCommands(CommandBase):
         if target is None:
             return
         names = [part for part in arguments(update.effective_message).replace(",", " ").split()]
+        command = "subscribe" if subscribe else "unsubscribe"
         if not names:
+            lang = language(update)
             await self._answer(
                 update,
-                f"Usage: /{'subscribe' if subscribe else 'unsubscribe'} NAME…\n"
-                f"Watchlists: {codes(await self._visible_names(target)) or 'none yet'}",
+                tr(lang, "Usage: /{command} NAME…", command=command)
+                + "\n"
+                + tr(
+                    lang,
+                    "Watchlists: {available}",
+                    available=codes(await self._visible_names(target)) or tr(lang, "none yet"),
+                ),
             )
             return
         if subscribe:
@@ -110,11 +117,19 @@ class ListCommands(CommandBase):
     ) -> str:
         lines = []
         if result.changed:
-            verb = "Now following: {names}." if subscribe else "No longer following: {names}."
-            lines.append(tr(lang, verb, names=codes(result.changed)))
+            names = codes(result.changed)
+            lines.append(
+                tr(lang, "Now following: {names}.", names=names)
+                if subscribe
+                else tr(lang, "No longer following: {names}.", names=names)
+            )
         if result.unchanged:
-            state = "Already following: {names}." if subscribe else "Was not following: {names}."
-            lines.append(tr(lang, state, names=codes(result.unchanged)))
+            names = codes(result.unchanged)
+            lines.append(
+                tr(lang, "Already following: {names}.", names=names)
+                if subscribe
+                else tr(lang, "Was not following: {names}.", names=names)
+            )
         if result.unknown:
             available = codes(await self._visible_names(target)) or tr(lang, "none yet")
             lines.append(
@@ -167,8 +182,14 @@ class ListCommands(CommandBase):
         except ValueError as error:
             await self._answer(
                 update,
-                f"{_sentence(escape(str(error)))}.\nUsage: /{command} NAME TERM[, TERM…]\n"
-                f"For example: /{command} kursk Курск, Курская область, Kursk",
+                f"{_sentence(escape(translated(lang, error)))}.\n"
+                + tr(lang, "Usage: /{command} NAME TERM[, TERM…]", command=command)
+                + "\n"
+                + tr(
+                    lang,
+                    "For example: /{command} kursk Курск, Курская область, Kursk",
+                    command=command,
+                ),
             )
             return
         try:
@@ -185,23 +206,25 @@ class ListCommands(CommandBase):
                 update, tr(lang, "Not done: {reason}.", reason=refusal(update, error))
             )
             return
-        added = {
-            "terms": "Added to its terms: {terms}.",
-            "require": "Added to its required terms: {terms}.",
-            "exclude": "Added to its exclusions: {terms}.",
-        }[role]
         lines = []
         if result.created:
             lines.append(
                 tr(
                     lang,
                     "Created the watchlist {name} for {where}.",
-                    name=f"<code>{escape(label)}</code>",
+                    name=codes([label]),
                     where=target.where(lang),
                 )
             )
         if result.added:
-            lines.append(tr(lang, added, terms=", ".join(escape(t) for t in result.added)))
+            said = ", ".join(escape(t) for t in result.added)
+            lines.append(
+                {
+                    "terms": tr(lang, "Added to its terms: {terms}.", terms=said),
+                    "require": tr(lang, "Added to its required terms: {terms}.", terms=said),
+                    "exclude": tr(lang, "Added to its exclusions: {terms}.", terms=said),
+                }[role]
+            )
         if result.already:
             lines.append(
                 tr(
@@ -223,13 +246,17 @@ class ListCommands(CommandBase):
         label, _, rest = arguments(update.effective_message).partition(" ")
         if not label:
             await self._answer(
-                update, "Usage: /unwatch NAME [TERM, …]: without terms, the whole list goes"
+                update,
+                tr(
+                    language(update),
+                    "Usage: /unwatch NAME [TERM, …]: without terms, the whole list goes",
+                ),
             )
             return
         try:
             parse.label(label)
         except ValueError as error:
-            await self._answer(update, f"{_sentence(escape(str(error)))}.")
+            await self._answer(update, f"{_sentence(escape(translated(language(update), error)))}.")
             return
         try:
             if rest.strip():
@@ -253,7 +280,7 @@ class ListCommands(CommandBase):
                     tr(
                         language(update),
                         "Removed the watchlist {name}; its past hits stay in /hits.",
-                        name=f"<code>{escape(label)}</code>",
+                        name=codes([label]),
                     ),
                 )
         except RefusedError as error:
@@ -273,30 +300,38 @@ class ListCommands(CommandBase):
         lines: list[str] = []
         buttons: list[list[InlineKeyboardButton]] = []
         if followed:
-            lines.append(f"<b>{target.where(start=True)} follows</b>")
+            lines.append(tr(lang, "<b>{where} follows</b>", where=target.where(lang, start=True)))
             for watchlist in followed:
-                own = " (own)" if watchlist.owner is not None else ""
+                # translators: after a watchlist's name in /watchlists: the chat made it, it is not shared
+                own = " " + tr(lang, "(own)") if watchlist.owner is not None else ""
                 topic = topics.get(watchlist.name)
                 where = (
                     " · " + tr(lang, "in the topic {topic}", topic=topic_label(*topic))
                     if topic is not None
                     else ""
                 )
-                lines.append(f"{_list_line(watchlist)}{own}{where}\n{_terms_line(watchlist)}")
+                lines.append(f"{_list_line(watchlist)}{own}{where}\n{_terms_line(watchlist, lang)}")
                 action = "rm" if watchlist.owner is not None else "unsub"
                 data = f"{action}:{watchlist.label}"
                 if len(data.encode()) <= _CALLBACK_LIMIT:
-                    verb = "Remove" if watchlist.owner is not None else "Unsubscribe"
-                    buttons.append(
-                        [InlineKeyboardButton(f"{verb} {watchlist.label}", callback_data=data)]
+                    verb = (
+                        tr(lang, "Remove {name}", name=watchlist.label)
+                        if watchlist.owner is not None
+                        else tr(lang, "Unsubscribe {name}", name=watchlist.label)
                     )
+                    buttons.append([InlineKeyboardButton(verb, callback_data=data)])
         else:
-            lines.append(f"{target.where(start=True)} follows no watchlist yet.")
+            lines.append(
+                # translators: {where} is "This chat" or "The channel …", as translated on their own
+                tr(lang, "{where} follows no watchlist yet.", where=target.where(lang, start=True))
+            )
         following = {w.name for w in followed}
         others = [w for w in shared if w.name not in following]
         if others:
-            lines += ["", "<b>Also available</b>", *(_list_line(w) for w in others)]
-            lines.append("Follow one with /subscribe NAME, or make your own with /watch NAME TERM.")
+            lines += ["", tr(lang, "<b>Also available</b>"), *(_list_line(w) for w in others)]
+            lines.append(
+                tr(lang, "Follow one with /subscribe NAME, or make your own with /watch NAME TERM.")
+            )
         await self._answer_lines(
             update, lines, buttons=InlineKeyboardMarkup(buttons) if buttons else None
         )
@@ -307,23 +342,24 @@ class ListCommands(CommandBase):
         assert query is not None
         assert query.data is not None
         action, _, label = query.data.partition(":")
+        lang = language(update)
         target = await self._target(update, context, change=True)
         if target is None:
-            await query.answer("Only administrators can change this.")
+            await query.answer(tr(lang, "Only administrators can change this."))
             return
         try:
             if action == "rm":
                 await self.store.remove_list(target.id, label)
-                text = f"Removed the watchlist {label}."
+                text = tr(lang, "Removed the watchlist {name}.", name=label)
             else:
                 result = await self.store.unsubscribe(target.id, [label])
                 text = (
-                    f"No longer following {label}."
+                    tr(lang, "No longer following {name}.", name=label)
                     if result.changed
-                    else f"Was not following {label}."
+                    else tr(lang, "Was not following {name}.", name=label)
                 )
         except RefusedError as error:
-            text = f"Not done: {error}."
+            text = tr(lang, "Not done: {reason}.", reason=tr(lang, error.template, **error.params))
         await query.answer(text[:200])
         await self._answer(update, escape(text))
 
@@ -332,18 +368,28 @@ class ListCommands(CommandBase):
         if target is None:
             return
         text = arguments(update.effective_message)
+        lang = language(update)
         if not text:
-            await self._answer(update, "Usage: /test TEXT")
+            await self._answer(update, tr(lang, "Usage: /test TEXT"))
             return
         followed = await self.store.chat_watchlists(target.id)
-        scope = f"{target.where()}'s watchlists"
+        own = bool(followed)
         if not followed:
             followed = await self.store.shared_watchlists()
-            scope = f"the available watchlists ({target.where()} follows none yet)"
         # Compiling reads the dictionaries for new terms: off the event loop, like the match.
         found = await asyncio.to_thread(lambda: Matcher(followed).match(html_to_text(text)))
         if not found:
-            await self._answer(update, f"None of {scope} would match.")
+            where = target.where(lang)
+            await self._answer(
+                update,
+                tr(lang, "None of {where}'s watchlists would match.", where=where)
+                if own
+                else tr(
+                    lang,
+                    "None of the available watchlists would match ({where} follows none yet).",
+                    where=where,
+                ),
+            )
             return
         labels = {w.name: w for w in followed}
         lines = []
@@ -356,7 +402,17 @@ class ListCommands(CommandBase):
             lines.append(
                 f"• <code>{escape(watchlist.label)}</code> {escape(watchlist.display_title)}: {words}"
             )
-        await self._answer(update, fitted(f"Would match, of {scope}:", lines, language(update)))
+        where = target.where(lang)
+        head = (
+            tr(lang, "Would match, of {where}'s watchlists:", where=where)
+            if own
+            else tr(
+                lang,
+                "Would match, of the available watchlists ({where} follows none yet):",
+                where=where,
+            )
+        )
+        await self._answer(update, fitted(head, lines, lang))
 
     # --- moving them ------------------------------------------------------------------------
 
@@ -366,14 +422,23 @@ class ListCommands(CommandBase):
             return
         followed = await self.store.chat_watchlists(target.id)
         message = update.effective_message
+        lang = language(update)
         if not followed or message is None:
-            await self._answer(update, f"{target.where(start=True)} follows no watchlist yet.")
+            await self._answer(
+                update,
+                tr(lang, "{where} follows no watchlist yet.", where=target.where(lang, start=True)),
+            )
             return
         document = watchlists_document(followed).encode()
         await message.reply_document(
             BytesIO(document),
             filename="watchlists.toml",
-            caption=f"{len(followed)} watchlists; send the file back with /import to restore them.",
+            caption=ntr(
+                lang,
+                "{count} watchlists; send the file back with /import to restore them.",
+                "{count} watchlists; send the file back with /import to restore them.",
+                len(followed),
+            ),
             do_quote=False,
         )
 
@@ -388,29 +453,34 @@ class ListCommands(CommandBase):
         document = message.document or (
             message.reply_to_message.document if message.reply_to_message else None
         )
+        lang = language(update)
         if document is None:
             await self._answer(
                 update,
-                "Usage: send /import with a watchlists TOML file attached, or reply /import to "
-                "such a file (/export makes one).",
+                tr(
+                    lang,
+                    "Usage: send /import with a watchlists TOML file attached, or reply /import "
+                    "to such a file (/export makes one).",
+                ),
             )
             return
-        lang = language(update)
         if document.file_size is not None and document.file_size > EXPORT_LIMIT:
             # Refused before the download, in the words a document refused after it gets.
             await self._answer(update, _refused(lang, TOO_LARGE, {"size": size_text(EXPORT_LIMIT)}))
             return
         file = await document.get_file()
         data = bytes(await file.download_as_bytearray())
-        name = parse.shown(document.file_name or "the file", SHORT_ARGUMENT)
+        name = parse.shown(document.file_name or tr(lang, "the file"), SHORT_ARGUMENT)
         try:
             watchlists = read_watchlists_document(data, name)
         except TomlRefused as error:
             await self._answer(update, _refused(lang, error.template, error.params))
             return
         except ConfigError as error:
-            problems = [f"• {escape(p)}" for p in error.problems[:_PROBLEMS_SHOWN]]
-            await self._answer(update, fitted("Nothing was imported:", problems, lang))
+            problems = [
+                f"• {escape(translated(lang, p))}" for p in error.problems[:_PROBLEMS_SHOWN]
+            ]
+            await self._answer(update, fitted(tr(lang, "Nothing was imported:"), problems, lang))
             return
         await self._answer(update, await self._import(target, watchlists, lang))
 
@@ -424,7 +494,8 @@ class ListCommands(CommandBase):
                         thread_id=target.thread_id,
                     )  # fmt: skip
                     lines.append(
-                        f"• <code>{escape(watchlist.name)}</code>: following the shared list"
+                        f"• <code>{escape(watchlist.name)}</code>: "
+                        + tr(lang, "following the shared list")
                     )
                     continue
                 parts: tuple[tuple[TermRole, tuple[str, ...]], ...] = (
@@ -438,14 +509,17 @@ class ListCommands(CommandBase):
                             self.clock(), thread_id=target.thread_id,
                         )  # fmt: skip
                 lines.append(
-                    f"• <code>{escape(watchlist.name)}</code>: {len(watchlist.terms)} terms"
+                    f"• <code>{escape(watchlist.name)}</code>: "
+                    + ntr(lang, "{count} terms", "{count} terms", len(watchlist.terms))
                 )
             except RefusedError as error:
+                reason = tr(lang, error.template, **error.params)
                 lines.append(
-                    f"• <code>{escape(watchlist.name)}</code>: not imported, {escape(str(error))}"
+                    f"• <code>{escape(watchlist.name)}</code>: "
+                    + escape(tr(lang, "not imported, {reason}", reason=reason))
                 )
         # A file may hold thousands of lists: the summary says what fits in a message.
-        return fitted("Imported:", lines, lang)
+        return fitted(tr(lang, "Imported:"), lines, lang)
 
 
 def _refused(lang: str, template: str, params: Mapping[str, object]) -> str:

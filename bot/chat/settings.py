@@ -13,8 +13,8 @@ from bot.core.limits import HITS_SHOWN_AT_MOST
 from bot.core.schedule import local_time
 from bot.ops.config import format_duration
 from bot.render.digest import format_moment, shorten
+from bot.render.i18n import ntr, tr, translated
 from bot.render.links import html_link
-from bot.render.texts import tr
 from bot.trends.spikes import COOLDOWN
 from bot.trends.stories import moment_of
 
@@ -30,23 +30,22 @@ class SettingsCommands(CommandBase):
             return
         lang = language(update)
         text = arguments(update.effective_message)
+        usage = tr(lang, "Usage: /every DURATION (5m … 7d) or /every instant")
         try:
             interval = parse.digest_interval(text) if text else None
         except ValueError as error:
-            await self._answer(
-                update, f"{escape(str(error))}.\nUsage: /every DURATION (5m … 7d) or /every instant"
-            )
+            await self._answer(update, f"{escape(translated(lang, error))}.\n{usage}")
             return
         if interval is None:
             current = target.chat.digest_interval
-            said = "each hit as it comes" if target.chat.instant else (
-                f"a digest every {format_duration(current)}" if current else
-                f"a digest every {format_duration(self.deliverer.default_interval)} (the default)"
+            where = target.where(lang, start=True)
+            said = tr(lang, "{where} gets each hit as it comes.", where=where) if target.chat.instant else (
+                tr(lang, "{where} gets a digest every {interval}.", where=where,
+                    interval=format_duration(current)) if current else
+                tr(lang, "{where} gets a digest every {interval} (the default).", where=where,
+                    interval=format_duration(self.deliverer.default_interval))
             )  # fmt: skip
-            await self._answer(
-                update,
-                f"{target.where(start=True)} gets {said}.\nUsage: /every DURATION (5m … 7d) or /every instant",
-            )
+            await self._answer(update, f"{said}\n{usage}")
             return
         await self.store.set_digest_interval(target.id, interval)
         if interval == parse.INSTANT:
@@ -78,7 +77,9 @@ class SettingsCommands(CommandBase):
             hours = parse.quiet_hours(arguments(update.effective_message))
         except ValueError as error:
             await self._answer(
-                update, f"{escape(str(error))}.\nUsage: /quiet HH:MM-HH:MM or /quiet off"
+                update,
+                f"{escape(translated(lang, error))}.\n"
+                + tr(lang, "Usage: /quiet HH:MM-HH:MM or /quiet off"),
             )
             return
         await self.store.set_quiet(target.id, hours)
@@ -107,8 +108,11 @@ class SettingsCommands(CommandBase):
         try:
             zone = parse.timezone(arguments(update.effective_message))
         except ValueError as error:
+            lang = language(update)
             await self._answer(
-                update, f"{escape(str(error))}.\nUsage: /tz Area/City, such as /tz Europe/Kyiv"
+                update,
+                f"{escape(translated(lang, error))}.\n"
+                + tr(lang, "Usage: /tz Area/City, such as /tz Europe/Kyiv"),
             )
             return
         await self.store.set_timezone(target.id, zone)
@@ -119,7 +123,7 @@ class SettingsCommands(CommandBase):
                 language(update),
                 "Time zone {zone}: it is {time} there now.",
                 zone=escape(zone),
-                time=f"{now:%H:%M}",
+                time=now.strftime("%H:%M"),
             ),
         )
 
@@ -185,7 +189,9 @@ class SettingsCommands(CommandBase):
             [
                 [
                     InlineKeyboardButton(
-                        tr(lang, "Send the {held}", held=held), callback_data="held:send"
+                        # translators: a button under "Delivery is on. … items came in while paused": send them
+                        ntr(lang, "Send the {count}", "Send the {count}", held),
+                        callback_data="held:send",
                     ),
                     InlineKeyboardButton(tr(lang, "Skip them"), callback_data="held:skip"),
                 ]
@@ -193,11 +199,13 @@ class SettingsCommands(CommandBase):
         )
         await self._answer(
             update,
-            tr(
+            ntr(
                 lang,
-                "Delivery is on. {held} items came in while paused; send them now, or skip them "
+                "Delivery is on. {count} items came in while paused; send them now, or skip them "
                 "(they stay in /hits).",
-                held=held,
+                "Delivery is on. {count} items came in while paused; send them now, or skip them "
+                "(they stay in /hits).",
+                held,
             ),
             buttons=buttons,
         )
@@ -205,22 +213,26 @@ class SettingsCommands(CommandBase):
     async def held_button(self, update: Update, context: Context) -> None:
         query = update.callback_query
         assert query is not None
+        lang = language(update)
         target = await self._target(update, context, change=True)
         if target is None:
-            await query.answer("Only administrators can change this.")
+            await query.answer(tr(lang, "Only administrators can change this."))
             return
         if query.data == "held:send":
             released = await self.store.release_held(target.id)
-            await query.answer(f"Sending {released}.")
+            await query.answer(tr(lang, "Sending {count}.", count=released))
             if released:
                 await self.deliverer.deliver_now(target.id)
         else:
             skipped = await self.store.skip_held(target.id, self.clock())
-            await query.answer(f"Skipped {skipped}.")
+            await query.answer(tr(lang, "Skipped {count}.", count=skipped))
             await self._answer(
                 update,
-                tr(
-                    language(update), "Skipped {count} held items; /hits lists them.", count=skipped
+                ntr(
+                    lang,
+                    "Skipped {count} held items; /hits lists them.",
+                    "Skipped {count} held items; /hits lists them.",
+                    skipped,
                 ),
             )
 
@@ -249,7 +261,12 @@ class SettingsCommands(CommandBase):
         if text and not (text.isdigit() and 1 <= int(text) <= HITS_SHOWN_AT_MOST):
             await self._answer(
                 update,
-                f"Usage: /hits [N], N from 1 to {HITS_SHOWN_AT_MOST} (default {HITS_BY_DEFAULT})",
+                tr(
+                    language(update),
+                    "Usage: /hits [N], N from 1 to {most} (default {default})",
+                    most=HITS_SHOWN_AT_MOST,
+                    default=HITS_BY_DEFAULT,
+                ),
             )
             return
         count = int(text) if text else HITS_BY_DEFAULT
@@ -261,10 +278,13 @@ class SettingsCommands(CommandBase):
             )
             return
         zone = target.chat.timezone
-        lines = [tr(language(update), "<b>The last {count} hits</b>", count=len(found))]
+        lang = language(update)
+        lines = [
+            ntr(lang, "<b>The last {count} hits</b>", "<b>The last {count} hits</b>", len(found))
+        ]
         for past in found:
             item = past.item
-            headline = html_link(escape(shorten(item.title or "(untitled)")), item.link)
+            headline = html_link(escape(shorten(item.title or tr(lang, "(untitled)"))), item.link)
             words = ", ".join(f"«{escape(shorten(m.text, 60))}»" for m in past.matches[:5])
             when = format_moment(moment_of(item), zone, self.clock())
             lines.append(

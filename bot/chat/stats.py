@@ -21,7 +21,7 @@ from bot.chat.base import CommandBase, Context, Target, arguments, codes, langua
 from bot.core.domain import Watchlist
 from bot.render import charts
 from bot.render.digest import visible_length, zone
-from bot.render.texts import tr
+from bot.render.i18n import ntr, tr
 from bot.trends.stats import HitCounts, count_hits, default_bucket, window
 
 DEFAULT_DAYS = 14
@@ -57,15 +57,11 @@ def stats_request(text: str) -> StatsRequest:
 def heading(counts: HitCounts, zone_name: str, lang: str) -> str:
     """The chart's title and the caption's first line: what is counted, over which days, where."""
     start, end = charts.period(counts.window)
-    return tr(
-        lang,
-        "Hits per day, {start} – {end} ({zone})"
-        if counts.window.bucket == "day"
-        else "Hits per hour, {start} – {end} ({zone})",
-        start=start,
-        end=end,
-        zone=zone_name,
-    )
+    if counts.window.bucket == "day":
+        return tr(
+            lang, "Hits per day, {start} – {end} ({zone})", start=start, end=end, zone=zone_name
+        )
+    return tr(lang, "Hits per hour, {start} – {end} ({zone})", start=start, end=end, zone=zone_name)
 
 
 def caption(
@@ -90,14 +86,23 @@ def caption(
     busiest = ""
     if counts.busiest is not None:
         start, total = counts.busiest
-        busiest = " " + tr(
-            lang,
-            "Busiest day: {when}, hits: {count}."
-            if counts.window.bucket == "day"
-            else "Busiest hour: {when}, hits: {count}.",
-            when=charts.bucket_label(start, counts.window),
-            count=total,
-        )
+        when = charts.bucket_label(start, counts.window)
+        if counts.window.bucket == "day":
+            busiest = " " + ntr(
+                lang,
+                "Busiest day: {when}, hits: {count}.",
+                "Busiest day: {when}, hits: {count}.",
+                total,
+                when=when,
+            )
+        else:
+            busiest = " " + ntr(
+                lang,
+                "Busiest hour: {when}, hits: {count}.",
+                "Busiest hour: {when}, hits: {count}.",
+                total,
+                when=when,
+            )
     foot = tr(lang, "Total: {total}.", total=counts.total) + busiest
 
     def text(shown: list[str], left_out: int) -> str:
@@ -166,7 +171,7 @@ class StatsCommands(CommandBase):
             titles,
             heading=title,
             ylabel=tr(lang, "hits"),
-            others=lambda count: tr(lang, "{count} other lists", count=count),
+            others=lambda count: ntr(lang, "{count} other lists", "{count} other lists", count),
         )
         message = update.effective_message
         if message is not None:

@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from bot.core.domain import FeedSpec, Watchlist
 from bot.core.errors import ConfigError
+from bot.core.said import N_, Said, said
 
 DEFAULT_CONFIG_PATH = Path("config/feedwatch.toml")
 
@@ -31,8 +32,8 @@ MAX_TOML_BYTES = 1024 * 1024
 MAX_TOML_DEPTH = 32
 MAX_TOKEN_FILE_BYTES = 4096
 # Why a TOML document is refused before it is parsed, in words a chat reads translated.
-TOO_LARGE = "the file is larger than {size}"
-TOO_DEEP = "the file nests arrays and tables too deep (line {line}): at most {depth} levels"
+TOO_LARGE = N_("the file is larger than {size}")
+TOO_DEEP = N_("the file nests arrays and tables too deep (line {line}): at most {depth} levels")
 # How much of a value a problem quotes: a 100 KB term is named by its start.
 _QUOTED_AT_MOST = 256
 
@@ -51,12 +52,14 @@ def parse_duration(text: str) -> timedelta:
     """Read "90s", "10m", "1h", "1d" or a combination in falling order such as "1h30m"."""
     match = _DURATION.fullmatch(text.strip())
     if match is None or not any(match.groups()):
-        raise ValueError(f"{quoted(text)} is not a duration; write it as 90s, 10m, 1h or 1d")
+        raise ValueError(
+            said("{text} is not a duration; write it as 90s, 10m, 1h or 1d", text=quoted(text))
+        )
     seconds = sum(int(n) * size for n, (_, size) in zip(match.groups(), _UNITS, strict=True) if n)
     try:
         return timedelta(seconds=seconds)
     except OverflowError:
-        raise ValueError(f"{text!r} is too long for a duration") from None
+        raise ValueError(said("{text} is too long for a duration", text=repr(text))) from None
 
 
 def format_duration(td: timedelta) -> str:
@@ -88,28 +91,32 @@ def quoted(text: str) -> str:
 def toml_type(value: object) -> str:
     """The TOML name of `value`'s type ("a string"), since that is the language the user wrote in."""
     kinds: tuple[tuple[type, str], ...] = (
-        (bool, "a boolean"),
-        (int, "an integer"),
-        (float, "a float"),
-        (str, "a string"),
-        (list, "an array"),
-        (dict, "a table"),
+        (bool, said("a boolean")),
+        (int, said("an integer")),
+        (float, said("a float")),
+        (str, said("a string")),
+        (list, said("an array")),
+        (dict, said("a table")),
     )
-    return next((name for cls, name in kinds if isinstance(value, cls)), "a date or time")
+    return next((name for cls, name in kinds if isinstance(value, cls)), said("a date or time"))
 
 
 def unknown_key(key: str, value: object, known: Mapping[str, str]) -> str:
     """The problem with `key`, which is not one of `known` (a key and how a user would write it)."""
     if isinstance(value, dict):
-        what = f"table [{key}]"
+        what = said("unknown table [{key}]", key=key)
     elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
-        what = f"table [[{key}]]"
+        what = said("unknown table [[{key}]]", key=key)
     else:
-        what = f"key {quoted(key)}"
+        what = said("unknown key {key}", key=quoted(key))
     if len(key) > _QUOTED_AT_MOST:  # no known key is long; difflib would take its time to say so
-        return f"unknown {what}"
+        return what
     close = difflib.get_close_matches(key, list(known), n=1)
-    return f"unknown {what}" + (f"; did you mean {known[close[0]]}?" if close else "")
+    return (
+        said("{problem}; did you mean {known}?", problem=what, known=known[close[0]])
+        if close
+        else what
+    )
 
 
 # --- value checks: each takes a TOML value and returns the typed one or raises ValueError -------
@@ -122,7 +129,8 @@ _Check = Callable[[object], Any]
 def stripped(value: object) -> str:
     """A TOML string, its spaces stripped; anything else is a problem."""
     if not isinstance(value, str):
-        raise ValueError(f"must be a string, not {toml_type(value)}")
+        # translators: {type} is "a string", "an array", "a table"…, as translated on their own
+        raise ValueError(said("must be a string, not {type}", type=toml_type(value)))
     return value.strip()
 
 
@@ -393,9 +401,13 @@ class Problem(NamedTuple):
 
 def sentence(where: str, problem: Problem) -> str:
     """`problem` as it is reported: "{where} interval: …", or "{where}: unknown key …"."""
+    # Said, not plain: a chat that imports a file reads the problem's words in its own language.
     if problem.at is None:
-        return f"{where}: {problem.message}"
-    return f"{where} {problem.key}{problem.at}: {problem.message}"
+        return Said("{where}: {problem}", {"where": where, "problem": problem.message})
+    return Said(
+        "{where} {key}{at}: {problem}",
+        {"where": where, "key": problem.key, "at": problem.at, "problem": problem.message},
+    )
 
 
 _Model = TypeVar("_Model", bound=BaseModel)
@@ -422,12 +434,20 @@ def _problem(model: type[BaseModel], table: Mapping[str, object], detail: ErrorD
         known = {name: repr(name) for name in model.model_fields}
         return Problem(key, None, unknown_key(key, table[key], known))
     if detail["type"] == "missing":
-        return Problem(key, None, f"missing key {key!r}")
+        return Problem(key, None, said("missing key {key}", key=repr(key)))
     at = "".join(f"[{part + 1}]" if isinstance(part, int) else f".{part}" for part in inside)
     error = detail.get("ctx", {}).get("error")
     # A check's own sentence, or none of pydantic's: those quote the value, and it may be secret.
-    message = str(error) if detail["type"] == "value_error" and error else "is not valid"
+    said_by_check = detail["type"] == "value_error" and error
+    message = _message(error) if said_by_check else said("is not valid")
     return Problem(key, at, message)
+
+
+def _message(error: object) -> str:
+    """A check's sentence as it raised it: the `Said` itself, when it is one, for a chat to read in
+    its own language."""
+    args = error.args if isinstance(error, Exception) else ()
+    return args[0] if len(args) == 1 and isinstance(args[0], Said) else str(error)
 
 
 def tables(
@@ -436,7 +456,14 @@ def tables(
     """Yield each `[[key]]` table with its label, "[[feed]] #2 (Example)"."""
     raw = doc.get(key, [])
     if not isinstance(raw, list) or not all(isinstance(table, dict) for table in raw):
-        problems.append(f"{file}: {key} must be written as [[{key}]] tables, not {toml_type(raw)}")
+        problems.append(
+            said(
+                "{file}: {key} must be written as [[{key}]] tables, not {type}",
+                file=file,
+                key=key,
+                type=toml_type(raw),
+            )
+        )
         return
     for index, table in enumerate(raw, 1):
         name = table.get("name")
@@ -449,7 +476,10 @@ def unknown_keys(
 ) -> list[str]:
     """A problem for each top-level key of `doc` that is not one of `known`."""
     return [
-        f"{file}: {unknown_key(key, value, known)}{hint}"
+        Said(
+            "{file}: {problem}{hint}",
+            {"file": file, "problem": unknown_key(key, value, known), "hint": hint},
+        )
         for key, value in doc.items()
         if key not in known
     ]
@@ -564,13 +594,17 @@ def parse_toml(data: bytes, file: str) -> dict[str, Any]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConfigError([f"{file}: not valid TOML: the file is not UTF-8 text"]) from None
+        raise ConfigError(
+            [said("{file}: not valid TOML: the file is not UTF-8 text", file=file)]
+        ) from None
     if (line := _too_deep(text, MAX_TOML_DEPTH)) is not None:
         raise TomlRefused(file, TOO_DEEP, line=line, depth=MAX_TOML_DEPTH)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:  # its message carries the line and column
-        raise ConfigError([f"{file}: not valid TOML: {error}"]) from None
+        raise ConfigError(
+            [said("{file}: not valid TOML: {error}", file=file, error=str(error))]
+        ) from None
 
 
 def read_toml(path: Path, problems: list[str], not_found: str) -> dict[str, Any] | None:

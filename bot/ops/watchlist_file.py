@@ -14,6 +14,7 @@ from pydantic import BaseModel, BeforeValidator, PlainValidator
 from bot.core.domain import Watchlist
 from bot.core.errors import ConfigError
 from bot.core.matching.terms import term_problem
+from bot.core.said import said
 from bot.ops.config import (
     CONFIG_KEYS,
     TABLE,
@@ -38,16 +39,19 @@ def _name(value: object) -> str:
     name = stripped(value)
     if not _NAME.fullmatch(name):
         raise ValueError(
-            f"{quoted(name)} is not a valid name; use 1 to 64 letters, digits, - and _"
+            said(
+                "{name} is not a valid name; use 1 to 64 letters, digits, - and _",
+                name=quoted(name),
+            )
         )
     return name
 
 
 def _term(value: object) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"must be a string, not {toml_type(value)}")
+        raise ValueError(said("must be a string, not {type}", type=toml_type(value)))
     if why := term_problem(value):
-        raise ValueError(f"term {quoted(value)} {why}")
+        raise ValueError(said("term {term} {problem}", term=quoted(value), problem=why))
     return value.strip()
 
 
@@ -56,9 +60,9 @@ def _array(*, allow_empty: bool) -> BeforeValidator:
 
     def check(value: object) -> object:
         if not isinstance(value, list | tuple):
-            raise ValueError(f"must be an array of strings, not {toml_type(value)}")
+            raise ValueError(said("must be an array of strings, not {type}", type=toml_type(value)))
         if not value and not allow_empty:
-            raise ValueError("the list is empty")
+            raise ValueError(said("the list is empty"))
         return value
 
     return BeforeValidator(check)
@@ -90,7 +94,9 @@ def _read_watchlists(
             name = _name(table["name"])
             # Case-blind, so that "RVC" and "rvc" cannot both exist and confuse chat commands.
             if (also := names.get(name.lower())) is not None:
-                problems.append(f"{where}: duplicate name; also defined in {also}")
+                problems.append(
+                    said("{where}: duplicate name; also defined in {also}", where=where, also=also)
+                )
                 continue
             names[name.lower()] = f"{file} {label.partition(' (')[0]}"
         if watchlist is not None:
@@ -170,7 +176,7 @@ def read_watchlists_document(data: bytes, file: str) -> tuple[Watchlist, ...]:
         problems += unknown_keys(doc, {"watchlist": "[[watchlist]] tables"}, file)
         watchlists = _read_watchlists(doc, file, problems, {})
         if not watchlists and not problems:
-            problems.append(f"{file}: no [[watchlist]] tables found")
+            problems.append(said("{file}: no [[watchlist]] tables found", file=file))
     if problems:
         raise ConfigError(problems)
     return tuple(watchlists)

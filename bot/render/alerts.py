@@ -7,8 +7,8 @@ import html
 from collections.abc import Sequence
 
 from bot.render.digest import TELEGRAM_TEXT_LIMIT, Format, shorten, visible_length
+from bot.render.i18n import ntr, tr
 from bot.render.links import html_link, web_link
-from bot.render.texts import tr
 from bot.trends.spikes import SpikeStory
 
 
@@ -38,21 +38,18 @@ def render_alert(
     lines = [
         f"<b>{esc(heading)}</b>" if fmt == "html" else heading,
         esc(
-            tr(
+            ntr(
                 lang,
                 "{count} hits in the last hour; usually {usual} at this hour.",
-                count=count,
+                "{count} hits in the last hour; usually {usual} at this hour.",
+                count,
                 usual=_number(usual),
             )
         ),
     ]
     body: list[str] = []
     for story in stories:
-        outlets = (
-            tr(lang, "1 outlet")
-            if story.outlets == 1
-            else tr(lang, "{count} outlets", count=story.outlets)
-        )
+        outlets = ntr(lang, "{count} outlet", "{count} outlets", story.outlets)
         name = shorten(story.title or story.link or tr(lang, "(untitled)"))
         link = web_link(story.link)
         headline = html_link(esc(name), link) if fmt == "html" else esc(name)
@@ -75,4 +72,4 @@ def render_alert(
 
 
 def _more(count: int, lang: str) -> str:
-    return tr(lang, "…and {count} more stories", count=count)
+    return ntr(lang, "…and {count} more stories", "…and {count} more stories", count)

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from bot.core.domain import DigestMessage, PendingDelivery, StoredItem, Watchlist
 from bot.core.matching.normalize import strip_invisible
+from bot.render.i18n import ntr, tr
 from bot.render.links import html_link, web_link
-from bot.render.texts import tr
 from bot.trends.stories import StoryUpdate, moment_of
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -268,14 +268,27 @@ def render_digest(
 
 def _header(writer: _Writer, mentions: int, updates: int) -> str:
     """ "feedwatch · 3 new mentions", with the updates of earlier stories when there are any."""
-    if mentions == 1:
-        parts = [writer.say("feedwatch · 1 new mention")]
-    elif mentions:
-        parts = [writer.say("feedwatch · {count} new mentions", count=mentions)]
+    if mentions:
+        parts = [
+            # translators: the first line of a digest; feedwatch is the bot's name
+            ntr(
+                writer.lang,
+                "feedwatch · {count} new mention",
+                "feedwatch · {count} new mentions",
+                mentions,
+            )
+        ]
     else:
         parts = ["feedwatch"]
     if updates:
-        parts.append(writer.say("updates to stories already sent: {count}", count=updates))
+        parts.append(
+            ntr(
+                writer.lang,
+                "updates to stories already sent: {count}",
+                "updates to stories already sent: {count}",
+                updates,
+            )
+        )
     return " · ".join(parts)
 
 
@@ -366,14 +379,21 @@ def render_backlog(
     while True:
         lines = [
             writer.bold(
-                writer.say("feedwatch · {count} new mentions, too many for one digest", count=total)
+                ntr(
+                    writer.lang,
+                    "feedwatch · {count} new mentions, too many for one digest",
+                    "feedwatch · {count} new mentions, too many for one digest",
+                    total,
+                )
             ),
             *(
                 writer.esc(f"{titles.get(name, name)}: {count}")
                 for name, count in sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
             ),
             "",
-            writer.heading(writer.say("The newest {count}", count=len(latest))),
+            writer.heading(
+                ntr(writer.lang, "The newest {count}", "The newest {count}", len(latest))
+            ),
         ]
         for delivery in reversed(latest):
             group = section_of(delivery, _by_title((m.watchlist for m in delivery.matches), titles))

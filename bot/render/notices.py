@@ -6,7 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from bot.core.domain import PendingNotice
-from bot.render.texts import tr
+from bot.render.i18n import tr
 
 
 def render_feed_failing(notice: PendingNotice, lang: str) -> str:
@@ -16,6 +16,6 @@ def render_feed_failing(notice: PendingNotice, lang: str) -> str:
         "The feed {feed} has failed since {since}: {reason}. feedwatch keeps trying it, at "
         "most once a day; /feeds shows its health.",
         feed=escape(notice.feed_name),
-        since=f"{notice.since:%Y-%m-%d %H:%M} UTC",
+        since=notice.since.strftime("%Y-%m-%d %H:%M") + " UTC",
         reason=escape(notice.reason),
     )

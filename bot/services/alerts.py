@@ -29,7 +29,7 @@ from bot.core.domain import (
 from bot.core.errors import StorageError
 from bot.core.schedule import in_quiet_hours
 from bot.render.alerts import render_alert
-from bot.render.texts import language_of
+from bot.render.i18n import language_of
 from bot.services.courier import Courier, GateStore, NotSent
 from bot.trends.spikes import Spike, detect_spike, spike_stories, window_counts
 

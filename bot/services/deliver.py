@@ -33,8 +33,8 @@ from bot.render.digest import (
     render_instant_update,
     zone,
 )
+from bot.render.i18n import language_of
 from bot.render.notices import render_feed_failing
-from bot.render.texts import language_of
 from bot.services.courier import Courier, GateStore, NotSent
 from bot.trends.stories import STORY_WINDOW, Stories, group_stories
 

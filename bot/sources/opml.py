@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import listparser
 
 from bot.core.errors import FeedwatchError
+from bot.core.said import N_
 
 MAX_OPML_BYTES = 10 * 1024 * 1024
 # Real lists nest folders two or three deep. listparser copies the folder path into every feed
@@ -29,13 +30,13 @@ MAX_URL_LENGTH = 2048
 MAX_TITLE_LENGTH = 200
 
 # Why an entry cannot be imported: sentences a chat reads translated (bot/render/texts.py), so plain.
-NOT_HTTP = "not an http or https URL"
-NO_HOST = "the URL has no host"
-BAD_URL = "not a valid URL"
-URL_TOO_LONG = "the URL is longer than 2048 characters"
-URL_WITH_SPACES = "the URL contains spaces or control characters"
-LIST_LINK = "a link to another subscription list, not a feed"
-NO_FEED_URL = "no feed URL (xmlUrl), only a web page"
+NOT_HTTP = N_("not an http or https URL")
+NO_HOST = N_("the URL has no host")
+BAD_URL = N_("not a valid URL")
+URL_TOO_LONG = N_("the URL is longer than 2048 characters")
+URL_WITH_SPACES = N_("the URL contains spaces or control characters")
+LIST_LINK = N_("a link to another subscription list, not a feed")
+NO_FEED_URL = N_("no feed URL (xmlUrl), only a web page")
 
 _DECLARATION = re.compile(r"^\s*<\?xml\b[^>]*\?>")
 _ENCODING = re.compile(rb"^\s*<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})[\"']")

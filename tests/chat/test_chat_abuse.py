@@ -30,8 +30,8 @@ SIZES = (10_000, 100 * 1024)
 
 TOO_LONG = {
     "en": "The text after /{command} is too long: at most {limit} characters.",
-    "ru": "Текст после /{command} слишком длинный. Максимум символов: {limit}.",
-    "uk": "Текст після /{command} задовгий. Максимум символів: {limit}.",
+    "ru": "Текст после /{command} слишком длинный: не больше {limit} символов.",
+    "uk": "Текст після /{command} задовгий: не більше {limit} символів.",
 }
 
 SHARED = """

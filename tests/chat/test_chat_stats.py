@@ -194,13 +194,13 @@ async def test_stats_answer_in_russian_and_ukrainian(
         "Совпадения по дням, 28.02.2024 – 12.03.2024 (UTC)\n"
         "• Легіон «Свобода Росії»: 3\n"
         "• Russian Volunteer Corps: 3\n"
-        "Всего: 6. Больше всего за день: 10.03.2024, совпадений: 2."
+        "Всего: 6. Больше всего за день: 10.03.2024, 2 совпадения."
     )
     ukrainian = await chart(fake_bot_api, "/stats rvc 2", language_code="uk")
     assert ukrainian.result["caption"] == (
         "Збіги по годинах, 10.03.2024 07:00 – 12.03.2024 07:00 (UTC)\n"
         "• Russian Volunteer Corps: 3\n"
-        "Усього: 3. Найбільше за годину: 10.03.2024 08:00, збігів: 1."
+        "Усього: 3. Найбільше за годину: 10.03.2024 08:00, 1 збіг."
     )
     unknown = await say(fake_bot_api, "/stats nosuch", language_code="uk")
     assert unknown == "Немає списку nosuch. /stats може показати: legion, rvc."

@@ -1,19 +1,19 @@
-"""The bot's answers in Russian and Ukrainian: every sentence the code says through `tr`, every
-menu entry and every refusal has both translations, with the same placeholders as the English."""
+"""The bot's answers in Russian and Ukrainian (`bot.render.i18n`): the menu, the language a chat
+is answered in, and the English fallback."""
 
 from __future__ import annotations
 
 import ast
+import re
 import string
 from pathlib import Path
 
 import pytest
 
-from bot.chat.commands import COMMANDS
+from bot.chat.commands import COMMANDS, menu
 from bot.ops.config import TOO_DEEP, TOO_LARGE
-from bot.render.texts import TRANSLATIONS, language_of, tr
-
-ROOT = Path(__file__).resolve().parents[2]
+from bot.render.i18n import language_of, tr
+from tests.render.catalogs import TRANSLATIONS
 
 
 def _placeholders(template: str) -> set[str]:
@@ -40,29 +40,32 @@ def _literal_templates(path: Path, function: str, position: int) -> list[str]:
     return found
 
 
-SAID = sorted(
-    {t for path in (ROOT / "bot" / "chat").glob("*.py") for t in _literal_templates(path, "tr", 1)}
-    | {t for t in _literal_templates(ROOT / "bot" / "storage" / "chats.py", "RefusedError", 0)}
-    | {t for t in _literal_templates(ROOT / "bot" / "render" / "digest.py", "say", 0)}
-    | {about for _, _, about in COMMANDS}
-    # Why /import refuses a file unread: config.py's words, which a chat reads translated.
-    | {TOO_DEEP, TOO_LARGE}
-)
+def test_every_menu_entry_and_import_refusal_reads_in_each_language() -> None:
+    """The command menu and the reasons /import refuses a file unread: constants, said through the
+    catalog where a chat reads them (tests/render/test_i18n.py checks every msgid of the code)."""
+    english = [command.description for command in menu("en")]
+    assert english == [about for _, _, about in COMMANDS]
+    for lang in ("ru", "uk"):
+        said = [command.description for command in menu(lang)]
+        assert all(re.search("[а-яіїєґ]", text) for text in said), said
+        assert not set(said) & set(english)
+        for template in (TOO_DEEP, TOO_LARGE):
+            assert tr(lang, template) != template
+            assert template in TRANSLATIONS
 
 
-def test_the_code_says_something_through_tr() -> None:
-    assert len(SAID) > 60
-
-
-@pytest.mark.parametrize("template", SAID)
-def test_every_sentence_the_bot_says_is_translated(template: str) -> None:
-    assert template in TRANSLATIONS
-
-
-@pytest.mark.parametrize("template", sorted(TRANSLATIONS))
-def test_translations_keep_the_placeholders(template: str) -> None:
-    russian, ukrainian = TRANSLATIONS[template]
-    assert _placeholders(russian) == _placeholders(ukrainian) == _placeholders(template)
+def test_the_table_of_tests_shows_the_catalogs() -> None:
+    """`TRANSLATIONS`, msgid -> (Russian, Ukrainian), is read from the catalogs; a plural entry
+    stands under its English singular with the form said of 5."""
+    assert TRANSLATIONS["Now following: {names}."] == (
+        "Теперь в подписках: {names}.",
+        "Тепер у підписках: {names}.",
+    )
+    assert TRANSLATIONS["{count} outlet"] == ("{count} изданий", "{count} видань")
+    assert len(TRANSLATIONS) > 200
+    for template in sorted(TRANSLATIONS):
+        russian, ukrainian = TRANSLATIONS[template]
+        assert _placeholders(russian) == _placeholders(ukrainian) == _placeholders(template)
 
 
 @pytest.mark.parametrize(

@@ -708,7 +708,7 @@ def test_a_digest_reads_in_the_chats_language() -> None:
     both = delivery(1, match("rvc"), match("kursk"))
     [message] = render_digest([both, delivery(2, match("rvc"))], lists, now=NOW, lang="uk")
     plain, _ = parse_html(message.text)
-    assert plain.startswith("feedwatch · нових згадок: 2")
+    assert plain.startswith("feedwatch · 2 нові згадки")
     assert "також РДК" in plain
     [english] = render_digest([both], lists, now=NOW)
     assert parse_html(english.text)[0].startswith("feedwatch · 1 new mention")

@@ -241,8 +241,8 @@ async def test_the_alert_is_in_the_chats_language(
     [alert] = alerts(fake_bot_api, RUSSIAN)
     text = alert.params["text"]
     assert text.startswith("<b>Всплеск: Russian Volunteer Corps</b>\n")
-    assert "Совпадений за последний час: 12; обычно в это время: 1." in text
-    assert "· изданий: 3" in text
+    assert "12 совпадений за последний час; обычно в это время — 1." in text
+    assert "· 3 издания" in text
 
 
 async def test_a_chat_held_by_another_sender_gets_the_alert_the_next_round(

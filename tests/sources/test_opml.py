@@ -16,7 +16,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.render.texts import TRANSLATIONS
 from bot.sources import opml
 from bot.sources.opml import (
     LIST_LINK,
@@ -31,6 +30,7 @@ from bot.sources.opml import (
     url_problem,
     write_opml,
 )
+from tests.render.catalogs import TRANSLATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 CREATED = datetime(2024, 3, 12, 6, 0, tzinfo=UTC)

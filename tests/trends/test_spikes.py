@@ -14,7 +14,6 @@ import pytest
 from bot.core.domain import StoredItem
 from bot.render.alerts import render_alert
 from bot.render.digest import TELEGRAM_TEXT_LIMIT, visible_length
-from bot.render.texts import TRANSLATIONS
 from bot.trends.spikes import (
     BASELINE_DAYS,
     COOLDOWN,
@@ -30,6 +29,7 @@ from bot.trends.spikes import (
     window_counts,
     window_starts,
 )
+from tests.render.catalogs import TRANSLATIONS
 from tests.render.test_chat_texts import _literal_templates
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -325,8 +325,8 @@ def test_the_alert_says_the_count_the_usual_and_a_line_per_story_escaped() -> No
 @pytest.mark.parametrize(
     ("lang", "words"),
     [
-        ("ru", ["Всплеск: RVC", "Совпадений за последний час: 12; обычно в это время: 1.5.", "изданий: 2", "1 издание"]),
-        ("uk", ["Сплеск: RVC", "Збігів за останню годину: 12; зазвичай о цій порі: 1.5.", "видань: 2", "1 видання"]),
+        ("ru", ["Всплеск: RVC", "12 совпадений за последний час; обычно в это время — 1.5.", "2 издания", "1 издание"]),
+        ("uk", ["Сплеск: RVC", "12 збігів за останню годину; зазвичай о цій порі — 1.5.", "2 видання", "1 видання"]),
     ],
 )  # fmt: skip
 def test_the_alert_in_the_chats_language(lang: str, words: list[str]) -> None:
@@ -359,6 +359,7 @@ def test_a_long_alert_is_cut_to_one_message_with_how_many_more() -> None:
 
 
 def test_every_sentence_of_an_alert_is_translated() -> None:
-    said = set(_literal_templates(ROOT / "bot" / "render" / "alerts.py", "tr", 1))
+    alerts = ROOT / "bot" / "render" / "alerts.py"
+    said = {*_literal_templates(alerts, "tr", 1), *_literal_templates(alerts, "ntr", 1)}
     assert len(said) >= 5
     assert said <= set(TRANSLATIONS)

@@ -3,6 +3,8 @@
 Terms are keywords, never regular expressions: a trailing `*` is the only operator.
 """
 
+from bot.core.said import nsaid, said
+
 MAX_TERM_LENGTH = 200
 
 
@@ -10,9 +12,13 @@ def term_problem(term: str) -> str | None:
     """Say why `term` cannot be used, or None when it can."""
     stripped = term.strip()
     if not stripped or stripped == "*":
-        return "is empty"
+        return said("is empty")
     if len(stripped) > MAX_TERM_LENGTH:
-        return f"is longer than {MAX_TERM_LENGTH} characters"
+        return nsaid(
+            "is longer than {count} characters",
+            "is longer than {count} characters",
+            MAX_TERM_LENGTH,
+        )
     if not any(ch.isalnum() for ch in stripped):
-        return "has no letters or digits"
+        return said("has no letters or digits")
     return None
