@@ -38,10 +38,10 @@ from bot.ops.replica import UpdatesLock, replica_name, updates_lock_key
 from bot.services.alerts import Alerter
 from bot.services.courier import ChatGate, Courier, DigestSink, telegram_outage
 from bot.services.deliver import Deliverer, DeliveryOutcome
+from bot.services.feed_check import FeedChecker
 from bot.services.poll import ParsePool, Poller
 from bot.sources import feedparser_tuning
 from bot.sources.fetch import Fetcher
-from bot.sources.parsing import parse_feed
 from bot.storage.asynchronous import AsyncStorage
 from bot.storage.repository import Repository
 from bot.storage.store import reason
@@ -205,8 +205,9 @@ class FeedwatchApp:
             clock=self.clock,
         )
         if self.application is not None:
-            commands = ChatCommands(self.storage, self.deliverer, clock=self.clock)
-            commands.check_feed = self.check_feed
+            commands = ChatCommands(
+                self.storage, self.deliverer, FeedChecker(self.fetcher), clock=self.clock
+            )
             commands.install(self.application)
 
     async def __aexit__(
@@ -217,15 +218,6 @@ class FeedwatchApp:
     ) -> None:
         await self.stop()
         await self._resources.aclose()
-
-    async def check_feed(self, url: str) -> str | None:
-        """Fetch and parse `url` as `/addfeed` asks: the feed's title, or a FeedwatchError saying
-        why it is not a feed."""
-        fetched = await self.fetcher.fetch(url)
-        parsed = await asyncio.to_thread(
-            parse_feed, fetched.content, source=url, headers=fetched.headers
-        )
-        return parsed.title
 
     async def poll_once(self, *, all_feeds: bool = False) -> list[PollOutcome]:
         try:

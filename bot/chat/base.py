@@ -1,21 +1,19 @@
-"""What every command handler shares: registering the chat, answering it, and deciding which chat a
-command acts on and whether the sender may change it (group admins; a channel's admins from a
-private chat)."""
+"""What every command handler shares: the chat a command acts on (`Target`), a command as its
+handler gets it (`Request`), the `command` and `button` marks a group's handlers carry, and
+answering."""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from html import escape
-from typing import Any
+from inspect import isfunction
+from typing import Any, Literal, TypeVar
 
-from telegram import Chat as TelegramChat
-from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatMemberStatus, ParseMode
-from telegram.error import TelegramError
+from telegram import Document, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes
 
 from bot.chat.arguments import shown as quoted
@@ -24,8 +22,6 @@ from bot.core.errors import RefusedError
 from bot.core.limits import LISTED_AT_MOST
 from bot.render.digest import TELEGRAM_TEXT_LIMIT, pack_lines, visible_length
 from bot.render.i18n import language_of, tr
-from bot.services.deliver import Deliverer
-from bot.storage.asynchronous import AsyncStorage
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +29,100 @@ AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 Context = ContextTypes.DEFAULT_TYPE
 
 _COMMAND = re.compile(r"^/\S*\s*")
-ADMINS_KEPT_FOR = timedelta(minutes=5)
-ADMIN_STATUSES = (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+Acts = Literal["read", "change", "self"]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One chat command as people see it: `/name`, its usage and what it does (the menu, /help and
+    the usage answers say these), and what it acts on: `"read"`, the chat (or the channel a
+    private chat manages); `"change"`, the same, which in a group only administrators may;
+    `"self"`, the chat it was sent in. `files`: it also comes as a file's caption."""
+
+    name: str
+    usage: str
+    about: str
+    acts: Acts
+    files: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A command or a button press past the preamble every handler shares: the chat registered,
+    the argument within its limit, the sender allowed to act on `target`."""
+
+    update: Update
+    context: Context
+    target: Target
+    lang: str
+    text: str
+    """What follows the command (its argument), stripped; a button's data."""
+
+    @property
+    def message(self) -> Message:
+        message = self.update.effective_message
+        assert message is not None  # the preamble lets no update without one through
+        return message
+
+    @property
+    def document(self) -> Document | None:
+        """The file sent with the command, or the one the command replies to."""
+        message = self.message
+        replied = message.reply_to_message
+        return message.document or (replied.document if replied is not None else None)
+
+
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[None]])
+_COMMANDS = "feedwatch_commands"
+_BUTTON = "feedwatch_button"
+
+
+def command(
+    name: str, usage: str, about: str, *, acts: Acts, files: bool = False
+) -> Callable[[Handler], Handler]:
+    """Marks a group's method `(self, request: Request)` as the handler of `/name` (one method may
+    handle several); the group's `install` puts it behind the shared preamble."""
+
+    def mark(handler: Handler) -> Handler:
+        marks = vars(handler).setdefault(_COMMANDS, [])
+        marks.insert(0, Command(name, usage, about, acts, files))  # decorators apply bottom-up
+        return handler
+
+    return mark
+
+
+def button(pattern: str) -> Callable[[Handler], Handler]:
+    """Marks a group's method `(self, request: Request)` as the handler of the buttons whose data
+    matches `pattern`; pressing one changes the chat, so only those who may change it can."""
+
+    def mark(handler: Handler) -> Handler:
+        vars(handler)[_BUTTON] = pattern
+        return handler
+
+    return mark
+
+
+def commands_of(group: type) -> list[tuple[Command, str]]:
+    """The commands a group's class handles, in the order its methods are written, each with the
+    name of its method."""
+    found = []
+    for cls in reversed(group.__mro__):
+        for attribute, member in vars(cls).items():
+            for mark in vars(member).get(_COMMANDS, []) if isfunction(member) else []:
+                found.append((mark, attribute))
+    return found
+
+
+def buttons_of(group: type) -> list[tuple[str, str]]:
+    """The button patterns a group's class handles, with the name of each method."""
+    return [
+        (vars(member)[_BUTTON], attribute)
+        for cls in reversed(group.__mro__)
+        for attribute, member in vars(cls).items()
+        if isfunction(member) and _BUTTON in vars(member)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,124 +223,23 @@ def arguments(message: Message | None) -> str:
     return _COMMAND.sub("", text, count=1).strip()
 
 
-class CommandBase:
-    """The services command handlers call, and the checks they share."""
-
-    def __init__(
-        self, store: AsyncStorage, deliverer: Deliverer, *, clock: Callable[[], datetime]
-    ) -> None:
-        self.store = store
-        self.deliverer = deliverer
-        self.clock = clock
-        # chat id -> (when the list was asked for, the ids of its administrators)
-        self._admins: dict[int, tuple[datetime, frozenset[int]]] = {}
-
-    async def _register(self, update: Update) -> Chat:
-        chat = update.effective_chat
-        assert chat is not None
-        user = update.effective_user
-        title = chat.title or chat.username or chat.full_name
-        language = (
-            user.language_code if user is not None and chat.type == TelegramChat.PRIVATE else None
-        )
-        # A chat that blocked or removed the bot comes back when it writes (or Telegram says the
-        # bot is in again), never by a press of a button under an old message: that message
-        # outlives the bot's membership, and the bot may still not post there.
-        return await self.store.register_chat(
-            chat.id,
-            chat.type,
-            title,
-            self.clock(),
-            language=language,
-            reactivate=update.callback_query is None,
+async def answer(update: Update, text: str, *, buttons: InlineKeyboardMarkup | None = None) -> None:
+    """Answer in the chat the update came from, in Telegram's HTML, not as a quote."""
+    message = update.effective_message
+    if message is not None:
+        await message.reply_text(
+            text, parse_mode=ParseMode.HTML, do_quote=False, reply_markup=buttons
         )
 
-    @staticmethod
-    async def _answer(
-        update: Update, text: str, *, buttons: InlineKeyboardMarkup | None = None
-    ) -> None:
-        message = update.effective_message
-        if message is not None:
-            await message.reply_text(
-                text, parse_mode=ParseMode.HTML, do_quote=False, reply_markup=buttons
-            )
 
-    async def _answer_lines(
-        self, update: Update, lines: Sequence[str], *, buttons: InlineKeyboardMarkup | None = None
-    ) -> None:
-        """Answer with `lines` in as many messages as Telegram's limit needs (a long /feeds or
-        /watchlists), split between lines; the buttons go under the last."""
-        texts = pack_lines(lines)
-        for number, text in enumerate(texts, start=1):
-            await self._answer(update, text, buttons=buttons if number == len(texts) else None)
-
-    async def _target(self, update: Update, context: Context, *, change: bool) -> Target | None:
-        """The chat this command acts on, or None after telling the sender why they may not."""
-        chat = await self._register(update)
-        message = update.effective_message
-        thread_id = (
-            message.message_thread_id if message is not None and message.is_topic_message else None
-        )
-        if chat.type == TelegramChat.PRIVATE and chat.managing_chat_id is not None:
-            channel = await self.store.chat(chat.managing_chat_id)
-            if channel is not None:
-                if change and not await self._is_admin(context, channel.id, update):
-                    await self._answer(
-                        update,
-                        tr(
-                            language(update),
-                            "You are no longer an administrator of {where}, so you cannot change "
-                            "it. /channel off goes back to this chat.",
-                            where=Target(channel).where(language(update)),
-                        ),
-                    )
-                    return None
-                return Target(channel)
-        if change and chat.is_group and not await self._is_admin(context, chat.id, update):
-            await self._answer(
-                update,
-                tr(
-                    language(update),
-                    "Sorry, in a group only its administrators can change what feedwatch does. "
-                    "Everyone may use /watchlists, /hits, /stats, /test and /help.",
-                ),
-            )
-            return None
-        title = None
-        if message is not None and thread_id is not None:
-            title = await self.store.topic_title(
-                chat.id, thread_id, topic_name(message), self.clock()
-            )
-        return Target(chat, thread_id, title)
-
-    async def _is_admin(self, context: Context, chat_id: int, update: Update) -> bool:
-        message = update.effective_message
-        # An anonymous administrator writes as the group itself.
-        if (
-            message is not None
-            and message.sender_chat is not None
-            and message.sender_chat.id == chat_id
-        ):
-            return True
-        user = update.effective_user
-        if user is None:
-            return False
-        return user.id in await self.administrators(context, chat_id)
-
-    async def administrators(self, context: Context, chat_id: int) -> frozenset[int]:
-        """The chat's administrators, asked of Telegram at most every few minutes."""
-        now = self.clock()
-        known = self._admins.get(chat_id)
-        if known is not None and now - known[0] < ADMINS_KEPT_FOR:
-            return known[1]
-        try:
-            members = await context.bot.get_chat_administrators(chat_id)
-        except TelegramError as error:
-            log.warning("chat %s: cannot list administrators: %s", chat_id, error)
-            return frozenset()
-        admins = frozenset(member.user.id for member in members if member.status in ADMIN_STATUSES)
-        self._admins[chat_id] = (now, admins)
-        return admins
+async def answer_lines(
+    update: Update, lines: Sequence[str], *, buttons: InlineKeyboardMarkup | None = None
+) -> None:
+    """Answer with `lines` in as many messages as Telegram's limit needs (a long /feeds or
+    /watchlists), split between lines; the buttons go under the last."""
+    texts = pack_lines(lines)
+    for number, text in enumerate(texts, start=1):
+        await answer(update, text, buttons=buttons if number == len(texts) else None)
 
 
 def addressed_to_us(message: Message, username: str | None) -> bool:

@@ -1,185 +1,72 @@
-"""The command table and the handlers' assembly: every command, its usage and what it does, the
-menu Telegram shows, `/start` and `/help`, unknown commands and errors.
+"""The commands assembled: every group installed in the order the menu and /help list them,
+`/start` and `/help`, then unknown commands and the error handler.
 
-Each group of commands lives in its own module (`lists`, `settings`, `feeds`, `stats`); they
-share `base`. Every command reads an argument up to its limit (`bot.core.limits`), checked here once.
+Each group of commands lives in a module of its own and registers its handlers itself
+(`bot.chat.group`): `lists`, `history`, `settings`, `feeds`, `delivery`, `files`, `channel`, and
+`members` for the bot's own membership. The menu, /help and the usage answers come from the marks
+on the handlers (`bot.chat.base.command`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
+from datetime import datetime
 from html import escape
-from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
-from telegram.ext import (
-    CallbackQueryHandler,
-    ChatMemberHandler,
-    CommandHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import MessageHandler, filters
 
+from bot.chat.access import Access
 from bot.chat.arguments import shown
-from bot.chat.base import AnyApplication, Context, addressed_to_us, arguments, language
+from bot.chat.base import (
+    AnyApplication,
+    Context,
+    Request,
+    addressed_to_us,
+    answer,
+    command,
+    language,
+)
+from bot.chat.channel import ChannelCommands
+from bot.chat.delivery import DeliveryCommands
 from bot.chat.feeds import FeedCommands
-from bot.chat.lists import ListCommands
+from bot.chat.files import FileCommands
+from bot.chat.group import CommandGroup
+from bot.chat.history import HistoryCommands
+from bot.chat.lists import ListCommands, visible_names
 from bot.chat.members import MemberUpdates
 from bot.chat.sender import unreachable
 from bot.chat.settings import SettingsCommands
-from bot.chat.stats import StatsCommands
-from bot.core.domain import Watchlist
 from bot.core.errors import FeedwatchError, StorageError
 from bot.core.limits import (
     MAX_FEEDS_PER_CHAT,
     MAX_LISTS_PER_CHAT,
     MAX_TERMS_PER_LIST,
     SHORT_ARGUMENT,
-    argument_limit,
 )
 from bot.core.said import N_
 from bot.ops.logs import withheld
-from bot.render.i18n import ntr, tr, translated
+from bot.render.i18n import tr, translated
+from bot.services.deliver import Deliverer
+from bot.services.feed_check import FeedChecker
+from bot.storage.asynchronous import AsyncStorage
 
 __all__ = ["COMMANDS", "AnyApplication", "ChatCommands", "menu"]
 
 log = logging.getLogger(__name__)
 
-Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
-COMMANDS: tuple[tuple[str, str, str], ...] = (
-    # (command, usage, what it does): the menu, /help and the usage answers all come from here.
-    ("start", "/start", N_("register this chat and show this help")),
-    ("help", "/help", N_("show this help")),
-    ("subscribe", "/subscribe NAME…", N_("follow shared watchlists, e.g. /subscribe rvc kursk")),
-    ("unsubscribe", "/unsubscribe NAME…", N_("stop following watchlists")),
-    ("watch", "/watch NAME TERM[, TERM…]", N_("make your own watchlist or add terms to it")),
-    ("exclude", "/exclude NAME TERM[, …]", N_("an item with one of these is not a hit")),
-    ("require", "/require NAME TERM[, …]", N_("an item must also have one of these")),
-    ("unwatch", "/unwatch NAME [TERM, …]", N_("remove terms, or the whole list")),
-    ("watchlists", "/watchlists", N_("what this chat follows, with buttons")),
-    ("test", "/test TEXT", N_("which watchlists would match TEXT, and the words that did")),
-    ("hits", "/hits [N]", N_("the last N hits (10)")),
-    ("stats", "/stats [NAME…] [DAYS]", N_("a chart of the hits per day (per hour for 1–2 days)")),
-    ("digest", "/digest", N_("send what is pending now")),
-    ("every", "/every DURATION|instant", N_("how often the digest comes (5m … 7d)")),
-    ("quiet", "/quiet HH:MM-HH:MM|off", N_("no messages in these hours")),
-    ("tz", "/tz Area/City", N_("this chat's time zone")),
-    ("feeds", "/feeds", N_("the feeds, with their health")),
-    ("addfeed", "/addfeed URL", N_("add a feed for this chat")),
-    ("removefeed", "/removefeed URL", N_("remove one of this chat's feeds")),
-    ("importopml", "/importopml", N_("add the feeds of an OPML file (reply to it)")),
-    ("spikes", "/spikes on|off", N_("an alert at once when a watchlist's hits jump")),
-    ("pause", "/pause", N_("stop delivery for now")),
-    ("resume", "/resume", N_("deliver again; what came meanwhile is offered")),
-    ("export", "/export", N_("this chat's watchlists as a TOML file")),
-    ("import", "/import", N_("read watchlists from a TOML file (attach it, or reply to it)")),
-    ("channel", "/channel @name|off", N_("set up a channel you administer from this chat")),
-)
+class HelpCommands(CommandGroup):
+    """`/start` and `/help`: what feedwatch does, the lists to follow, every command."""
 
-
-def menu(lang: str = "en") -> list[BotCommand]:
-    """The command menu Telegram shows, in `lang`."""
-    return [BotCommand(name, tr(lang, about)) for name, _, about in COMMANDS]
-
-
-class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, MemberUpdates):
-    """Every command handler, bound to the services they call."""
-
-    def install(self, application: AnyApplication) -> None:
-        handlers = {
-            "start": self.start,
-            "help": self.start,
-            "subscribe": self.subscribe,
-            "unsubscribe": self.unsubscribe,
-            "watch": self.watch,
-            "exclude": self.exclude,
-            "require": self.require,
-            "unwatch": self.unwatch,
-            "watchlists": self.watchlists,
-            "test": self.test,
-            "hits": self.hits,
-            "stats": self.stats,
-            "digest": self.digest,
-            "every": self.every,
-            "quiet": self.quiet,
-            "tz": self.tz,
-            "feeds": self.feeds,
-            "addfeed": self.addfeed,
-            "removefeed": self.removefeed,
-            "importopml": self.import_opml,
-            "spikes": self.spikes,
-            "pause": self.pause,
-            "resume": self.resume,
-            "export": self.export,
-            "import": self.import_lists,
-            "channel": self.channel,
-        }
-        assert set(handlers) == {name for name, _, _ in COMMANDS}
-        for name, callback in handlers.items():
-            application.add_handler(CommandHandler(name, self._within_limit(name, callback)))
-        # A file sent with /import as its caption is a document message, not a text command.
-        application.add_handler(
-            MessageHandler(
-                filters.UpdateType.MESSAGE
-                & filters.Document.ALL
-                & filters.CaptionRegex(r"^/import(@\w+)?\b"),
-                self._within_limit("import", self.import_lists),
-            )
-        )
-        application.add_handler(
-            MessageHandler(
-                filters.UpdateType.MESSAGE
-                & filters.Document.ALL
-                & filters.CaptionRegex(r"^/importopml(@\w+)?\b"),
-                self._within_limit("importopml", self.import_opml),
-            )
-        )
-        application.add_handler(CallbackQueryHandler(self.list_button, pattern=r"^(rm|unsub):"))
-        application.add_handler(CallbackQueryHandler(self.held_button, pattern=r"^held:"))
-        # The bot blocked, removed, unblocked or added back: whether it may post in the chat.
-        application.add_handler(ChatMemberHandler(self.bot_membership))
-        # Last in the group: only commands no handler above took arrive here.
-        # Channels are set up from a private chat (/channel): commands posted in one are ignored.
-        application.add_handler(
-            MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, self.unknown)
-        )
-        application.add_error_handler(self.on_error)
-
-    def _within_limit(self, name: str, callback: Callback) -> Callback:
-        """`callback`, behind the one check of the argument's length: a longer argument than the
-        command reads is refused with its limit before the command sees it, so that no command
-        quotes, fetches, stores or logs 100 KB of what somebody typed."""
-        limit = argument_limit(name)
-
-        async def within_limit(update: Update, context: Context) -> None:
-            message = update.effective_message
-            if message is not None and len(arguments(message)) > limit:
-                if addressed_to_us(message, context.bot.username):
-                    await self._answer(
-                        update,
-                        ntr(
-                            language(update),
-                            "The text after /{command} is too long: at most {count} characters.",
-                            "The text after /{command} is too long: at most {count} characters.",
-                            limit,
-                            command=name,
-                        ),
-                    )
-                return
-            await callback(update, context)
-
-        return within_limit
-
-    async def start(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=False)
-        if target is None:
-            return
-        lang = language(update)
-        available = await self._visible_names(target)
-        followed = {w.label for w in await self._followed(target.id)}
+    @command("start", "/start", N_("register this chat and show this help"), acts="read")
+    @command("help", "/help", N_("show this help"), acts="read")
+    async def start(self, ask: Request) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
+        available = await visible_names(self.store, target)
+        followed = {w.label for w in await self.store.chat_watchlists(target.id)}
         lines = [
             tr(
                 lang,
@@ -212,8 +99,64 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, 
         ]
         await self._answer(update, "\n".join(lines))
 
-    async def _followed(self, chat_id: int) -> list[Watchlist]:
-        return await self.store.chat_watchlists(chat_id)
+
+GROUPS: tuple[type[CommandGroup], ...] = (
+    HelpCommands,
+    ListCommands,
+    HistoryCommands,
+    SettingsCommands,
+    FeedCommands,
+    DeliveryCommands,
+    FileCommands,
+    ChannelCommands,
+)
+"""The groups, in the order the menu and /help list their commands."""
+
+COMMANDS: tuple[tuple[str, str, str], ...] = tuple(
+    (mark.name, mark.usage, mark.about) for group in GROUPS for mark in group.commands()
+)
+"""(command, usage, what it does), as the menu, /help and the usage answers say them."""
+
+
+def menu(lang: str = "en") -> list[BotCommand]:
+    """The command menu Telegram shows, in `lang`."""
+    return [BotCommand(name, tr(lang, about)) for name, _, about in COMMANDS]
+
+
+class ChatCommands:
+    """Every group of handlers, each given what it needs, and what no command handles."""
+
+    def __init__(
+        self,
+        store: AsyncStorage,
+        deliverer: Deliverer,
+        checker: FeedChecker,
+        *,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        access = Access(store, clock=clock)
+        self.groups: list[CommandGroup] = [
+            HelpCommands(access),
+            ListCommands(access),
+            HistoryCommands(access, deliverer=deliverer),
+            SettingsCommands(access, default_interval=deliverer.default_interval),
+            FeedCommands(access, checker=checker),
+            DeliveryCommands(access, deliverer=deliverer),
+            FileCommands(access),
+            ChannelCommands(access),
+            MemberUpdates(access),
+        ]
+
+    def install(self, application: AnyApplication) -> None:
+        for group in self.groups:
+            group.install(application)
+        # Last in the group: only commands no handler above took arrive here.
+        # Channels are set up from a private chat (/channel): commands posted in one are ignored.
+        application.add_handler(
+            MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND, self.unknown)
+        )
+        application.add_error_handler(self.on_error)
 
     async def unknown(self, update: Update, context: Context) -> None:
         message = update.effective_message
@@ -221,7 +164,7 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, 
             return
         command = (message.text or "").split(maxsplit=1)[0].split("@")[0]
         known = " ".join(f"/{name}" for name, _, _ in COMMANDS)
-        await self._answer(
+        await answer(
             update,
             tr(
                 language(update),
@@ -272,7 +215,7 @@ class ChatCommands(ListCommands, SettingsCommands, FeedCommands, StatsCommands, 
             text = tr(lang, "Something went wrong on our side; it has been logged.")
         if isinstance(update, Update):
             try:
-                await self._answer(update, text)
+                await answer(update, text)
             # The error handler must never raise: Telegram may be the problem.
             except Exception as failure:
                 log.error(

@@ -1,52 +1,46 @@
 """Feed commands: `/feeds` with each feed's health, `/addfeed` (checked to be a feed first),
-`/importopml` (the feeds of an OPML file, each checked), `/removefeed`, and `/channel` to manage a
-channel from a private chat."""
+`/removefeed`, and `/importopml` (the feeds of an OPML file, each checked, through
+`bot.services.feed_import`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
-from typing import Any
 
-from telegram import Chat as TelegramChat
 from telegram import Message, Update
-from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
+from bot.chat.access import Access
 from bot.chat.arguments import shown
 from bot.chat.base import (
-    ADMIN_STATUSES,
-    CommandBase,
-    Context,
+    Request,
     Target,
-    addressed_to_us,
-    arguments,
-    language,
+    command,
     refusal,
 )
+from bot.chat.group import CommandGroup
 from bot.core.domain import FeedState
 from bot.core.errors import FeedwatchError, RefusedError
 from bot.core.limits import LONG_ARGUMENT, MAX_FEEDS_PER_CHAT
-from bot.ops.logs import withheld
+from bot.core.said import N_, said
 from bot.render.digest import TELEGRAM_TEXT_LIMIT, format_moment, visible_length
 from bot.render.i18n import ntr, tr, translated
+from bot.services.feed_check import FeedChecker
+from bot.services.feed_import import Kept, import_feeds
 from bot.sources.opml import OpmlEntry, OpmlError, read_opml
 
 log = logging.getLogger(__name__)
 
 OPML_LIMIT = 1024 * 1024  # bytes of an OPML file /importopml reads
-CHECKS_AT_ONCE = 4  # feeds one /importopml fetches at once
 # The progress message is edited at most once a second and once per tenth of the feeds: Telegram
 # limits how often a bot may edit messages, in groups above all.
 EDIT_GAP = timedelta(seconds=1)
 EDIT_STEPS = 10
-
-FeedCheck = Callable[[str], Awaitable[str | None]]
-"""Fetch and parse a URL; return the feed's title, or raise a FeedwatchError saying why not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +52,13 @@ class _Refused:
     reason: str
 
 
-class FeedCommands(CommandBase):
-    """The chat's feeds, and the channel a private chat manages."""
+class FeedCommands(CommandGroup):
+    """The chat's feeds: listed with their health, added (each checked to be a feed first, one by
+    one or from an OPML file) and removed."""
 
-    check_feed: FeedCheck | None = None
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, access: Access, *, checker: FeedChecker) -> None:
+        super().__init__(access)
+        self.checker = checker
         # Chats with an /importopml under way: one at a time each.
         self._importing: set[int] = set()
 
@@ -88,12 +82,10 @@ class FeedCommands(CommandBase):
             state = tr(lang, "not read yet")
         return f"• {name}: {state}; " + ntr(lang, "{count} items", "{count} items", feed.item_count)
 
-    async def feeds(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=False)
-        if target is None:
-            return
+    @command("feeds", "/feeds", N_("the feeds, with their health"), acts="read")
+    async def feeds(self, ask: Request) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
         shared, own = await self.store.chat_feeds(target.id)
-        lang = language(update)
         lines = []
         if own:
             lines += [
@@ -110,30 +102,22 @@ class FeedCommands(CommandBase):
         lines.append(tr(lang, "Add one with /addfeed URL."))
         await self._answer_lines(update, lines)
 
-    async def addfeed(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=True)
-        if target is None:
-            return
-        url = (
-            arguments(update.effective_message).split(maxsplit=1)[0]
-            if arguments(update.effective_message)
-            else ""
-        )
-        lang = language(update)
+    @command("addfeed", "/addfeed URL", N_("add a feed for this chat"), acts="change")
+    async def addfeed(self, ask: Request) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
+        url = ask.text.split(maxsplit=1)[0] if ask.text else ""
         if not url.startswith(("http://", "https://")):
             await self._answer(
                 update, tr(lang, "Usage: /addfeed URL (an RSS or Atom feed, http:// or https://)")
             )
             return
-        title = None
-        if self.check_feed is not None:
-            try:
-                title = await self.check_feed(url)
-            except FeedwatchError as error:
-                # It quotes the URL, maybe twice: cut short, it still fits in a message.
-                said = escape(shown(translated(lang, error), LONG_ARGUMENT))
-                await self._answer(update, tr(lang, "Not added: {reason}", reason=said))
-                return
+        try:
+            title = await self.checker.title(url)
+        except FeedwatchError as error:
+            # It quotes the URL, maybe twice: cut short, it still fits in a message.
+            said = escape(shown(translated(lang, error), LONG_ARGUMENT))
+            await self._answer(update, tr(lang, "Not added: {reason}", reason=said))
+            return
         try:
             added = await self.store.add_chat_feed(target.id, url, title, self.clock())
         except RefusedError as error:
@@ -152,20 +136,35 @@ class FeedCommands(CommandBase):
         }[added]  # fmt: skip
         await self._answer(update, said)
 
-    async def import_opml(self, update: Update, context: Context) -> None:
+    @command("removefeed", "/removefeed URL", N_("remove one of this chat's feeds"), acts="change")
+    async def removefeed(self, ask: Request) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
+        url = ask.text
+        if not url:
+            await self._answer(update, tr(lang, "Usage: /removefeed URL (as /feeds lists it)"))
+            return
+        removed = await self.store.remove_chat_feed(target.id, url)
+        await self._answer(
+            update,
+            tr(lang, "Removed {url}.", url=escape(url)) if removed
+            else tr(lang, "{url} is not one of {where}'s feeds; /feeds lists them.",
+                url=escape(url), where=target.where(lang)),
+        )  # fmt: skip
+
+    @command(
+        "importopml",
+        "/importopml",
+        N_("add the feeds of an OPML file (reply to it)"),
+        acts="change",
+        files=True,
+    )
+    async def import_opml(self, ask: Request) -> None:
         """`/importopml` replying to an OPML file (or with one attached): the file's feeds become
         the chat's own, each checked as /addfeed checks it. The checks run as a task of their
         own, so that the bot answers other chats meanwhile."""
-        message = update.effective_message
-        if message is None or not addressed_to_us(message, context.bot.username):
-            return
-        target = await self._target(update, context, change=True)
-        if target is None:
-            return
-        lang = language(update)
-        document = message.document or (
-            message.reply_to_message.document if message.reply_to_message else None
-        )
+        update, context, target, lang = ask.update, ask.context, ask.target, ask.lang
+        message = ask.message
+        document = ask.document
         if document is None:
             await self._answer(
                 update,
@@ -225,209 +224,34 @@ class FeedCommands(CommandBase):
     ) -> None:
         try:
             shared, own = await self.store.chat_feeds(target.id)
-            have = {feed.url for feed in own}
-            everyone = {feed.url for feed in shared}
-            room = MAX_FEEDS_PER_CHAT - len(own)
-            already: list[OpmlEntry] = []
-            refused: list[_Refused] = []
-            to_check: list[OpmlEntry] = []
-            for entry in entries:
-                if entry.problem is not None:
-                    refused.append(_Refused(entry, tr(lang, entry.problem)))
-                elif entry.url in have or entry.url in everyone:
-                    already.append(entry)
-                elif len(to_check) >= room:
-                    # Not fetched at all: a file of thousands must not make the bot fetch them.
-                    refused.append(
-                        _Refused(
-                            entry,
-                            tr(
-                                lang,
-                                "a chat can add at most {count} feeds; /removefeed one first",
-                                count=MAX_FEEDS_PER_CHAT,
-                            ),
-                        )
-                    )
-                else:
-                    to_check.append(entry)
-            titles = await self._check_all(message, to_check, refused, lang)
-            added = 0
-            for entry in to_check:
-                if entry.url not in titles:
-                    continue
-                try:
-                    outcome = await self.store.add_chat_feed(
-                        target.id,
-                        entry.url,
-                        entry.title or titles[entry.url],
-                        self.clock(),
-                    )
-                except RefusedError as error:
-                    refused.append(_Refused(entry, tr(lang, error.template, **error.params)))
-                    continue
-                if outcome == "added":
-                    added += 1
-                else:
-                    already.append(entry)
+
+            async def keep(url: str, name: str | None) -> Kept:
+                added = await self.store.add_chat_feed(target.id, url, name, self.clock())
+                return "added" if added == "added" else "already"
+
+            progress = _Progress(message, lang, self.clock)
+            report = await import_feeds(
+                entries,
+                self.checker,
+                keep,
+                present={feed.url for feed in own} | {feed.url for feed in shared},
+                room=MAX_FEEDS_PER_CHAT - len(own),
+                room_reason=said(
+                    "a chat can add at most {count} feeds; /removefeed one first",
+                    count=MAX_FEEDS_PER_CHAT,
+                ),
+                progress=progress.show,
+            )
+            await progress.close()
+            refused = [_Refused(r.entry, translated(lang, r.reason)) for r in report.refused]
             await self._answer(
-                update, _import_summary(lang, target, added, len(already), refused, entries)
+                update,
+                _import_summary(
+                    lang, target, len(report.added), len(report.already), refused, entries
+                ),
             )
         finally:
             self._importing.discard(target.id)
-
-    async def _check_all(
-        self, message: Message, entries: list[OpmlEntry], refused: list[_Refused], lang: str
-    ) -> dict[str, str | None]:
-        """Check `entries` a few at once, editing one progress message as they finish; return the
-        titles of those that are feeds, and add the others to `refused`."""
-        if not entries:
-            return {}
-        total = len(entries)
-        # The gap to the first edit counts from when the message was asked for.
-        shown, edited_at = 0, self.clock()
-        progress = await message.reply_text(
-            _progress(lang, 0, total), parse_mode=ParseMode.HTML, do_quote=False
-        )
-        turns = asyncio.Semaphore(CHECKS_AT_ONCE)
-
-        async def check(entry: OpmlEntry) -> tuple[OpmlEntry, str | None, str | None]:
-            async with turns:
-                if self.check_feed is None:
-                    return entry, None, None
-                try:
-                    return entry, await self.check_feed(entry.url), None
-                except FeedwatchError as error:
-                    reason = getattr(error, "reason", None)
-                    return entry, None, reason if isinstance(reason, str) else str(error)
-                except Exception as error:  # one feed's surprise must not end the import
-                    # The URL came from a user's file: it stays out of the log, as chat content,
-                    # and so does the error's message, which may quote it.
-                    log.error(
-                        "chat %s: checking a feed of an OPML file failed",
-                        message.chat_id,
-                        exc_info=withheld(error),
-                    )
-                    return entry, None, tr(lang, "it could not be checked; the error is logged")
-
-        titles: dict[str, str | None] = {}
-        failed: dict[str, str] = {}
-        checks = asyncio.as_completed([check(entry) for entry in entries])
-        for done, finished in enumerate(checks, start=1):
-            entry, title, problem = await finished
-            if problem is None:
-                titles[entry.url] = title
-            else:
-                failed[entry.url] = problem
-            now = self.clock()
-            if (
-                done < total
-                and now - edited_at >= EDIT_GAP
-                and (done - shown) * EDIT_STEPS >= total
-            ):
-                shown, edited_at = done, now
-                try:
-                    await progress.edit_text(
-                        _progress(lang, done, total), parse_mode=ParseMode.HTML
-                    )
-                except TelegramError as error:  # progress is a courtesy; the import goes on
-                    log.warning("cannot edit the /importopml progress message: %s", error)
-        # In the file's order, as the summary lists them.
-        refused.extend(_Refused(e, failed[e.url]) for e in entries if e.url in failed)
-        try:
-            # The summary that follows says it all; an edit would not notify the chat anyway.
-            await progress.delete()
-        except TelegramError as error:
-            log.warning("cannot delete the /importopml progress message: %s", error)
-        return titles
-
-    async def removefeed(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=True)
-        if target is None:
-            return
-        url = arguments(update.effective_message)
-        lang = language(update)
-        if not url:
-            await self._answer(update, tr(lang, "Usage: /removefeed URL (as /feeds lists it)"))
-            return
-        removed = await self.store.remove_chat_feed(target.id, url)
-        await self._answer(
-            update,
-            tr(lang, "Removed {url}.", url=escape(url)) if removed
-            else tr(lang, "{url} is not one of {where}'s feeds; /feeds lists them.",
-                url=escape(url), where=target.where(lang)),
-        )  # fmt: skip
-
-    async def channel(self, update: Update, context: Context) -> None:
-        """`/channel @name` in a private chat: configure that channel from here; `/channel off`."""
-        chat = await self._register(update)
-        user = update.effective_user
-        lang = language(update)
-        if chat.type != TelegramChat.PRIVATE or user is None:
-            await self._answer(update, tr(lang, "/channel works in a private chat with the bot."))
-            return
-        wanted = arguments(update.effective_message)
-        if not wanted or wanted.lower() == "off":
-            await self.store.set_managing(chat.id, None)
-            await self._answer(
-                update,
-                tr(lang, "Commands here now act on this chat again.")
-                if wanted
-                else tr(lang, "Usage: /channel @name, or /channel off"),
-            )
-            return
-        try:
-            found = await context.bot.get_chat(
-                wanted if wanted.lstrip("-").isdigit() else "@" + wanted.lstrip("@")
-            )
-            if found.type != TelegramChat.CHANNEL:
-                raise RefusedError("{name} is not a channel", name=wanted)
-            mine = await context.bot.get_chat_member(found.id, user.id)
-            bot_member = await context.bot.get_chat_member(found.id, context.bot.id)
-        except RefusedError as error:
-            await self._answer(
-                update, tr(lang, "Not linked: {reason}.", reason=refusal(update, error))
-            )
-            return
-        except TelegramError as error:
-            await self._answer(
-                update,
-                tr(
-                    lang,
-                    "Not linked: Telegram says «{message}». Add the bot to the channel as an "
-                    "administrator first.",
-                    message=escape(error.message),
-                ),
-            )
-            return
-        if mine.status not in ADMIN_STATUSES:
-            await self._answer(
-                update, tr(lang, "Not linked: you are not an administrator of that channel.")
-            )
-            return
-        if bot_member.status not in ADMIN_STATUSES or (
-            bot_member.status == ChatMemberStatus.ADMINISTRATOR
-            and not getattr(bot_member, "can_post_messages", True)
-        ):
-            await self._answer(
-                update,
-                tr(
-                    lang,
-                    "Not linked: the bot must be an administrator of the channel that can post.",
-                ),
-            )
-            return
-        title = found.title or found.username or str(found.id)
-        await self.store.register_chat(found.id, "channel", title, self.clock())
-        await self.store.set_managing(chat.id, found.id)
-        await self._answer(
-            update,
-            tr(
-                lang,
-                "Linked the channel {title}: /subscribe, /watch and the other commands you send "
-                "here now set up the channel, and its digests go there. /channel off ends this.",
-                title=escape(title),
-            ),
-        )
 
 
 def _progress(lang: str, done: int, total: int) -> str:
@@ -486,3 +310,45 @@ def _refused_line(item: _Refused) -> str:
     name = f"{escape(item.entry.title)} — " if item.entry.title else ""
     reason = item.reason if len(item.reason) <= 300 else item.reason[:299] + "…"
     return f"• {name}{escape(url)}: {escape(reason)}"
+
+
+class _Progress:
+    """The message that shows how far an /importopml's checks are: sent when they begin, edited at
+    most once a second and once per tenth of the feeds (Telegram limits how often a bot edits, in
+    groups above all), deleted when they end, since the summary that follows says it all."""
+
+    def __init__(self, message: Message, lang: str, clock: Callable[[], datetime]) -> None:
+        self._message, self._lang, self._clock = message, lang, clock
+        self._sent: Message | None = None
+        self._shown = 0
+        self._edited_at = clock()
+
+    async def show(self, done: int, total: int) -> None:
+        if self._sent is None:
+            # The gap to the first edit counts from when the message was asked for.
+            self._edited_at = self._clock()
+            self._sent = await self._message.reply_text(
+                _progress(self._lang, done, total), parse_mode=ParseMode.HTML, do_quote=False
+            )
+            return
+        now = self._clock()
+        if (
+            done < total
+            and now - self._edited_at >= EDIT_GAP
+            and (done - self._shown) * EDIT_STEPS >= total
+        ):
+            self._shown, self._edited_at = done, now
+            try:
+                await self._sent.edit_text(
+                    _progress(self._lang, done, total), parse_mode=ParseMode.HTML
+                )
+            except TelegramError as error:  # progress is a courtesy; the import goes on
+                log.warning("cannot edit the /importopml progress message: %s", error)
+
+    async def close(self) -> None:
+        if self._sent is None:
+            return
+        try:
+            await self._sent.delete()
+        except TelegramError as error:
+            log.warning("cannot delete the /importopml progress message: %s", error)

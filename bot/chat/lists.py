@@ -1,45 +1,39 @@
 """Watchlist commands: follow shared lists, keep the chat's own (`/watch`, `/exclude`, `/require`,
-`/unwatch`), see them with buttons, try them on text (`/test`), and move them as TOML."""
+`/unwatch`), see them with buttons (`/watchlists`) and try them on text (`/test`)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from html import escape
-from io import BytesIO
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.chat import arguments as parse
 from bot.chat.base import (
-    CommandBase,
-    Context,
+    Request,
     Target,
-    addressed_to_us,
-    arguments,
+    button,
     codes,
+    command,
     fitted,
-    language,
     refusal,
     topic_label,
     typed,
 )
+from bot.chat.group import CommandGroup
 from bot.core.domain import Watchlist
-from bot.core.errors import ConfigError, RefusedError
-from bot.core.limits import SHORT_ARGUMENT
+from bot.core.errors import RefusedError
 from bot.core.matching import Matcher
-from bot.ops.config import MAX_TOML_BYTES, TOO_LARGE, TomlRefused, size_text
-from bot.ops.watchlist_file import read_watchlists_document, watchlists_document
+from bot.core.said import N_
 from bot.render.digest import shorten
-from bot.render.i18n import ntr, tr, translated
+from bot.render.i18n import tr, translated
 from bot.sources.parsing import html_to_text
+from bot.storage.asynchronous import AsyncStorage
 from bot.storage.chats import TermRole
 from bot.storage.repository import SubscribeResult
 
-EXPORT_LIMIT = MAX_TOML_BYTES  # bytes of a TOML document /import reads
 _CALLBACK_LIMIT = 64  # bytes of callback data Telegram keeps
 _WORDS_SHOWN = 10  # matched words /test shows per watchlist
-_PROBLEMS_SHOWN = 10  # problems of a refused /import file
 
 
 def _list_line(watchlist: Watchlist) -> str:
@@ -67,25 +61,34 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-class ListCommands(CommandBase):
+async def visible_names(store: AsyncStorage, target: Target) -> list[str]:
+    """The watchlists a chat may follow: the shared ones and its own."""
+    shared = await store.shared_watchlists()
+    own = await store.own_watchlists(target.id)
+    return sorted({w.label for w in shared} | {w.label for w in own})
+
+
+class ListCommands(CommandGroup):
     """The watchlist commands."""
 
-    async def subscribe(self, update: Update, context: Context) -> None:
-        await self._change_subscriptions(update, context, subscribe=True)
+    @command(
+        "subscribe",
+        "/subscribe NAME…",
+        N_("follow shared watchlists, e.g. /subscribe rvc kursk"),
+        acts="change",
+    )
+    async def subscribe(self, ask: Request) -> None:
+        await self._change_subscriptions(ask, subscribe=True)
 
-    async def unsubscribe(self, update: Update, context: Context) -> None:
-        await self._change_subscriptions(update, context, subscribe=False)
+    @command("unsubscribe", "/unsubscribe NAME…", N_("stop following watchlists"), acts="change")
+    async def unsubscribe(self, ask: Request) -> None:
+        await self._change_subscriptions(ask, subscribe=False)
 
-    async def _change_subscriptions(
-        self, update: Update, context: Context, *, subscribe: bool
-    ) -> None:
-        target = await self._target(update, context, change=True)
-        if target is None:
-            return
-        names = [part for part in arguments(update.effective_message).replace(",", " ").split()]
+    async def _change_subscriptions(self, ask: Request, *, subscribe: bool) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
+        names = [part for part in ask.text.replace(",", " ").split()]
         command = "subscribe" if subscribe else "unsubscribe"
         if not names:
-            lang = language(update)
             await self._answer(
                 update,
                 tr(lang, "Usage: /{command} NAME…", command=command)
@@ -93,7 +96,8 @@ class ListCommands(CommandBase):
                 + tr(
                     lang,
                     "Watchlists: {available}",
-                    available=codes(await self._visible_names(target)) or tr(lang, "none yet"),
+                    available=codes(await visible_names(self.store, target))
+                    or tr(lang, "none yet"),
                 ),
             )
             return
@@ -103,14 +107,7 @@ class ListCommands(CommandBase):
             )
         else:
             result = await self.store.unsubscribe(target.id, names)
-        await self._answer(
-            update, await self._describe(target, result, language(update), subscribe=subscribe)
-        )
-
-    async def _visible_names(self, target: Target) -> list[str]:
-        shared = await self.store.shared_watchlists()
-        own = await self.store.own_watchlists(target.id)
-        return sorted({w.label for w in shared} | {w.label for w in own})
+        await self._answer(update, await self._describe(target, result, lang, subscribe=subscribe))
 
     async def _describe(
         self, target: Target, result: SubscribeResult, lang: str, *, subscribe: bool
@@ -131,7 +128,7 @@ class ListCommands(CommandBase):
                 else tr(lang, "Was not following: {names}.", names=names)
             )
         if result.unknown:
-            available = codes(await self._visible_names(target)) or tr(lang, "none yet")
+            available = codes(await visible_names(self.store, target)) or tr(lang, "none yet")
             lines.append(
                 tr(
                     lang,
@@ -161,24 +158,37 @@ class ListCommands(CommandBase):
 
     # --- the chat's own lists ---------------------------------------------------------------
 
-    async def watch(self, update: Update, context: Context) -> None:
-        await self._add_terms(update, context, "terms", "watch")
+    @command(
+        "watch",
+        "/watch NAME TERM[, TERM…]",
+        N_("make your own watchlist or add terms to it"),
+        acts="change",
+    )
+    async def watch(self, ask: Request) -> None:
+        await self._add_terms(ask, "terms", "watch")
 
-    async def exclude(self, update: Update, context: Context) -> None:
-        await self._add_terms(update, context, "exclude", "exclude")
+    @command(
+        "exclude",
+        "/exclude NAME TERM[, …]",
+        N_("an item with one of these is not a hit"),
+        acts="change",
+    )
+    async def exclude(self, ask: Request) -> None:
+        await self._add_terms(ask, "exclude", "exclude")
 
-    async def require(self, update: Update, context: Context) -> None:
-        await self._add_terms(update, context, "require", "require")
+    @command(
+        "require",
+        "/require NAME TERM[, …]",
+        N_("an item must also have one of these"),
+        acts="change",
+    )
+    async def require(self, ask: Request) -> None:
+        await self._add_terms(ask, "require", "require")
 
-    async def _add_terms(
-        self, update: Update, context: Context, role: TermRole, command: str
-    ) -> None:
-        target = await self._target(update, context, change=True)
-        if target is None:
-            return
-        lang = language(update)
+    async def _add_terms(self, ask: Request, role: TermRole, command: str) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
         try:
-            label, terms = parse.name_and_terms(arguments(update.effective_message))
+            label, terms = parse.name_and_terms(ask.text)
         except ValueError as error:
             await self._answer(
                 update,
@@ -239,16 +249,17 @@ class ListCommands(CommandBase):
             )
         await self._answer(update, "\n".join(lines))
 
-    async def unwatch(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=True)
-        if target is None:
-            return
-        label, _, rest = arguments(update.effective_message).partition(" ")
+    @command(
+        "unwatch", "/unwatch NAME [TERM, …]", N_("remove terms, or the whole list"), acts="change"
+    )
+    async def unwatch(self, ask: Request) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
+        label, _, rest = ask.text.partition(" ")
         if not label:
             await self._answer(
                 update,
                 tr(
-                    language(update),
+                    lang,
                     "Usage: /unwatch NAME [TERM, …]: without terms, the whole list goes",
                 ),
             )
@@ -256,7 +267,7 @@ class ListCommands(CommandBase):
         try:
             parse.label(label)
         except ValueError as error:
-            await self._answer(update, f"{_sentence(escape(translated(language(update), error)))}.")
+            await self._answer(update, f"{_sentence(escape(translated(lang, error)))}.")
             return
         try:
             if rest.strip():
@@ -264,7 +275,7 @@ class ListCommands(CommandBase):
                 removed, missing = await self.store.remove_terms(
                     target.id, label, terms, self.clock()
                 )
-                lang, name = language(update), f"<code>{escape(label)}</code>"
+                lang, name = lang, f"<code>{escape(label)}</code>"
                 lines = []
                 if removed:
                     said = ", ".join(escape(t) for t in removed)
@@ -278,25 +289,23 @@ class ListCommands(CommandBase):
                 await self._answer(
                     update,
                     tr(
-                        language(update),
+                        lang,
                         "Removed the watchlist {name}; its past hits stay in /hits.",
                         name=codes([label]),
                     ),
                 )
         except RefusedError as error:
             reason = refusal(update, error)
-            await self._answer(update, tr(language(update), "Not done: {reason}.", reason=reason))
+            await self._answer(update, tr(lang, "Not done: {reason}.", reason=reason))
 
     # --- seeing them ------------------------------------------------------------------------
 
-    async def watchlists(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=False)
-        if target is None:
-            return
+    @command("watchlists", "/watchlists", N_("what this chat follows, with buttons"), acts="read")
+    async def watchlists(self, ask: Request) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
         followed = await self.store.chat_watchlists(target.id)
         shared = await self.store.shared_watchlists()
         topics = await self.store.followed_topics(target.id)
-        lang = language(update)
         lines: list[str] = []
         buttons: list[list[InlineKeyboardButton]] = []
         if followed:
@@ -336,17 +345,13 @@ class ListCommands(CommandBase):
             update, lines, buttons=InlineKeyboardMarkup(buttons) if buttons else None
         )
 
-    async def list_button(self, update: Update, context: Context) -> None:
+    @button(r"^(rm|unsub):")
+    async def list_button(self, ask: Request) -> None:
         """The buttons under /watchlists: unsubscribe from a shared list, remove an own one."""
+        update, target, lang = ask.update, ask.target, ask.lang
         query = update.callback_query
         assert query is not None
-        assert query.data is not None
-        action, _, label = query.data.partition(":")
-        lang = language(update)
-        target = await self._target(update, context, change=True)
-        if target is None:
-            await query.answer(tr(lang, "Only administrators can change this."))
-            return
+        action, _, label = ask.text.partition(":")
         try:
             if action == "rm":
                 await self.store.remove_list(target.id, label)
@@ -363,12 +368,15 @@ class ListCommands(CommandBase):
         await query.answer(text[:200])
         await self._answer(update, escape(text))
 
-    async def test(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=False)
-        if target is None:
-            return
-        text = arguments(update.effective_message)
-        lang = language(update)
+    @command(
+        "test",
+        "/test TEXT",
+        N_("which watchlists would match TEXT, and the words that did"),
+        acts="read",
+    )
+    async def test(self, ask: Request) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
+        text = ask.text
         if not text:
             await self._answer(update, tr(lang, "Usage: /test TEXT"))
             return
@@ -413,116 +421,3 @@ class ListCommands(CommandBase):
             )
         )
         await self._answer(update, fitted(head, lines, lang))
-
-    # --- moving them ------------------------------------------------------------------------
-
-    async def export(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=False)
-        if target is None:
-            return
-        followed = await self.store.chat_watchlists(target.id)
-        message = update.effective_message
-        lang = language(update)
-        if not followed or message is None:
-            await self._answer(
-                update,
-                tr(lang, "{where} follows no watchlist yet.", where=target.where(lang, start=True)),
-            )
-            return
-        document = watchlists_document(followed).encode()
-        await message.reply_document(
-            BytesIO(document),
-            filename="watchlists.toml",
-            caption=ntr(
-                lang,
-                "{count} watchlists; send the file back with /import to restore them.",
-                "{count} watchlists; send the file back with /import to restore them.",
-                len(followed),
-            ),
-            do_quote=False,
-        )
-
-    async def import_lists(self, update: Update, context: Context) -> None:
-        """`/import` with a TOML file attached, or as a reply to one."""
-        message = update.effective_message
-        if message is None or not addressed_to_us(message, context.bot.username):
-            return
-        target = await self._target(update, context, change=True)
-        if target is None:
-            return
-        document = message.document or (
-            message.reply_to_message.document if message.reply_to_message else None
-        )
-        lang = language(update)
-        if document is None:
-            await self._answer(
-                update,
-                tr(
-                    lang,
-                    "Usage: send /import with a watchlists TOML file attached, or reply /import "
-                    "to such a file (/export makes one).",
-                ),
-            )
-            return
-        if document.file_size is not None and document.file_size > EXPORT_LIMIT:
-            # Refused before the download, in the words a document refused after it gets.
-            await self._answer(update, _refused(lang, TOO_LARGE, {"size": size_text(EXPORT_LIMIT)}))
-            return
-        file = await document.get_file()
-        data = bytes(await file.download_as_bytearray())
-        name = parse.shown(document.file_name or tr(lang, "the file"), SHORT_ARGUMENT)
-        try:
-            watchlists = read_watchlists_document(data, name)
-        except TomlRefused as error:
-            await self._answer(update, _refused(lang, error.template, error.params))
-            return
-        except ConfigError as error:
-            problems = [
-                f"• {escape(translated(lang, p))}" for p in error.problems[:_PROBLEMS_SHOWN]
-            ]
-            await self._answer(update, fitted(tr(lang, "Nothing was imported:"), problems, lang))
-            return
-        await self._answer(update, await self._import(target, watchlists, lang))
-
-    async def _import(self, target: Target, watchlists: tuple[Watchlist, ...], lang: str) -> str:
-        shared = {w.label for w in await self.store.shared_watchlists()}
-        lines = []
-        for watchlist in watchlists:
-            try:
-                if watchlist.name in shared:
-                    await self.store.subscribe(target.id, [watchlist.name], self.clock(),
-                        thread_id=target.thread_id,
-                    )  # fmt: skip
-                    lines.append(
-                        f"• <code>{escape(watchlist.name)}</code>: "
-                        + tr(lang, "following the shared list")
-                    )
-                    continue
-                parts: tuple[tuple[TermRole, tuple[str, ...]], ...] = (
-                    ("terms", watchlist.terms),
-                    ("require", watchlist.require),
-                    ("exclude", watchlist.exclude),
-                )
-                for role, terms in parts:
-                    if terms:
-                        await self.store.add_terms(target.id, watchlist.name, role, terms,
-                            self.clock(), thread_id=target.thread_id,
-                        )  # fmt: skip
-                lines.append(
-                    f"• <code>{escape(watchlist.name)}</code>: "
-                    + ntr(lang, "{count} terms", "{count} terms", len(watchlist.terms))
-                )
-            except RefusedError as error:
-                reason = tr(lang, error.template, **error.params)
-                lines.append(
-                    f"• <code>{escape(watchlist.name)}</code>: "
-                    + escape(tr(lang, "not imported, {reason}", reason=reason))
-                )
-        # A file may hold thousands of lists: the summary says what fits in a message.
-        return fitted(tr(lang, "Imported:"), lines, lang)
-
-
-def _refused(lang: str, template: str, params: Mapping[str, object]) -> str:
-    """Why a watchlist file was refused unread, in the chat's language."""
-    reason = tr(lang, template, **params)
-    return tr(lang, "Nothing was imported: {reason}.", reason=escape(reason))

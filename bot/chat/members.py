@@ -15,8 +15,10 @@ from telegram import (
     ChatMemberRestricted,
     Update,
 )
+from telegram.ext import ChatMemberHandler
 
-from bot.chat.base import CommandBase, Context
+from bot.chat.base import AnyApplication, Context
+from bot.chat.group import CommandGroup
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,12 @@ def may_post(chat_type: str, member: ChatMember) -> bool:
     return isinstance(member, ChatMemberMember | ChatMemberAdministrator | ChatMemberOwner)
 
 
-class MemberUpdates(CommandBase):
+class MemberUpdates(CommandGroup):
     """Keeps a chat's `active` in step with what Telegram says of the bot's membership."""
+
+    def install(self, application: AnyApplication) -> None:
+        # The bot blocked, removed, unblocked or added back: whether it may post in the chat.
+        application.add_handler(ChatMemberHandler(self.bot_membership))
 
     async def bot_membership(self, update: Update, context: Context) -> None:
         changed = update.my_chat_member
@@ -46,7 +52,7 @@ class MemberUpdates(CommandBase):
             # never seen starts when it writes (/start); made here, it would be an empty one
             # that a group's move to a supergroup could not carry its settings into.
             if await self.store.chat(chat.id) is not None:
-                await self._register(update)
+                await self.access.register(update)
                 log.info("chat %s: the bot may post there again (%s)", chat.id, member.status)
             return
         if chat.type == TelegramChat.PRIVATE:

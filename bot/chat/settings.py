@@ -1,35 +1,37 @@
-"""Delivery settings and history: `/every`, `/quiet`, `/tz`, `/pause`, `/resume` (held hits offered
-with buttons), `/spikes`, `/digest` and `/hits`."""
+"""When a chat gets its digests: `/every` (or each hit as it comes), `/quiet` hours and `/tz`, the time
+zone they are read in."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-
 from bot.chat import arguments as parse
-from bot.chat.base import CommandBase, Context, arguments, language
-from bot.core.limits import HITS_SHOWN_AT_MOST
+from bot.chat.access import Access
+from bot.chat.base import Request, command
+from bot.chat.group import CommandGroup
+from bot.core.said import N_
 from bot.core.schedule import local_time
 from bot.ops.config import format_duration
-from bot.render.digest import format_moment, shorten
-from bot.render.i18n import ntr, tr, translated
-from bot.render.links import html_link
-from bot.trends.spikes import COOLDOWN
-from bot.trends.stories import moment_of
-
-HITS_BY_DEFAULT = 10
+from bot.render.i18n import tr, translated
 
 
-class SettingsCommands(CommandBase):
-    """How and when a chat gets its hits."""
+class SettingsCommands(CommandGroup):
+    """How often and when a chat gets its digests."""
 
-    async def every(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=True)
-        if target is None:
-            return
-        lang = language(update)
-        text = arguments(update.effective_message)
+    def __init__(self, access: Access, *, default_interval: timedelta) -> None:
+        super().__init__(access)
+        self.default_interval = default_interval
+
+    @command(
+        "every",
+        "/every DURATION|instant",
+        N_("how often the digest comes (5m … 7d)"),
+        acts="change",
+    )
+    async def every(self, ask: Request) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
+        text = ask.text
         usage = tr(lang, "Usage: /every DURATION (5m … 7d) or /every instant")
         try:
             interval = parse.digest_interval(text) if text else None
@@ -43,7 +45,7 @@ class SettingsCommands(CommandBase):
                 tr(lang, "{where} gets a digest every {interval}.", where=where,
                     interval=format_duration(current)) if current else
                 tr(lang, "{where} gets a digest every {interval} (the default).", where=where,
-                    interval=format_duration(self.deliverer.default_interval))
+                    interval=format_duration(self.default_interval))
             )  # fmt: skip
             await self._answer(update, f"{said}\n{usage}")
             return
@@ -68,13 +70,11 @@ class SettingsCommands(CommandBase):
                 ),
             )
 
-    async def quiet(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=True)
-        if target is None:
-            return
-        lang = language(update)
+    @command("quiet", "/quiet HH:MM-HH:MM|off", N_("no messages in these hours"), acts="change")
+    async def quiet(self, ask: Request) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
         try:
-            hours = parse.quiet_hours(arguments(update.effective_message))
+            hours = parse.quiet_hours(ask.text)
         except ValueError as error:
             await self._answer(
                 update,
@@ -101,14 +101,12 @@ class SettingsCommands(CommandBase):
             ),
         )
 
-    async def tz(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=True)
-        if target is None:
-            return
+    @command("tz", "/tz Area/City", N_("this chat's time zone"), acts="change")
+    async def tz(self, ask: Request) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
         try:
-            zone = parse.timezone(arguments(update.effective_message))
+            zone = parse.timezone(ask.text)
         except ValueError as error:
-            lang = language(update)
             await self._answer(
                 update,
                 f"{escape(translated(lang, error))}.\n"
@@ -120,176 +118,9 @@ class SettingsCommands(CommandBase):
         await self._answer(
             update,
             tr(
-                language(update),
+                lang,
                 "Time zone {zone}: it is {time} there now.",
                 zone=escape(zone),
                 time=now.strftime("%H:%M"),
             ),
         )
-
-    async def spikes(self, update: Update, context: Context) -> None:
-        """`/spikes on|off`: an alert at once when a followed watchlist's hits jump; `/spikes`
-        alone says whether they are on."""
-        target = await self._target(update, context, change=True)
-        if target is None:
-            return
-        lang = language(update)
-        text = arguments(update.effective_message).lower()
-        if text not in ("", "on", "off"):
-            await self._answer(update, tr(lang, "Usage: /spikes on|off"))
-            return
-        if text:
-            await self.store.set_spike_alerts(target.id, text == "on")
-            on = text == "on"
-        else:
-            on = await self.store.spike_alerts_on(target.id)
-        where = target.where(lang)
-        if on:
-            answer = tr(
-                lang,
-                "Spike alerts are on for {where}: when a watchlist it follows gets far more hits "
-                "in an hour than usual at that hour, an alert comes at once (silently in quiet "
-                "hours), at most one per watchlist in {hours} hours. /spikes off turns them off.",
-                where=where,
-                hours=int(COOLDOWN.total_seconds() // 3600),
-            )
-        else:
-            answer = tr(
-                lang,
-                "Spike alerts are off for {where}. /spikes on sends an alert at once when a "
-                "watchlist gets far more hits in an hour than usual at that hour.",
-                where=where,
-            )
-        await self._answer(update, answer)
-
-    async def pause(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=True)
-        if target is None:
-            return
-        await self.store.pause(target.id)
-        await self._answer(
-            update,
-            tr(
-                language(update),
-                "Paused: nothing is sent until /resume. Hits are still collected, and offered "
-                "when you resume.",
-            ),
-        )
-
-    async def resume(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=True)
-        if target is None:
-            return
-        lang = language(update)
-        held = await self.store.resume(target.id)
-        if not held:
-            await self._answer(update, tr(lang, "Delivery is on."))
-            return
-        buttons = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        # translators: a button under "Delivery is on. … items came in while paused": send them
-                        ntr(lang, "Send the {count}", "Send the {count}", held),
-                        callback_data="held:send",
-                    ),
-                    InlineKeyboardButton(tr(lang, "Skip them"), callback_data="held:skip"),
-                ]
-            ]
-        )
-        await self._answer(
-            update,
-            ntr(
-                lang,
-                "Delivery is on. {count} items came in while paused; send them now, or skip them "
-                "(they stay in /hits).",
-                "Delivery is on. {count} items came in while paused; send them now, or skip them "
-                "(they stay in /hits).",
-                held,
-            ),
-            buttons=buttons,
-        )
-
-    async def held_button(self, update: Update, context: Context) -> None:
-        query = update.callback_query
-        assert query is not None
-        lang = language(update)
-        target = await self._target(update, context, change=True)
-        if target is None:
-            await query.answer(tr(lang, "Only administrators can change this."))
-            return
-        if query.data == "held:send":
-            released = await self.store.release_held(target.id)
-            await query.answer(tr(lang, "Sending {count}.", count=released))
-            if released:
-                await self.deliverer.deliver_now(target.id)
-        else:
-            skipped = await self.store.skip_held(target.id, self.clock())
-            await query.answer(tr(lang, "Skipped {count}.", count=skipped))
-            await self._answer(
-                update,
-                ntr(
-                    lang,
-                    "Skipped {count} held items; /hits lists them.",
-                    "Skipped {count} held items; /hits lists them.",
-                    skipped,
-                ),
-            )
-
-    async def digest(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=False)
-        if target is None:
-            return
-        outcome = await self.deliverer.deliver_now(target.id)
-        if outcome.error:
-            await self._answer(
-                update,
-                tr(
-                    language(update),
-                    "The digest could not be sent: {reason}",
-                    reason=escape(outcome.error),
-                ),
-            )
-        elif outcome.items == 0:
-            await self._answer(update, tr(language(update), "Nothing new since the last digest."))
-
-    async def hits(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=False)
-        if target is None:
-            return
-        text = arguments(update.effective_message)
-        if text and not (text.isdigit() and 1 <= int(text) <= HITS_SHOWN_AT_MOST):
-            await self._answer(
-                update,
-                tr(
-                    language(update),
-                    "Usage: /hits [N], N from 1 to {most} (default {default})",
-                    most=HITS_SHOWN_AT_MOST,
-                    default=HITS_BY_DEFAULT,
-                ),
-            )
-            return
-        count = int(text) if text else HITS_BY_DEFAULT
-        found = await self.store.recent_hits(target.id, count)
-        if not found:
-            lang = language(update)
-            await self._answer(
-                update, tr(lang, "No hits for {where} yet.", where=target.where(lang))
-            )
-            return
-        zone = target.chat.timezone
-        lang = language(update)
-        lines = [
-            ntr(lang, "<b>The last {count} hits</b>", "<b>The last {count} hits</b>", len(found))
-        ]
-        for past in found:
-            item = past.item
-            headline = html_link(escape(shorten(item.title or tr(lang, "(untitled)"))), item.link)
-            words = ", ".join(f"«{escape(shorten(m.text, 60))}»" for m in past.matches[:5])
-            when = format_moment(moment_of(item), zone, self.clock())
-            lines.append(
-                f"• {headline} — {escape(shorten(item.feed_name, 80))}, {when}"
-                + (f"\n   {words}" if words else "")
-            )
-        # Fifty long titles pass one message's limit: as many messages as they need.
-        await self._answer_lines(update, lines)

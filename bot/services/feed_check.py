@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from bot.core.domain import FetchedFeed, ParsedFeed
 from bot.core.errors import FeedwatchError
-from bot.core.said import N_
+from bot.core.said import N_, said
 from bot.ops.logs import withheld
 from bot.sources.parsing import parse_feed
 
@@ -91,7 +91,7 @@ class FeedChecker:
                     return Checked(url, problem=reason_of(error))
                 except Exception as error:  # one feed's surprise must not end the others
                     log.error("checking a feed failed", exc_info=withheld(error))
-                    return Checked(url, problem=UNCHECKED)
+                    return Checked(url, problem=said(UNCHECKED))
 
         for finished in asyncio.as_completed([check(url) for url in urls]):
             yield await finished

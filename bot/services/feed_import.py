@@ -18,7 +18,7 @@ Keep = Callable[[str, str | None], Awaitable[Kept]]
 """Keeps one checked feed (its URL and name): "added", or "already" when it was there; a
 RefusedError when it may not be added."""
 Progress = Callable[[int, int], Awaitable[object]]
-"""Told (done, total) as each check finishes."""
+"""Told (0, total) when the checks begin, then (done, total) as each one finishes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +65,8 @@ async def import_feeds(
             to_check.append(entry)
     titles: dict[str, str | None] = {}
     done = 0
+    if progress is not None and to_check:
+        await progress(0, len(to_check))
     async for checked in checker.check_all([entry.url for entry in to_check]):
         done += 1
         if checked.problem is None:

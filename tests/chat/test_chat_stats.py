@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from bot.app import FeedwatchApp
-from bot.chat.stats import CAPTION_LIMIT, MOST_DAYS, StatsRequest, caption, stats_request
+from bot.chat.history import CAPTION_LIMIT, MOST_DAYS, StatsRequest, caption, stats_request
 from bot.core.domain import Match, ParsedItem
 from bot.render import charts
 from bot.render.digest import visible_length

@@ -1,5 +1,6 @@
-"""`/stats [NAME…] [DAYS]`: a chart of the chat's hits per day (per hour for a day or two), one line
-per watchlist, in the chat's time zone, with the totals and the busiest day in its caption.
+"""What came: `/hits`, the last hits with their words; `/digest`, what is pending, now; and `/stats
+[NAME…] [DAYS]`, a chart of the chat's hits per day (per hour for a day or two), one line per
+watchlist, in the chat's time zone, with the totals and the busiest day in its caption.
 
 Read-only, so everyone in a group may ask. The hits are counted by `bot.trends.stats` and drawn by
 `bot.render.charts` from the same counts, off the event loop.
@@ -17,13 +18,21 @@ from io import BytesIO
 from telegram import Update
 from telegram.constants import ParseMode
 
-from bot.chat.base import CommandBase, Context, Target, arguments, codes, language, typed
+from bot.chat.access import Access
+from bot.chat.base import Request, Target, codes, command, typed
+from bot.chat.group import CommandGroup
 from bot.core.domain import Watchlist
+from bot.core.limits import HITS_SHOWN_AT_MOST
+from bot.core.said import N_
 from bot.render import charts
-from bot.render.digest import visible_length, zone
+from bot.render.digest import format_moment, shorten, visible_length, zone
 from bot.render.i18n import ntr, tr
+from bot.render.links import html_link
+from bot.services.deliver import Deliverer
 from bot.trends.stats import HitCounts, count_hits, default_bucket, window
+from bot.trends.stories import moment_of
 
+HITS_BY_DEFAULT = 10
 DEFAULT_DAYS = 14
 MOST_DAYS = 90
 CAPTION_LIMIT = 1024
@@ -120,16 +129,61 @@ def _cap(text: str) -> str:
     return text if len(text) <= _TITLE_CAP else text[: _TITLE_CAP - 1] + "…"
 
 
-class StatsCommands(CommandBase):
-    """`/stats`."""
+class HistoryCommands(CommandGroup):
+    """The hits a chat got, listed, charted, or sent now."""
 
-    async def stats(self, update: Update, context: Context) -> None:
-        target = await self._target(update, context, change=False)
-        if target is None:
+    def __init__(self, access: Access, *, deliverer: Deliverer) -> None:
+        super().__init__(access)
+        self.deliverer = deliverer
+
+    @command("hits", "/hits [N]", N_("the last N hits (10)"), acts="read")
+    async def hits(self, ask: Request) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
+        text = ask.text
+        if text and not (text.isdigit() and 1 <= int(text) <= HITS_SHOWN_AT_MOST):
+            await self._answer(
+                update,
+                tr(
+                    lang,
+                    "Usage: /hits [N], N from 1 to {most} (default {default})",
+                    most=HITS_SHOWN_AT_MOST,
+                    default=HITS_BY_DEFAULT,
+                ),
+            )
             return
-        lang = language(update)
+        count = int(text) if text else HITS_BY_DEFAULT
+        found = await self.store.recent_hits(target.id, count)
+        if not found:
+            await self._answer(
+                update, tr(lang, "No hits for {where} yet.", where=target.where(lang))
+            )
+            return
+        zone = target.chat.timezone
+        lines = [
+            ntr(lang, "<b>The last {count} hits</b>", "<b>The last {count} hits</b>", len(found))
+        ]
+        for past in found:
+            item = past.item
+            headline = html_link(escape(shorten(item.title or tr(lang, "(untitled)"))), item.link)
+            words = ", ".join(f"«{escape(shorten(m.text, 60))}»" for m in past.matches[:5])
+            when = format_moment(moment_of(item), zone, self.clock())
+            lines.append(
+                f"• {headline} — {escape(shorten(item.feed_name, 80))}, {when}"
+                + (f"\n   {words}" if words else "")
+            )
+        # Fifty long titles pass one message's limit: as many messages as they need.
+        await self._answer_lines(update, lines)
+
+    @command(
+        "stats",
+        "/stats [NAME…] [DAYS]",
+        N_("a chart of the hits per day (per hour for 1–2 days)"),
+        acts="read",
+    )
+    async def stats(self, ask: Request) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
         try:
-            request = stats_request(arguments(update.effective_message))
+            request = stats_request(ask.text)
         except ValueError:
             await self._answer(
                 update,
@@ -182,6 +236,22 @@ class StatsCommands(CommandBase):
                 parse_mode=ParseMode.HTML,
                 do_quote=False,
             )
+
+    @command("digest", "/digest", N_("send what is pending now"), acts="read")
+    async def digest(self, ask: Request) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
+        outcome = await self.deliverer.deliver_now(target.id)
+        if outcome.error:
+            await self._answer(
+                update,
+                tr(
+                    lang,
+                    "The digest could not be sent: {reason}",
+                    reason=escape(outcome.error),
+                ),
+            )
+        elif outcome.items == 0:
+            await self._answer(update, tr(lang, "Nothing new since the last digest."))
 
     async def _lists(
         self, update: Update, target: Target, names: Sequence[str], lang: str
