@@ -32,7 +32,7 @@ demo: sync
 	$(BIN)/feedwatch demo
 
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 lint: sync
 	$(BIN)/ruff check .
