@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Protocol
 
-import brotli  # type: ignore[import-untyped]
+import brotli
 import httpx
 
 from bot import __version__
