@@ -224,6 +224,7 @@ def _match(watchlists_path: Path, file: Path | None, *, explain: bool) -> int:
 
 def _parse(source: str, *, allow_private: bool = False) -> int:
     from bot.sources.parsing import parse_feed
+    from bot.sources.telegram_page import is_telegram_page
 
     headers: dict[str, str] = {}
     if source.startswith(("http://", "https://")):
@@ -236,8 +237,11 @@ def _parse(source: str, *, allow_private: bool = False) -> int:
             print(f"feedwatch: {source}: cannot read the file ({error.strerror})", file=sys.stderr)
             return EXIT_ERROR
     feed = parse_feed(content, source=source, headers=headers)
+    # A Telegram channel page (parse_feed knows it by its content) also tells each post's forward,
+    # views and kinds of media.
+    channel = is_telegram_page(content)
     for item in feed.items:
-        record = {
+        record: dict[str, object] = {
             "id": item.key,
             "link": item.link,
             "title": item.title,
@@ -246,6 +250,10 @@ def _parse(source: str, *, allow_private: bool = False) -> int:
             else None,
             "summary": item.summary,
         }
+        if channel:
+            record.update(
+                forwarded_from=item.forwarded_from, views=item.views, media=list(item.media)
+            )
         print(json.dumps(record, ensure_ascii=False))
     return EXIT_OK
 

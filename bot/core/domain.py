@@ -78,6 +78,13 @@ class ParsedItem:
     link: str | None
     summary: str
     published: datetime | None
+    # What a Telegram channel post has beside that (see bot/sources/telegram_page.py); a feed's
+    # items leave them at these defaults. Not matched and not stored.
+    forwarded_from: str | None = None  # the name of the channel or user a post was forwarded from
+    views: str | None = None  # as the page shows them: "12.3K"
+    media: tuple[str, ...] = ()  # kinds, in order of appearance: "photo", "video", "poll" …
+    edited: bool = False
+    author: str | None = None  # the signature under a signed post
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ __all__ = [
     "MAX_KEY_LENGTH",
     "MAX_SUMMARY_LENGTH",
     "MAX_TITLE_LENGTH",
+    "cut",
     "html_to_text",
     "parse_feed",
 ]
@@ -184,7 +185,8 @@ def _text_by_parser(s: str) -> str:
     return _collapse("".join(extractor.parts))
 
 
-def _cut(text: str, limit: int) -> str:
+def cut(text: str, limit: int) -> str:
+    """`text` within `limit` characters, cut at a word with an ellipsis."""
     if len(text) <= limit:
         return text
     head = text[: limit - len(ELLIPSIS) + 1]
@@ -637,7 +639,7 @@ def _hash_key(text: str) -> str:
 
 
 def _item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
-    title = _cut(_plain(_get(entry, "title"), _get(entry, "title_detail")), MAX_TITLE_LENGTH)
+    title = cut(_plain(_get(entry, "title"), _get(entry, "title_detail")), MAX_TITLE_LENGTH)
     raw_summary, summary_detail = _get(entry, "summary"), _get(entry, "summary_detail")
     summary = _plain(raw_summary, summary_detail)
     summary_type = _get(summary_detail, "type") if isinstance(summary_detail, Mapping) else None
@@ -681,10 +683,10 @@ def _made_item(
     keys), else a hash of its title and the start of `key_text`."""
     if not (title or text or raw_link):
         return None
-    key = given_id or raw_link or _hash_key(title + "\n" + _cut(key_text, _KEY_TEXT_LENGTH))
+    key = given_id or raw_link or _hash_key(title + "\n" + cut(key_text, _KEY_TEXT_LENGTH))
     if len(key) > MAX_KEY_LENGTH:
         key = _hash_key(key)
-    summary = _cut(text, MAX_SUMMARY_LENGTH)
+    summary = cut(text, MAX_SUMMARY_LENGTH)
     return ParsedItem(
         key=key, title=title, link=_absolute(raw_link, base), summary=summary, published=published
     )
@@ -721,7 +723,7 @@ def _json_feed(data: bytes, source: str, headers: Mapping[str, str]) -> ParsedFe
         for entry in (entries if isinstance(entries, list) else [])
         if isinstance(entry, dict) and (item := _json_item(entry, base)) is not None
     ]
-    title = _cut(_json_text(document.get("title")), MAX_TITLE_LENGTH)
+    title = cut(_json_text(document.get("title")), MAX_TITLE_LENGTH)
     return ParsedFeed(title=title or None, link=_absolute(feed_link, base), items=tuple(items))
 
 
@@ -731,7 +733,7 @@ def _json_text(value: object) -> str:
 
 
 def _json_item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
-    title = _cut(_json_text(entry.get("title")), MAX_TITLE_LENGTH)
+    title = cut(_json_text(entry.get("title")), MAX_TITLE_LENGTH)
     content_html = entry.get("content_html")
     texts = (
         _json_text(entry.get("summary")),
@@ -773,7 +775,8 @@ def _base_url(source: str, headers: Mapping[str, str]) -> str | None:
 def parse_feed(
     content: bytes, *, source: str, headers: Mapping[str, str] | None = None
 ) -> ParsedFeed:
-    """Parse an RSS/Atom/RDF document into plain-text items.
+    """Parse an RSS/Atom/RDF document (or JSON Feed, or a Telegram channel's web preview: see
+    bot/sources/telegram_page.py) into plain-text items.
 
     `source` names the document in errors (a URL also resolves relative links); `headers` are the
     HTTP response headers, of which Content-Type guides encoding detection (and Content-Location
@@ -784,6 +787,22 @@ def parse_feed(
         raise ParseError(source, "the document is empty")
     if (as_json := _json_feed(data, source, lowered)) is not None:
         return as_json
+    # A Telegram channel's web preview is a source too, known by its content wherever it came
+    # from. Imported here: the page reader takes this module's limits.
+    from bot.sources.telegram_page import (
+        is_telegram_landing,
+        is_telegram_page,
+        parse_telegram_page,
+    )
+
+    if is_telegram_page(data):
+        return parse_telegram_page(data, source=source)
+    if is_telegram_landing(data):
+        raise ParseError(
+            source,
+            "not a feed: a Telegram page without the channel's messages "
+            "(the channel may have turned its public preview off)",
+        )
     data, prolog, wide = _neutralise(data, source)
     content_type = lowered.get("content-type", "")
     if not wide:
@@ -817,7 +836,7 @@ def parse_feed(
             item = _item(entry, base)
             if item is not None:
                 items.append(item)
-    title = _cut(_plain(_get(feed, "title"), _get(feed, "title_detail")), MAX_TITLE_LENGTH)
+    title = cut(_plain(_get(feed, "title"), _get(feed, "title_detail")), MAX_TITLE_LENGTH)
     return ParsedFeed(
         title=title or None,
         link=_absolute(feed_link, base),

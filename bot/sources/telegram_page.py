@@ -15,7 +15,12 @@ import lxml.etree
 
 from bot.core.domain import ParsedFeed, ParsedItem
 from bot.core.errors import ParseError
-from bot.sources.parsing import MAX_DECOMPRESSED_BYTES, MAX_SUMMARY_LENGTH, MAX_TITLE_LENGTH
+from bot.sources.parsing import (
+    MAX_DECOMPRESSED_BYTES,
+    MAX_SUMMARY_LENGTH,
+    MAX_TITLE_LENGTH,
+    cut,
+)
 
 __all__ = [
     "MAX_DEPTH",
@@ -23,6 +28,7 @@ __all__ = [
     "ChannelPost",
     "LinkPreview",
     "channel_posts",
+    "is_telegram_landing",
     "is_telegram_page",
     "parse_telegram_page",
 ]
@@ -33,7 +39,6 @@ MAX_PAGE_BYTES = MAX_DECOMPRESSED_BYTES
 # libxml2 stops building the tree at this depth and drops the rest of the page; real pages are about
 # 20 deep. Such a page is refused rather than read in part.
 MAX_DEPTH = 256
-ELLIPSIS = "…"
 
 # Elements as the page marks them: by class token (a class attribute holds several).
 _MESSAGE = "tgme_widget_message"
@@ -131,14 +136,14 @@ class ChannelPost:
         question, then each option on its own line), its link preview (site, title, description)."""
         poll = "\n".join((self.poll_question or "", *self.poll_options)).strip()
         parts = (self.text, poll, self.preview.text if self.preview else "")
-        return _cut("\n\n".join(part for part in parts if part), MAX_SUMMARY_LENGTH)
+        return cut("\n\n".join(part for part in parts if part), MAX_SUMMARY_LENGTH)
 
     @property
     def title(self) -> str:
         """The first line of the text (else of the summary: a poll's question), shortened as feed
         titles are."""
         first = (self.text or self.summary).partition("\n")[0]
-        return _cut(first, MAX_TITLE_LENGTH)
+        return cut(first, MAX_TITLE_LENGTH)
 
 
 def is_telegram_page(data: bytes) -> bool:
@@ -147,6 +152,16 @@ def is_telegram_page(data: bytes) -> bool:
     not one."""
     return _FEED_START.match(data[:1024].lstrip(b"\xef\xbb\xbf")) is None and bool(
         _MARKERS.search(data)
+    )
+
+
+def is_telegram_landing(data: bytes) -> bool:
+    """Whether a document is the page t.me serves for a channel (or user) without its messages:
+    what `t.me/s/<name>` redirects to when the channel has turned its public preview off."""
+    return (
+        not is_telegram_page(data)
+        and _FEED_START.match(data[:1024].lstrip(b"\xef\xbb\xbf")) is None
+        and bool(_LANDING.search(data))
     )
 
 
@@ -169,6 +184,11 @@ def parse_telegram_page(data: bytes, *, source: str) -> ParsedFeed:
             link=post.link,
             summary=post.summary,
             published=post.published,
+            forwarded_from=post.forwarded_from,
+            views=post.views,
+            media=post.media,
+            edited=post.edited,
+            author=post.author,
         )
         for post in posts
     )
@@ -252,11 +272,11 @@ def _header(root: Any, name: str) -> Any:
 def _page_title(root: Any) -> str | None:
     for value in _OG_TITLE(root)[:1]:
         if title := _line(str(value)):
-            return _cut(title, MAX_TITLE_LENGTH)
+            return cut(title, MAX_TITLE_LENGTH)
     # The header's first title only: a hostile page may nest many, each read whole.
     header = _header(root, "tgme_channel_info_header_title")
     if header is not None and (title := _line(_text_of(header))):
-        return _cut(title, MAX_TITLE_LENGTH)
+        return cut(title, MAX_TITLE_LENGTH)
     return None
 
 
@@ -541,13 +561,3 @@ def _drop(node: Any) -> None:
 
 def _line(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
-
-
-def _cut(text: str, limit: int) -> str:
-    """`text` within `limit` characters, cut at a word with an ellipsis (as feed titles are)."""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - len(ELLIPSIS) + 1]
-    space = head.rfind(" ")
-    head = head[:space] if space > limit // 2 else head[: limit - len(ELLIPSIS)]
-    return head.rstrip() + ELLIPSIS

@@ -421,6 +421,69 @@ def test_parse_an_http_url(feed_server: FeedServer, capsys: pytest.CaptureFixtur
     assert feed_server.hits("/news.rss") == 1
 
 
+TELEGRAM = REPO / "tests" / "data" / "telegram"
+CHANNEL_KEYS = ("id", "link", "title", "published", "summary", "forwarded_from", "views", "media")
+
+
+def channel_lines(page: Path) -> list[dict[str, object]]:
+    """The JSON lines `feedwatch parse` writes for a channel page: the messages written beside it,
+    with the keys of the issue and times in UTC as feeds' are."""
+    expected = json.loads(Path(f"{page}.expected.json").read_text(encoding="utf-8"))
+    return [
+        {key: message[key] for key in CHANNEL_KEYS}
+        | {"published": message["published"].replace("+00:00", "Z")}
+        for message in expected
+    ]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "any2feed_topwar_official_1.html",
+        "sherlock_durov_1.html",
+        "handmade_media_kinds.html",
+        "any2feed_oper_goblin_frag_forwarded_from.html",
+    ],
+)
+def test_parse_a_saved_channel_page_prints_one_json_line_per_message(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["parse", str(TELEGRAM / name)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    records = json_lines(out)
+    assert records == channel_lines(TELEGRAM / name)
+    assert all(list(record) == list(CHANNEL_KEYS) for record in records)
+    assert all(ISO_UTC.fullmatch(str(record["published"])) for record in records)
+
+
+def test_parse_a_served_channel_page(
+    feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = TELEGRAM / "any2feed_topwar_official_1.html"
+    url = feed_server.add_file("/s/topwar_official", page, content_type="text/html")
+    assert main(["parse", url, "--allow-private-addresses"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert json_lines(out) == channel_lines(page)
+
+
+def test_parse_a_channel_page_without_its_messages_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = write(
+        tmp_path / "landing.html",
+        '<!DOCTYPE html><html><body><div class="tgme_page"><div class="tgme_page_title">'
+        "Some channel</div></div></body></html>",
+    )
+    assert main(["parse", str(page)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    [problem] = lines(err)
+    assert str(page) in problem
+    assert "public preview off" in problem
+
+
 @pytest.mark.parametrize("status", [500, 404])
 def test_parse_an_url_that_fails_exits_1_with_the_http_status(
     status: int, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
