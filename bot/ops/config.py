@@ -304,6 +304,8 @@ class PollingSettings(BaseModel):
     max_redirects: Annotated[int, PlainValidator(_integer(0, 20))] = 5
     concurrency: Annotated[int, PlainValidator(_integer(1, 1024))] = 64
     per_host: Annotated[int, PlainValidator(_integer(1, 64))] = 4
+    # At most one request in this span to t.me (and telegram.me), which serves every channel.
+    telegram_pace: _Duration = timedelta(seconds=1)
     tick: _Duration = timedelta(seconds=30)
     # Off, feeds may reach only public addresses; tests and the demo serve feeds on 127.0.0.1.
     allow_private_addresses: Annotated[bool, PlainValidator(_boolean)] = False

@@ -21,6 +21,7 @@ from bot.core.domain import FetchedFeed
 from bot.core.errors import FetchError
 from bot.ops.config import PollingSettings
 from bot.sources.address_guard import AddressRefused, guarded_transport
+from bot.sources.host_pace import TELEGRAM_HOSTS, HostPace
 
 USER_AGENT = f"feedwatch/{__version__} (+https://github.com/feedwatch/feedwatch)"
 ACCEPT = (
@@ -52,8 +53,10 @@ class Fetcher:
         max_redirects: int = MAX_REDIRECTS,
         allow_private_addresses: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
+        pace: HostPace | None = None,
     ) -> None:
         self.timeout = timeout
+        self._pace = pace or HostPace({})
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         if transport is None and not allow_private_addresses:
@@ -80,6 +83,7 @@ class Fetcher:
             max_bytes=polling.max_body_mib * 1024 * 1024,
             max_redirects=polling.max_redirects,
             allow_private_addresses=polling.allow_private_addresses or allow_private,
+            pace=HostPace(dict.fromkeys(TELEGRAM_HOSTS, polling.telegram_pace.total_seconds())),
         )
 
     async def __aenter__(self) -> Fetcher:
@@ -105,6 +109,8 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        # The wait for a paced host's turn is not the server's time: outside the timeout.
+        await self._pace.turn(url)
         try:
             # httpx's timeouts are per read; this bounds the whole exchange, so a server that
             # drips one byte at a time is cut off too.

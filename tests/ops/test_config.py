@@ -791,6 +791,7 @@ ENVIRONMENT_SAMPLES: dict[tuple[str, str], tuple[str, object]] = {
     ("polling", "max_redirects"): (" 0 ", 0),
     ("polling", "concurrency"): ("16", 16),
     ("polling", "per_host"): ("8", 8),
+    ("polling", "telegram_pace"): ("3s", timedelta(seconds=3)),
     ("polling", "tick"): ("10s", timedelta(seconds=10)),
     ("polling", "allow_private_addresses"): ("True", True),
     ("polling", "parse_workers"): ("0", 0),
