@@ -22,6 +22,13 @@ import feedparser
 
 from bot.core.domain import ParsedFeed, ParsedItem
 from bot.core.errors import ParseError
+from bot.sources.item_text import (
+    MAX_DECOMPRESSED_BYTES,
+    MAX_SUMMARY_LENGTH,
+    MAX_TITLE_LENGTH,
+    cut,
+)
+from bot.sources.telegram_page import is_telegram_landing, is_telegram_page, parse_telegram_page
 
 __all__ = [
     "MAX_ENTITY_EXPANSION",
@@ -35,22 +42,10 @@ __all__ = [
 
 
 MAX_KEY_LENGTH = 512
-# An item's summary is its whole plain text, summary and content, so that a name in the last
-# paragraph of a live blog still matches. It cannot be longer than the body it came from (the
-# fetcher cuts bodies at [polling] max_body_mib, 10 MiB by default), so this cap cuts nothing under
-# the default; it only keeps one item of a larger body, or of a gzip body inflated up to
-# MAX_DECOMPRESSED_BYTES, to one row of this size. The longest item of the corpora has 230,000.
-MAX_SUMMARY_LENGTH = 10 * 1024 * 1024
 # Keys of items with neither id nor link hash the title and this much of the summary alone, as
 # they did when only that was kept: keys must not change with an upgrade, or every such item
 # would be new again.
 _KEY_TEXT_LENGTH = 2000
-# Titles have no limit in the brief, but a pathological one would bloat storage and every digest.
-MAX_TITLE_LENGTH = 1000
-# A gzip body that arrives without Content-Encoding is decompressed, up to this size: the fetcher's
-# default cap on a body (gzip bombs; a larger document is no feed a reader could take in either).
-MAX_DECOMPRESSED_BYTES = 10 * 1024 * 1024
-ELLIPSIS = "…"
 HASH_PREFIX = "sha256:"
 
 
@@ -183,17 +178,6 @@ def _text_by_parser(s: str) -> str:
         # html.parser has raised on odd markup in some Python versions; text beats a crash.
         return _collapse(html.unescape(_CRUDE_TAG.sub(" ", s)))
     return _collapse("".join(extractor.parts))
-
-
-def cut(text: str, limit: int) -> str:
-    """`text` within `limit` characters, cut at a word with an ellipsis."""
-    if len(text) <= limit:
-        return text
-    head = text[: limit - len(ELLIPSIS) + 1]
-    space = head.rfind(" ")
-    # Cut at a word boundary unless that loses more than half (scripts written without spaces).
-    head = head[:space] if space > limit // 2 else head[: limit - len(ELLIPSIS)]
-    return head.rstrip() + ELLIPSIS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -789,11 +773,6 @@ def parse_feed(
         return as_json
     # A Telegram channel's web preview is a source too, known by its content wherever it came
     # from. Imported here: the page reader takes this module's limits.
-    from bot.sources.telegram_page import (
-        is_telegram_landing,
-        is_telegram_page,
-        parse_telegram_page,
-    )
 
     if is_telegram_page(data):
         return parse_telegram_page(data, source=source)

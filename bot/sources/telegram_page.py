@@ -15,7 +15,7 @@ import lxml.etree
 
 from bot.core.domain import ParsedFeed, ParsedItem
 from bot.core.errors import ParseError
-from bot.sources.parsing import (
+from bot.sources.item_text import (
     MAX_DECOMPRESSED_BYTES,
     MAX_SUMMARY_LENGTH,
     MAX_TITLE_LENGTH,

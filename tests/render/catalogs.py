@@ -5,6 +5,7 @@ form said of 5."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from functools import cached_property
 
 from bot.render.i18n import catalog
 
@@ -13,18 +14,20 @@ class _Catalogs(Mapping[str, tuple[str, str]]):
     """Every msgid the Russian and Ukrainian catalogs translate, with both translations; a plural
     entry stands under its English singular, with the form said of 5."""
 
+    # The catalogs are read once: the tests ask thousands of times.
+    @cached_property
     def _table(self) -> dict[str, tuple[str, str]]:
         russian, ukrainian = (_entries(lang) for lang in ("ru", "uk"))
         return {msgid: (russian[msgid], ukrainian[msgid]) for msgid in russian.keys() & ukrainian}
 
     def __getitem__(self, msgid: str) -> tuple[str, str]:
-        return self._table()[msgid]
+        return self._table[msgid]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._table())
+        return iter(self._table)
 
     def __len__(self) -> int:
-        return len(self._table())
+        return len(self._table)
 
 
 def _entries(lang: str) -> dict[str, str]:
