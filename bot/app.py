@@ -27,6 +27,7 @@ from bot.chat.commands import AnyApplication, ChatCommands, menu
 from bot.chat.console import ConsoleSink
 from bot.chat.pacing import PacedRateLimiter
 from bot.chat.sender import TelegramSink
+from bot.core.channel_depth import ChannelDepth
 from bot.core.domain import CONSOLE_CHAT_ID, PollOutcome
 from bot.core.errors import FeedwatchError, StorageError
 from bot.core.matching.morphology import default_morphology
@@ -176,6 +177,9 @@ class FeedwatchApp:
             parse_pool=pool,
             owner=self.replica,
             lease=settings.polling.lease,
+            channel_depth=ChannelDepth(
+                settings.polling.channel_depth, settings.polling.channel_depth_posts
+            ),
         )
         sink: DigestSink
         if settings.telegram.token:

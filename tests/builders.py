@@ -45,6 +45,7 @@ def write_settings(
     private_burst: int = 1000,
     watchlists: str = WATCHLISTS_TOML,
     metrics_listen: str = "",
+    polling: str = "",
 ) -> Settings:
     """A real config file on disk, loaded by the real loader. /metrics is off unless a test asks
     for it, on "127.0.0.1:0" (a free port: tests running at once never collide)."""
@@ -69,6 +70,7 @@ private_burst = {private_burst}
 interval = "10m"
 timeout = "5s"
 allow_private_addresses = true
+{polling}
 
 [digest]
 interval = "1h"

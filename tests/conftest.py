@@ -18,10 +18,11 @@ import pytest
 from hypothesis import settings
 
 from bot.storage.repository import Repository
+from tests.fakes.channel_server import channel_server
 from tests.fakes.feed_server import feed_server
 from tests.fakes.telegram_api import fake_bot_api
 
-__all__ = ["fake_bot_api", "feed_server"]
+__all__ = ["channel_server", "fake_bot_api", "feed_server"]
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "FEEDWATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

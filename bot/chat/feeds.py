@@ -24,13 +24,14 @@ from bot.chat.base import (
     refusal,
 )
 from bot.chat.group import CommandGroup
+from bot.core.channel_address import NOT_A_CHANNEL, channel_name, channel_url, is_telegram_link
 from bot.core.domain import FeedState
 from bot.core.errors import FeedwatchError, RefusedError
 from bot.core.limits import LONG_ARGUMENT, MAX_FEEDS_PER_CHAT
 from bot.core.said import N_, said
 from bot.render.digest import TELEGRAM_TEXT_LIMIT, format_moment, visible_length
 from bot.render.i18n import ntr, tr, translated
-from bot.services.feed_check import FeedChecker
+from bot.services.feed_check import FeedChecker, reason_of
 from bot.services.feed_import import Kept, import_feeds
 from bot.sources.opml import OpmlEntry, OpmlError, read_opml
 
@@ -52,6 +53,12 @@ class _Refused:
     reason: str
 
 
+ADDFEED_USAGE = N_(
+    "Usage: /addfeed URL (an RSS or Atom feed, http:// or https://) or /addfeed @name (a public "
+    "Telegram channel)"
+)
+
+
 class FeedCommands(CommandGroup):
     """The chat's feeds: listed with their health, added (each checked to be a feed first, one by
     one or from an OPML file) and removed."""
@@ -67,7 +74,8 @@ class FeedCommands(CommandGroup):
         name = escape(feed.display_name)
         if feed.last_error:
             # translators: a feed's health in /feeds; {error} is the server's or the parser's word, in English
-            state = tr(lang, "failing: {error}", error=escape(feed.last_error))
+            # A channel's reasons are ours and translated; a feed's server speaks for itself.
+            state = tr(lang, "failing: {error}", error=escape(tr(lang, feed.last_error)))
             if feed.consecutive_failures > 1:
                 state += " " + ntr(
                     lang,
@@ -99,24 +107,33 @@ class FeedCommands(CommandGroup):
             else tr(lang, "No shared feeds are configured."),
             *(self._health(f, target, lang) for f in shared),
         ]
-        lines.append(tr(lang, "Add one with /addfeed URL."))
+        lines.append(
+            tr(lang, "Add one with /addfeed URL, or a public channel with /addfeed @name.")
+        )
         await self._answer_lines(update, lines)
 
-    @command("addfeed", "/addfeed URL", N_("add a feed for this chat"), acts="change")
+    @command(
+        "addfeed", "/addfeed URL", N_("add a feed or a public channel for this chat"), acts="change"
+    )
     async def addfeed(self, ask: Request) -> None:
         update, target, lang = ask.update, ask.target, ask.lang
         url = ask.text.split(maxsplit=1)[0] if ask.text else ""
-        if not url.startswith(("http://", "https://")):
+        if (channel := channel_name(url)) is not None:
+            url = channel_url(channel)
+        elif url.startswith("@") or is_telegram_link(url):
             await self._answer(
-                update, tr(lang, "Usage: /addfeed URL (an RSS or Atom feed, http:// or https://)")
+                update, tr(lang, "Not added: {reason}", reason=escape(tr(lang, NOT_A_CHANNEL)))
             )
+            return
+        elif not url.startswith(("http://", "https://")):
+            await self._answer(update, tr(lang, ADDFEED_USAGE))
             return
         try:
             title = await self.checker.title(url)
         except FeedwatchError as error:
-            # It quotes the URL, maybe twice: cut short, it still fits in a message.
-            said = escape(shown(translated(lang, error), LONG_ARGUMENT))
-            await self._answer(update, tr(lang, "Not added: {reason}", reason=said))
+            # The reason alone (the user knows the address), cut short: a server may say much.
+            reason = escape(shown(tr(lang, reason_of(error)), LONG_ARGUMENT))
+            await self._answer(update, tr(lang, "Not added: {reason}", reason=reason))
             return
         try:
             added = await self.store.add_chat_feed(target.id, url, title, self.clock())
@@ -143,6 +160,8 @@ class FeedCommands(CommandGroup):
         if not url:
             await self._answer(update, tr(lang, "Usage: /removefeed URL (as /feeds lists it)"))
             return
+        if (channel := channel_name(url)) is not None:
+            url = channel_url(channel)
         removed = await self.store.remove_chat_feed(target.id, url)
         await self._answer(
             update,

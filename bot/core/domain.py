@@ -79,12 +79,15 @@ class ParsedItem:
     summary: str
     published: datetime | None
     # What a Telegram channel post has beside that (see bot/sources/telegram_page.py); a feed's
-    # items leave them at these defaults. Not matched and not stored.
+    # items leave them at these defaults. Stored, not matched.
     forwarded_from: str | None = None  # the name of the channel or user a post was forwarded from
     views: str | None = None  # as the page shows them: "12.3K"
     media: tuple[str, ...] = ()  # kinds, in order of appearance: "photo", "video", "poll" …
     edited: bool = False
     author: str | None = None  # the signature under a signed post
+    # The channel post this item reports or forwards, as "<channel>/<id>" in lower case: a story
+    # joins it to that post whatever the titles say.
+    cites: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +149,13 @@ class StoredItem:
     summary: str
     published: datetime | None
     seen_at: datetime
+    # A channel post's facts (see ParsedItem); a feed's items have the defaults.
+    forwarded_from: str | None = None
+    views: str | None = None
+    media: tuple[str, ...] = ()
+    edited: bool = False
+    author: str | None = None
+    cites: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +198,8 @@ class PendingDelivery:
     # their outbox rows, which close with this one.
     also: tuple[str, ...] = ()
     merged_ids: tuple[int, ...] = ()
+    # When each of `also` first reported it (the story's origin is this delivery's own item).
+    also_at: tuple[datetime, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.core.channel_address import NOT_A_CHANNEL, channel_name, channel_url, is_telegram_link
 from bot.core.domain import FeedSpec, Watchlist
 from bot.core.errors import ConfigError
 from bot.core.said import N_, Said, said
@@ -212,6 +213,43 @@ def _optional_http_url(value: object) -> str:
     return _http_url(value) if stripped(value) else ""
 
 
+def _base_url(value: object) -> str:
+    return _http_url(value).rstrip("/")
+
+
+def _base_urls(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):  # from the environment: URLs a comma or a space apart
+        value = [part for part in re.split(r"[,\s]+", value) if part]
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"must be a list of http(s) URLs, not {toml_type(value)}")
+    return tuple(_base_url(item) for item in value)
+
+
+def _feed_url(value: object) -> str:
+    """A feed's URL, or a public channel's address (`@name`, `t.me/name`, `t.me/s/name`) as the
+    channel is stored: `https://t.me/s/<name>`."""
+    name = channel_name(stripped(value)) if isinstance(value, str) else None
+    if name is not None:
+        return channel_url(name)
+    if isinstance(value, str) and (value.strip().startswith("@") or is_telegram_link(value)):
+        raise ValueError(NOT_A_CHANNEL)
+    return _http_url(value)
+
+
+def _proxy_url(value: object) -> str:
+    url = stripped(value)
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https", "socks5", "socks5h") and bool(parts.hostname)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ValueError(f"{url!r} is not a proxy URL (http://, https:// or socks5://HOST:PORT)")
+    return url
+
+
 def _bot_api_url(value: object) -> str:
     """The Bot API's base URL, written either as `http://host:port` or, as python-telegram-bot's
     `base_url` and the local Bot API server's guides write it, `http://host:port/bot`."""
@@ -306,6 +344,17 @@ class PollingSettings(BaseModel):
     per_host: Annotated[int, PlainValidator(_integer(1, 64))] = 4
     # At most one request in this span to t.me (and telegram.me), which serves every channel.
     telegram_pace: _Duration = timedelta(seconds=1)
+    # Where channel pages (/s/<name>) are read: t.me, then each fallback when one cannot be
+    # reached; a mirror or a front proxy may stand in.
+    telegram_base_url: Annotated[str, PlainValidator(_base_url)] = "https://t.me"
+    telegram_fallback_urls: Annotated[tuple[str, ...], PlainValidator(_base_urls)] = (
+        "https://telegram.me",
+    )
+    # An HTTP or SOCKS proxy (http://, socks5://) for channel pages, where t.me is blocked.
+    proxy: Annotated[str, PlainValidator(_proxy_url)] = ""
+    # How far back a channel is read on its first poll, and after a gap: whichever comes first.
+    channel_depth: _Duration = timedelta(hours=24)
+    channel_depth_posts: Annotated[int, PlainValidator(_integer(1, 10_000))] = 100
     tick: _Duration = timedelta(seconds=30)
     # Off, feeds may reach only public addresses; tests and the demo serve feeds on 127.0.0.1.
     allow_private_addresses: Annotated[bool, PlainValidator(_boolean)] = False
@@ -375,7 +424,7 @@ def _section_models(cls: type[BaseModel] = _Sections) -> dict[str, type[BaseMode
 class _FeedTable(BaseModel):
     model_config = TABLE
 
-    url: Annotated[str, PlainValidator(_http_url)]
+    url: Annotated[str, PlainValidator(_feed_url)]
     name: OptionalText = None
     interval: Annotated[
         timedelta | None, PlainValidator(_optional(_duration(timedelta(minutes=1))))
@@ -635,7 +684,7 @@ def _read_feeds(doc: Mapping[str, object], file: str, problems: list[str]) -> li
         feed, wrong = check_table(_FeedTable, table)
         problems.extend(sentence(f"{file}: {label}", problem) for problem in wrong)
         valid_url = "url" in table and "url" not in {problem.key for problem in wrong}
-        url = _http_url(table["url"]) if valid_url else None
+        url = _feed_url(table["url"]) if valid_url else None
         if url in seen:
             problems.append(f"{file}: {label} url: duplicate URL; also in {seen[url]}")
         elif url is not None:

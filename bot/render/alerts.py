@@ -6,7 +6,13 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from bot.render.digest import TELEGRAM_TEXT_LIMIT, Format, shorten, visible_length
+from bot.render.digest import (
+    TELEGRAM_TEXT_LIMIT,
+    Format,
+    shorten,
+    source_label,
+    visible_length,
+)
 from bot.render.i18n import ntr, tr
 from bot.render.links import html_link, web_link
 from bot.trends.spikes import SpikeStory
@@ -54,6 +60,10 @@ def render_alert(
         link = web_link(story.link)
         headline = html_link(esc(name), link) if fmt == "html" else esc(name)
         line = f"• {headline} · {esc(outlets)}"
+        if story.outlets > 1 and story.origin:
+            # Where it began: often a channel, hours before the outlets.
+            origin = source_label(story.origin, story.link)
+            line += " · " + esc(tr(lang, "first: {source}", source=origin))
         if fmt == "text" and link:
             line += f"\n  {link}"
         body.append(line)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from bot.core.channel_address import source_label as channel_source_label
 from bot.core.domain import DigestMessage, PendingDelivery, StoredItem, Watchlist
 from bot.core.matching.normalize import strip_invisible
 from bot.render.i18n import ntr, tr
@@ -137,23 +138,53 @@ def _item_block(
         shown = shorten(match.text, _MATCH_TEXT_CAP)
         if shown not in texts:
             texts.append(shown)
+    source, when = source_name(item), _when(moment_of(item), tz, now)
+    # A story told by several: its earliest item, the one shown, is where it began.
+    origin = (
+        [writer.esc(writer.say("first: {source} {time}", source=source, time=when))]
+        if delivery.also
+        else [writer.esc(source), writer.esc(when)]
+    )
     facts = [
-        writer.esc(shorten(item.feed_name, _FEED_NAME_CAP)),
-        writer.esc(_when(moment_of(item), tz, now)),
+        *origin,
         writer.matched(texts[:_MATCHES_SHOWN] + (["…"] if len(texts) > _MATCHES_SHOWN else [])),
     ]
+    if item.forwarded_from:
+        forwarded = shorten(item.forwarded_from, _FEED_NAME_CAP)
+        facts.append(writer.esc(writer.say("forwarded from {name}", name=forwarded)))
     others = sorted({m.watchlist for m in delivery.matches} - {group})
     if others:
         also = ", ".join(titles.get(o, o) for o in others)
         facts.append(writer.esc(writer.say("also {names}", names=also)))
     body = writer.title_line(title, item.link) + "\n  " + " · ".join(facts)
     if delivery.also:
+        moments = delivery.also_at if len(delivery.also_at) == len(delivery.also) else ()
         outlets = ", ".join(
-            shorten(name, _FEED_NAME_CAP) for name in delivery.also[:_MATCHES_SHOWN]
+            shorten(name, _FEED_NAME_CAP)
+            + (f" {_then(moments[index], moment_of(item), tz, now)}" if moments else "")
+            for index, name in enumerate(delivery.also[:_MATCHES_SHOWN])
         )
         more = "…" if len(delivery.also) > _MATCHES_SHOWN else ""
-        body += "\n  " + writer.esc(writer.say("also in: {outlets}", outlets=outlets + more))
+        body += "\n  " + writer.esc(writer.say("then {outlets}", outlets=outlets + more))
     return _Block(body, (delivery.id, *delivery.merged_ids))
+
+
+def source_name(item: StoredItem) -> str:
+    """Where an item came from, shortened: the feed's name; a channel's also with its @handle,
+    which is how people name channels."""
+    return source_label(item.feed_name, item.link)
+
+
+def source_label(feed_name: str, link: str | None) -> str:
+    """`source_name` of an item from `feed_name` whose link is `link`."""
+    return channel_source_label(shorten(feed_name, _FEED_NAME_CAP), link)
+
+
+def _then(moment: datetime, origin: datetime, tz: tzinfo, now: datetime) -> str:
+    """When a later report came: its time alone on the origin's day, else with its date."""
+    if moment.astimezone(tz).date() == origin.astimezone(tz).date():
+        return moment.astimezone(tz).strftime("%H:%M")
+    return _when(moment, tz, now)
 
 
 class _Places:

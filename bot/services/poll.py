@@ -21,6 +21,9 @@ from multiprocessing import get_context
 from typing import Protocol, TypeVar
 from urllib.parse import urlsplit
 
+from bot.core.channel_address import CANONICAL_BASE, channel_name, page_url
+from bot.core.channel_depth import ChannelDepth, older_page_before, post_number
+from bot.core.channel_edits import edit_versions
 from bot.core.domain import (
     FeedState,
     Match,
@@ -71,6 +74,10 @@ class PollSyncStorage(Protocol):
     """The part of storage the poller calls from its worker thread, with matching in between."""
 
     def unseen_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]: ...
+
+    def stored_versions(
+        self, feed_id: int, keys: Sequence[str]
+    ) -> Mapping[str, Sequence[tuple[str, str]]]: ...
 
     def store_items(
         self,
@@ -284,8 +291,10 @@ class Poller:
         rng: random.Random | None = None,
         owner: str | None = None,
         lease: timedelta = timedelta(minutes=2),
+        channel_depth: ChannelDepth | None = None,
     ) -> None:
         self.store = store
+        self.channel_depth = channel_depth or ChannelDepth()
         self.fetcher = fetcher
         self.clock = clock
         self.default_interval = default_interval
@@ -315,6 +324,9 @@ class Poller:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._compiled: tuple[tuple[Watchlist, ...], Matcher] | None = None
         self._unchanged: list[FeedState] = []
+        # Feeds being polled now: one whose claim lapsed meanwhile and is claimed again is not
+        # polled twice at once.
+        self._in_flight: set[int] = set()
 
     async def poll(self, *, all_feeds: bool = False) -> list[PollOutcome]:
         """Poll the feeds that are due, claimed a batch at a time so that replicas sharing the
@@ -365,6 +377,10 @@ class Poller:
                         matcher = await self._matcher()
                     for feed in claimed:
                         assert matcher is not None
+                        if feed.id in self._in_flight:
+                            # Its claim ran out while it waited for its host (a thousand channels
+                            # queue for t.me's pace): it is being polled already.
+                            continue
                         running.add(asyncio.create_task(self._poll_guarded(feed, matcher)))
                 if not running:
                     return outcomes
@@ -394,28 +410,36 @@ class Poller:
         return slots
 
     async def _poll_guarded(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
+        """`poll_feed` when the feed's host and the round have room, known to be in flight."""
+        self._in_flight.add(feed.id)
+        try:
+            async with self._host_slots(feed.url), self._slots:
+                return await self._poll_caught(feed, matcher)
+        finally:
+            self._in_flight.discard(feed.id)
+
+    async def _poll_caught(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
         """`poll_feed`, with whatever it raises made this feed's failure, never the round's
         (cancellation, KeyboardInterrupt and SystemExit still go through)."""
-        async with self._host_slots(feed.url), self._slots:
+        try:
+            return await self.poll_feed(feed, matcher)
+        except FeedwatchError as error:
+            # Storage or the parse pool: the feed keeps its old state and stays due (once its
+            # claim runs out), so it is retried. The parse pool logs its own outage.
+            if not isinstance(error, ParsePoolError):
+                log.error("polling %s failed: %s", feed.url, error)
+            self.internal_failures[feed.url] = str(error)
+            return PollOutcome(feed.url, error=str(error))
+        except Exception as error:
+            # A bug of ours, or MemoryError: the feed's health says so, in a plain sentence,
+            # and it backs off like any failing feed; the log has the traceback, once.
+            reason = f"internal error: {plain(error)}"
+            self.internal_failures[feed.url] = reason
             try:
-                return await self.poll_feed(feed, matcher)
-            except FeedwatchError as error:
-                # Storage or the parse pool: the feed keeps its old state and stays due (once its
-                # claim runs out), so it is retried. The parse pool logs its own outage.
-                if not isinstance(error, ParsePoolError):
-                    log.error("polling %s failed: %s", feed.url, error)
-                self.internal_failures[feed.url] = str(error)
-                return PollOutcome(feed.url, error=str(error))
-            except Exception as error:
-                # A bug of ours, or MemoryError: the feed's health says so, in a plain sentence,
-                # and it backs off like any failing feed; the log has the traceback, once.
-                reason = f"internal error: {plain(error)}"
-                self.internal_failures[feed.url] = reason
-                try:
-                    return await self._failed(feed, self.clock(), reason, error=error)
-                except Exception as saving:
-                    log.error("%s: its failure could not be saved: %s", feed.url, plain(saving))
-                    return PollOutcome(feed.url, error=reason)
+                return await self._failed(feed, self.clock(), reason, error=error)
+            except Exception as saving:
+                log.error("%s: its failure could not be saved: %s", feed.url, plain(saving))
+                return PollOutcome(feed.url, error=reason)
 
     async def poll_feed(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
         now = self.clock()
@@ -440,7 +464,10 @@ class Poller:
         interval = feed.interval or self.default_interval
         healthy = replace(
             feed,
-            url=fetched.final_url if fetched.moved_permanently else feed.url,
+            # A channel keeps its one address, whichever base served its page.
+            url=fetched.final_url
+            if fetched.moved_permanently and channel_name(feed.url) is None
+            else feed.url,
             etag=fetched.etag or feed.etag,
             last_modified=fetched.last_modified or feed.last_modified,
             last_polled_at=now,
@@ -471,6 +498,16 @@ class Poller:
             parse_seconds = time.perf_counter() - started
             failed = await self._failed(feed, now, error.reason)
             return replace(failed, fetch_seconds=fetch_seconds, parse_seconds=parse_seconds)
+        channel = channel_name(feed.url)
+        if channel is not None:
+            # A channel's page holds its newest posts only: older pages fill what it misses.
+            try:
+                parsed = await self._read_back(feed, channel, parsed, now)
+            except FetchError as error:
+                wait = retry_after(error.retry_after, now) if error.status in (429, 503) else None
+                return await self._failed(feed, now, error.reason, hint=wait)
+            except ParseError as error:
+                return await self._failed(feed, now, error.reason)
         # With parse workers, this includes waiting for a free one.
         parse_seconds = time.perf_counter() - started
         if parsed.ttl_minutes:
@@ -503,13 +540,47 @@ class Poller:
             parse_seconds=parse_seconds,
         )
 
+    async def _read_back(
+        self, feed: FeedState, channel: str, newest: ParsedFeed, now: datetime
+    ) -> ParsedFeed:
+        """The channel's newest page, with older pages before it until the posts already stored
+        are reached, or the depth is (a first poll, a gap after downtime). Any page that fails
+        fails the poll, and nothing is stored: the next poll reads back from the top again, so no
+        post between is skipped."""
+        items = list(newest.items)
+        page = newest.items
+        while True:
+            keys = [item.key for item in page]
+            unseen = await asyncio.to_thread(self.store.sync.unseen_keys, feed.id, keys)
+            before = older_page_before(
+                items, reached_stored=len(unseen) < len(keys), depth=self.channel_depth, now=now
+            )
+            if before is None:
+                return replace(newest, items=tuple(items))
+            url = page_url(channel, CANONICAL_BASE, before=before)
+            fetched = await self.fetcher.fetch(url)
+            parsed = await self._parse(
+                replace(feed, url=url), fetched.content, fetched.headers, None
+            )
+            # Only what is older: a page that gives nothing older ends the reading.
+            page = tuple(item for item in parsed.items if (post_number(item) or before) < before)
+            if not page:
+                return replace(newest, items=tuple(items))
+            items[:0] = page
+
     def _store(
         self, items: Sequence[ParsedItem], matcher: Matcher, state: FeedState, now: datetime
     ) -> StoreResult:
         """Match the items this feed has not stored yet, then store them with the feed's new
         state (in a worker thread: storage and matching block)."""
         unseen = self.store.sync.unseen_keys(state.id, [item.key for item in items])
-        fresh = _match_new(matcher, items, unseen)
+        fresh: list[tuple[ParsedItem, Mapping[str, Sequence[Match]]]] = []
+        fresh += _match_new(matcher, items, unseen)
+        # A channel marks a post it edited: its new text may hit a list the old one did not.
+        edited = [item for item in items if item.edited and item.key not in unseen]
+        if edited:
+            stored = self.store.sync.stored_versions(state.id, [item.key for item in edited])
+            fresh += edit_versions(edited, stored, matcher.match)
         return self.store.sync.store_items(state.id, fresh, now, state=state)
 
     async def _save_unchanged(self, *, flush: bool = False) -> None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Protocol
 
@@ -17,11 +18,19 @@ import brotli
 import httpx
 
 from bot import __version__
+from bot.core.channel_address import (
+    CANONICAL_BASE,
+    TELEGRAM_LIMITING,
+    channel_name,
+    is_channel_url,
+    page_before,
+    page_url,
+)
 from bot.core.domain import FetchedFeed
 from bot.core.errors import FetchError
 from bot.ops.config import PollingSettings
 from bot.sources.address_guard import AddressRefused, guarded_transport
-from bot.sources.host_pace import TELEGRAM_HOSTS, HostPace
+from bot.sources.host_pace import HostPace
 
 USER_AGENT = f"feedwatch/{__version__} (+https://github.com/feedwatch/feedwatch)"
 ACCEPT = (
@@ -39,6 +48,12 @@ ACCEPT_ENCODING = ", ".join(ENCODINGS)
 # A body compressed twice is seen in the wild (a proxy gzips what the origin gzipped); more is not.
 MAX_ENCODINGS = 2
 _ALIASES = {"x-gzip": "gzip"}  # RFC 9110 8.4.1.3
+CHANNEL_BASES = (CANONICAL_BASE, "https://telegram.me")
+"""Where channel pages are read: t.me, then telegram.me when t.me cannot be reached (it could
+not be, for a while in 2026, where telegram.me could)."""
+FALLBACK_HOLDS = 300.0
+"""Seconds a base that could not be reached is passed over for the next one: a blocked t.me is
+not waited on by every channel in turn."""
 
 
 class Fetcher:
@@ -54,9 +69,14 @@ class Fetcher:
         allow_private_addresses: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         pace: HostPace | None = None,
+        channel_bases: Sequence[str] = CHANNEL_BASES,
+        proxy: str | None = None,
     ) -> None:
         self.timeout = timeout
         self._pace = pace or HostPace({})
+        self._channel_bases = tuple(base.rstrip("/") for base in channel_bases) or CHANNEL_BASES
+        # Monotonic time until which each base is passed over (see FALLBACK_HOLDS).
+        self._unreachable: dict[str, float] = {}
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         if transport is None and not allow_private_addresses:
@@ -72,6 +92,18 @@ class Fetcher:
             max_redirects=max_redirects,
             transport=transport,
         )
+        # Channel pages alone go through the proxy: they are read only from the configured bases,
+        # never from an address a user gave, so the guard (which cannot see past a proxy) has
+        # nothing to check there. Feeds still connect directly, through the guard.
+        self._channel_client = self._client
+        if proxy:
+            self._channel_client = httpx.AsyncClient(
+                headers=self._client.headers,
+                timeout=self._client.timeout,
+                follow_redirects=True,
+                max_redirects=max_redirects,
+                proxy=proxy,
+            )
 
     @classmethod
     def configured(cls, polling: PollingSettings, *, allow_private: bool = False) -> Fetcher:
@@ -83,7 +115,10 @@ class Fetcher:
             max_bytes=polling.max_body_mib * 1024 * 1024,
             max_redirects=polling.max_redirects,
             allow_private_addresses=polling.allow_private_addresses or allow_private,
-            pace=HostPace(dict.fromkeys(TELEGRAM_HOSTS, polling.telegram_pace.total_seconds())),
+            # Every channel page is paced as t.me's, whichever base serves it.
+            pace=HostPace({"t.me": polling.telegram_pace.total_seconds()}),
+            channel_bases=(polling.telegram_base_url, *polling.telegram_fallback_urls),
+            proxy=polling.proxy or None,
         )
 
     async def __aenter__(self) -> Fetcher:
@@ -99,23 +134,66 @@ class Fetcher:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        if self._channel_client is not self._client:
+            await self._channel_client.aclose()
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchedFeed:
-        """GET `url`, conditionally when cache facts are known. A 304 comes back with no content."""
+        """GET `url`, conditionally when cache facts are known. A 304 comes back with no content.
+        A channel's address (`https://t.me/s/<name>`) is read from the channel bases, the next
+        when one cannot be reached."""
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        if is_channel_url(url):
+            return await self._fetch_channel(url, headers)
         # The wait for a paced host's turn is not the server's time: outside the timeout.
         await self._pace.turn(url)
+        return await self._fetch_once(url, headers)
+
+    async def _fetch_channel(self, url: str, headers: dict[str, str]) -> FetchedFeed:
+        name = channel_name(url)
+        assert name is not None
+        before = page_before(url)
+        now = time.monotonic()
+        # The bases not passed over come first, in their order; then the others.
+        bases = sorted(self._channel_bases, key=lambda b: self._unreachable.get(b, 0.0) > now)
+        first_error: FetchError | None = None
+        for base in bases:
+            await self._pace.turn(CANONICAL_BASE)
+            try:
+                fetched = await self._fetch_once(
+                    page_url(name, base, before=before), headers, client=self._channel_client
+                )
+            except FetchError as error:
+                if error.status == 429:
+                    raise FetchError(
+                        error.url,
+                        TELEGRAM_LIMITING,
+                        status=429,
+                        retry_after=error.retry_after,
+                    ) from error
+                if error.status is not None:
+                    raise  # the base answered: another would answer the same
+                self._unreachable[base] = time.monotonic() + FALLBACK_HOLDS
+                first_error = first_error or error
+                continue
+            self._unreachable.pop(base, None)
+            return fetched
+        assert first_error is not None
+        raise first_error
+
+    async def _fetch_once(
+        self, url: str, headers: dict[str, str], *, client: httpx.AsyncClient | None = None
+    ) -> FetchedFeed:
         try:
             # httpx's timeouts are per read; this bounds the whole exchange, so a server that
             # drips one byte at a time is cut off too.
             async with asyncio.timeout(self.timeout):
-                return await self._get(url, headers)
+                return await self._get(client or self._client, url, headers)
         except TimeoutError as error:
             raise FetchError(url, f"timed out after {self.timeout:g} s") from error
         except httpx.TooManyRedirects as error:
@@ -134,8 +212,10 @@ class Fetcher:
         except httpx.HTTPError as error:
             raise FetchError(url, f"HTTP error: {_first_line(error)}") from error
 
-    async def _get(self, url: str, headers: dict[str, str]) -> FetchedFeed:
-        async with self._client.stream("GET", url, headers=headers) as response:
+    async def _get(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str]
+    ) -> FetchedFeed:
+        async with client.stream("GET", url, headers=headers) as response:
             moved = bool(response.history) and all(
                 r.status_code in PERMANENT_REDIRECTS for r in response.history
             )

@@ -9,8 +9,9 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import urlsplit
 
-TELEGRAM_HOSTS = ("t.me", "telegram.me")
-"""The hosts of Telegram's public channel previews."""
+from bot.core.channel_address import TELEGRAM_HOSTS
+
+__all__ = ["TELEGRAM_HOSTS", "HostPace"]
 
 
 class HostPace:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import listparser
 
+from bot.core.channel_address import channel_name, channel_url, is_telegram_link
 from bot.core.errors import FeedwatchError
 from bot.core.said import N_
 
@@ -99,12 +100,17 @@ def read_opml(data: bytes, *, limit: int = MAX_OPML_BYTES) -> list[OpmlEntry]:
     for kind, problem in kinds:
         for outline in found.get(kind) or ():
             url = str(outline.get("url") or "").strip()
+            # A public channel's address, as a feed's URL or as the page of an outline without
+            # one, is the channel, stored under one spelling.
+            channel = channel_name(url) if is_telegram_link(url) else None
+            found_problem = problem
+            if channel is not None:
+                url, found_problem = channel_url(channel), None
             if not url or url in seen:
                 continue
             seen.add(url)
-            entries.append(
-                OpmlEntry(url, _title(str(outline.get("title") or "")), problem or url_problem(url))
-            )
+            title = _title(str(outline.get("title") or ""))
+            entries.append(OpmlEntry(url, title, found_problem or url_problem(url)))
     return entries
 
 

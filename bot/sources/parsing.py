@@ -12,7 +12,7 @@ import json
 import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
+from bot.core.channel_address import cited_post
 from bot.core.domain import ParsedFeed, ParsedItem
 from bot.core.errors import ParseError
 from bot.sources.item_text import (
@@ -28,7 +29,12 @@ from bot.sources.item_text import (
     MAX_TITLE_LENGTH,
     cut,
 )
-from bot.sources.telegram_page import is_telegram_landing, is_telegram_page, parse_telegram_page
+from bot.sources.telegram_page import (
+    is_telegram_landing,
+    is_telegram_page,
+    landing_reason,
+    parse_telegram_page,
+)
 
 __all__ = [
     "MAX_ENTITY_EXPANSION",
@@ -641,7 +647,7 @@ def _item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
             texts.append(_plain(value, part))
     # Keys hash the summary, else the first content, as when nothing else was kept.
     key_text = summary or (texts[1] if len(texts) > 1 else "")
-    return _made_item(
+    made = _made_item(
         _clean_ref(_get(entry, "id")),
         title,
         _whole_text(texts),
@@ -650,6 +656,23 @@ def _item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
         base,
         _published(entry),
     )
+    if made is None:
+        return None
+    cites = _cited_post(raw_summary, content)
+    return replace(made, cites=cites) if cites else made
+
+
+def _cited_post(summary: object, content: object) -> str | None:
+    """The first Telegram channel post the item's markup links to ("<channel>/<id>"): an outlet
+    that reports a channel's post is one story with it."""
+    values = [summary]
+    if isinstance(content, Sequence) and not isinstance(content, str):
+        values += [_get(part, "value") for part in content if isinstance(part, Mapping)]
+    for value in values:
+        # The substring first: almost no item cites a post, and the pattern costs more.
+        if isinstance(value, str) and ".me/" in value and (cited := cited_post(value)):
+            return cited
+    return None
 
 
 def _made_item(
@@ -772,16 +795,11 @@ def parse_feed(
     if (as_json := _json_feed(data, source, lowered)) is not None:
         return as_json
     # A Telegram channel's web preview is a source too, known by its content wherever it came
-    # from. Imported here: the page reader takes this module's limits.
-
+    # from; its landing page (a preview turned off, or no such channel) says why it has none.
     if is_telegram_page(data):
         return parse_telegram_page(data, source=source)
     if is_telegram_landing(data):
-        raise ParseError(
-            source,
-            "not a feed: a Telegram page without the channel's messages "
-            "(the channel may have turned its public preview off)",
-        )
+        raise ParseError(source, landing_reason(data))
     data, prolog, wide = _neutralise(data, source)
     content_type = lowered.get("content-type", "")
     if not wide:

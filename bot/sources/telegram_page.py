@@ -13,6 +13,13 @@ from typing import Any
 
 import lxml.etree
 
+from bot.core.channel_address import (
+    NO_PUBLIC_PREVIEW,
+    NO_SUCH_CHANNEL,
+    cited_post,
+    is_channel_url,
+    page_before,
+)
 from bot.core.domain import ParsedFeed, ParsedItem
 from bot.core.errors import ParseError
 from bot.sources.item_text import (
@@ -30,6 +37,7 @@ __all__ = [
     "channel_posts",
     "is_telegram_landing",
     "is_telegram_page",
+    "landing_reason",
     "parse_telegram_page",
 ]
 
@@ -71,8 +79,10 @@ _MARKERS = re.compile(
 )
 # A feed may quote a post's markup in CDATA; it is still a feed.
 _FEED_START = re.compile(rb"\s*(?:<\?xml|<rss[\s>]|<feed[\s>]|<rdf:RDF[\s>])", re.IGNORECASE)
-# The landing page t.me/<name> serves instead of a preview the channel has turned off.
+# The landing page t.me/<name> serves instead of a preview the channel has turned off; a name
+# nobody has gets one too, without the title and the subscriber count.
 _LANDING = re.compile(rb"""class\s*=\s*["']?tgme_page[\s"']""")
+_LANDING_TITLE = re.compile(rb"""class\s*=\s*["']?tgme_page_title[\s"']""")
 
 _POST = re.compile(r"([A-Za-z0-9_]{1,64})/([0-9]{1,18})")
 _USERNAME = re.compile(r"@?([A-Za-z0-9_]{1,64})")
@@ -165,6 +175,12 @@ def is_telegram_landing(data: bytes) -> bool:
     )
 
 
+def landing_reason(data: bytes) -> str:
+    """Why a landing page (see `is_telegram_landing`) shows no messages: a channel (or a person)
+    with no public preview has a title there; a name that nobody has, none."""
+    return NO_PUBLIC_PREVIEW if _LANDING_TITLE.search(data) else NO_SUCH_CHANNEL
+
+
 def channel_posts(data: bytes, *, source: str) -> list[ChannelPost]:
     """The messages of a channel page, in page order (oldest first). Service messages (channel
     created, photo changed, a pin) are left out, and so is a message without its date: the page
@@ -179,7 +195,7 @@ def parse_telegram_page(data: bytes, *, source: str) -> ParsedFeed:
     root, posts = _read(data, source)
     items = tuple(
         ParsedItem(
-            key=post.key,
+            key=post.key.lower(),  # channel names ignore case; keys must not
             title=post.title,
             link=post.link,
             summary=post.summary,
@@ -189,15 +205,31 @@ def parse_telegram_page(data: bytes, *, source: str) -> ParsedFeed:
             media=post.media,
             edited=post.edited,
             author=post.author,
+            cites=_cites(post),
         )
         for post in posts
     )
+    if not posts and is_channel_url(source) and page_before(source) is None:
+        # A channel's newest page without one message: t.me shows that for a channel whose
+        # preview is off, as well as answering with a redirect.
+        raise ParseError(source, NO_PUBLIC_PREVIEW)
     channel = _page_channel(root) or (posts[0].channel if posts else None)
     return ParsedFeed(
         title=_page_title(root),
         link=f"https://t.me/s/{channel}" if channel else None,
         items=items,
     )
+
+
+def _cites(post: ChannelPost) -> str | None:
+    """The post this one forwards, else the first post of another channel it links to."""
+    if post.forwarded_from_link and (forwarded := cited_post(post.forwarded_from_link)):
+        return forwarded
+    own = post.channel.lower() + "/"
+    for link in post.links:
+        if (cited := cited_post(link)) and not cited.startswith(own):
+            return cited
+    return None
 
 
 # ---------------------------------------------------------------------------------------------

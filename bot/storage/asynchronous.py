@@ -55,6 +55,7 @@ class AsyncStorage:
     # --- items and hits --------------------------------------------------------------------------
 
     unseen_keys = in_thread(Repository.unseen_keys)
+    stored_versions = in_thread(Repository.stored_versions)
     store_items = in_thread(Repository.store_items)
     count_items_seen = in_thread(Repository.count_items_seen)
     items_seen = in_thread(Repository.items_seen)

@@ -7,9 +7,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import func, insert, or_
 from sqlmodel import Session, col, select
 
+from bot.core.channel_edits import EDIT_MARK
 from bot.core.domain import BackfillResult, FeedState, ItemText, Match, ParsedItem, StoreResult
 from bot.core.errors import StorageError
 from bot.storage.queries import chunks, followers_of, recipients
@@ -31,6 +32,27 @@ class ItemStore(Store):
             return set()
         with self._session() as session:
             return wanted - _stored_keys(session, feed_id, wanted)
+
+    def stored_versions(
+        self, feed_id: int, keys: Sequence[str]
+    ) -> dict[str, list[tuple[str, str]]]:
+        """Each key's stored texts, (title, summary): the item's own, and those of its edits
+        (stored under "<key>#edit-…", see bot/core/channel_edits.py), for keys this feed has."""
+        found: dict[str, list[tuple[str, str]]] = {}
+        with self._session() as session:
+            for part in chunks(sorted(set(keys))):
+                edits = [
+                    col(ItemRow.key).startswith(f"{key}{EDIT_MARK}", autoescape=True)
+                    for key in part
+                ]
+                rows = session.exec(
+                    select(ItemRow.key, ItemRow.title, ItemRow.summary)
+                    .where(ItemRow.feed_id == feed_id)
+                    .where(or_(col(ItemRow.key).in_(part), *edits))
+                )
+                for key, title, summary in rows:
+                    found.setdefault(key.partition(EDIT_MARK)[0], []).append((title, summary))
+        return found
 
     def store_items(
         self,
@@ -70,6 +92,12 @@ class ItemStore(Store):
                     "summary": parsed.summary,
                     "published_at": parsed.published,
                     "seen_at": now,
+                    "forwarded_from": parsed.forwarded_from,
+                    "views": parsed.views[:32] if parsed.views else None,
+                    "media": ",".join(parsed.media)[:256],
+                    "edited": parsed.edited,
+                    "author": parsed.author,
+                    "cites": parsed.cites,
                 }
                 for parsed, _ in fresh
             ]

@@ -80,6 +80,12 @@ def stored_item(item: ItemRow, feed: FeedRow) -> StoredItem:
         summary=item.summary,
         published=item.published_at,
         seen_at=item.seen_at,
+        forwarded_from=item.forwarded_from,
+        views=item.views,
+        media=tuple(kind for kind in item.media.split(",") if kind),
+        edited=item.edited,
+        author=item.author,
+        cites=item.cites,
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    String,
     Text,
     UniqueConstraint,
     false,
@@ -80,6 +81,17 @@ class ItemRow(SQLModel, table=True):
     summary: str = Field(sa_type=Text)
     published_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     seen_at: datetime = Field(sa_type=UtcDateTime)
+    # A channel post's facts; a feed's items leave the defaults.
+    forwarded_from: str | None = Field(default=None, sa_type=Text)
+    views: str | None = Field(default=None, max_length=32)
+    media: str = Field(  # kinds, a comma between: "photo,video"
+        default="", sa_column=Column(String(256), nullable=False, server_default="")
+    )
+    edited: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    author: str | None = Field(default=None, sa_type=Text)
+    cites: str | None = Field(default=None, max_length=128)
 
 
 class WatchlistRow(SQLModel, table=True):

@@ -138,6 +138,7 @@ class SpikeStory:
     outlets: int
     items: int
     first_seen: datetime
+    origin: str = ""  # the feed (or channel) of its earliest item, where the story began
 
 
 def spike_stories(items: Sequence[StoredItem]) -> list[SpikeStory]:
@@ -155,6 +156,7 @@ def spike_stories(items: Sequence[StoredItem]) -> list[SpikeStory]:
                 outlets=len({m.feed_name for m in members}),
                 items=len(members),
                 first_seen=min(moment_of(m) for m in members),
+                origin=head.item.feed_name,
             )
         )
     stories.sort(key=lambda s: (-s.outlets, -s.items, s.first_seen, s.title))

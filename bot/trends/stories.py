@@ -18,6 +18,7 @@ from itertools import chain
 from typing import Generic, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from bot.core.channel_address import post_key, source_label
 from bot.core.domain import PendingDelivery, StoredItem
 from bot.core.matching.morphology import (
     Morphology,
@@ -249,6 +250,14 @@ class StoryItem:
     moment: datetime
     source: str
     watchlists: frozenset[str] | None = None
+    # A channel post's own "<channel>/<id>" (from its link), and the post an item reports or
+    # forwards: an outlet's item that cites a post, or a forward, is one story with it.
+    post: str | None = None
+    cites: str | None = None
+
+    @property
+    def posts(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p for p in (self.post, self.cites) if p))
 
     @classmethod
     def of(
@@ -265,6 +274,8 @@ class StoryItem:
             moment_of(item),
             source if source is not None else str(item.feed_id),
             frozenset(watchlists) if watchlists is not None else None,
+            post_key(item.link),
+            item.cites,
         )
 
 
@@ -291,6 +302,11 @@ def same_story(a: StoryItem, b: StoryItem) -> Verdict:
     # Two feeds carrying one page is one story, whatever each feed's summary names.
     if a.link is not None and a.link == b.link and a.source != b.source:
         return Verdict(True, "the same link")
+    # A channel's post, and an outlet's item that links to it or a channel's forward of it.
+    if (a.post and a.post == b.cites) or (b.post and b.post == a.cites):
+        return Verdict(True, f"one reports the channel post {a.post or b.post}")
+    if a.cites and a.cites == b.cites and a.source != b.source:
+        return Verdict(True, f"both report the channel post {a.cites}")
     if a.watchlists is not None and b.watchlists is not None and a.watchlists != b.watchlists:
         first, second = ", ".join(sorted(a.watchlists)), ", ".join(sorted(b.watchlists))
         return Verdict(False, f"they matched different watchlists: {first} / {second}")
@@ -363,6 +379,7 @@ class _Index(Generic[T]):
         self._facts: list[StoryItem] = []
         self._by_key: dict[str, list[int]] = {}
         self._by_link: dict[str, list[int]] = {}
+        self._by_post: dict[str, list[int]] = {}
 
     def add(self, facts: StoryItem, value: T) -> None:
         position = len(self.values)
@@ -372,6 +389,8 @@ class _Index(Generic[T]):
             self._by_key.setdefault(key, []).append(position)
         if facts.link is not None:
             self._by_link.setdefault(facts.link, []).append(position)
+        for post in facts.posts:
+            self._by_post.setdefault(post, []).append(position)
 
     def find(self, facts: StoryItem) -> T | None:
         """The value whose item is one story with `facts` (the likeliest first), or None."""
@@ -382,7 +401,8 @@ class _Index(Generic[T]):
             key=lambda position: (-shared[position], position),
         )
         linked = self._by_link.get(facts.link, []) if facts.link is not None else []
-        for position in dict.fromkeys([*linked, *likeliest]):
+        cited = [p for post in facts.posts for p in self._by_post.get(post, ())]
+        for position in dict.fromkeys([*cited, *linked, *likeliest]):
             if same_story(facts, self._facts[position]).same:
                 return self.values[position]
         return None
@@ -424,15 +444,17 @@ def group_stories(
         if not head.members:
             kept.append(head.delivery)
             continue
-        outlets = dict.fromkeys(
-            m.item.feed_name
-            for m in head.members
-            if m.item.feed_name != head.delivery.item.feed_name
-        )
+        # Each other outlet once, at its first report, in the order they reported.
+        outlets: dict[str, datetime] = {}
+        for member in sorted(head.members, key=lambda m: (moment_of(m.item), m.id)):
+            if member.item.feed_name != head.delivery.item.feed_name:
+                name = source_label(member.item.feed_name, member.item.link)
+                outlets.setdefault(name, moment_of(member.item))
         kept.append(
             replace(
                 head.delivery,
                 also=tuple(outlets),
+                also_at=tuple(outlets.values()),
                 merged_ids=tuple(m.id for m in head.members),
             )
         )

@@ -481,7 +481,7 @@ def test_parse_a_channel_page_without_its_messages_says_why(
     assert out == ""
     [problem] = lines(err)
     assert str(page) in problem
-    assert "public preview off" in problem
+    assert problem.endswith("the channel has no public preview")
 
 
 @pytest.mark.parametrize("status", [500, 404])

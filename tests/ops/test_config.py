@@ -36,6 +36,7 @@ from bot.ops.config import (
     summary,
 )
 from bot.ops.watchlist_file import load_watchlists
+from tests.builders import write_settings
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:AAE-very-secret-token_value"
@@ -501,6 +502,33 @@ def test_each_problem_names_file_table_and_key(tmp_path: Path, text: str, expect
     assert problems_for(tmp_path, text) == [f"{tmp_path / 'feedwatch.toml'}: {expected}"]
 
 
+def test_a_channel_is_a_feed_by_any_of_its_addresses_and_a_private_one_is_refused(
+    tmp_path: Path,
+) -> None:
+    problems = problems_for(
+        tmp_path,
+        """\
+        [[feed]]
+        url = "@RusVolCorps"
+        [[feed]]
+        url = "https://t.me/rusvolcorps"
+        [[feed]]
+        url = "https://t.me/+AbCdEfGhIjKl"
+        """,
+    )
+    config = tmp_path / "feedwatch.toml"
+    assert problems == [
+        f"{config}: [[feed]] #2 url: duplicate URL; also in [[feed]] #1",
+        f"{config}: [[feed]] #3 url: not a public channel's address: give @name, t.me/name or "
+        "https://t.me/s/name (invite links and private channels cannot be read)",
+    ]
+    settings = write_settings(tmp_path, ["@legionoffreedom", "t.me/s/RusVolCorps"])
+    assert [feed.url for feed in settings.feeds] == [
+        "https://t.me/s/legionoffreedom",
+        "https://t.me/s/rusvolcorps",
+    ]
+
+
 def test_a_duplicate_feed_url_names_the_first(tmp_path: Path) -> None:
     problems = problems_for(
         tmp_path,
@@ -792,6 +820,14 @@ ENVIRONMENT_SAMPLES: dict[tuple[str, str], tuple[str, object]] = {
     ("polling", "concurrency"): ("16", 16),
     ("polling", "per_host"): ("8", 8),
     ("polling", "telegram_pace"): ("3s", timedelta(seconds=3)),
+    ("polling", "telegram_base_url"): ("https://tg.mirror.example/", "https://tg.mirror.example"),
+    ("polling", "telegram_fallback_urls"): (
+        "https://telegram.me, https://t2.example",
+        ("https://telegram.me", "https://t2.example"),
+    ),
+    ("polling", "proxy"): ("socks5://127.0.0.1:1080", "socks5://127.0.0.1:1080"),
+    ("polling", "channel_depth"): ("6h", timedelta(hours=6)),
+    ("polling", "channel_depth_posts"): ("40", 40),
     ("polling", "tick"): ("10s", timedelta(seconds=10)),
     ("polling", "allow_private_addresses"): ("True", True),
     ("polling", "parse_workers"): ("0", 0),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -712,3 +713,46 @@ def test_a_digest_reads_in_the_chats_language() -> None:
     assert "також РДК" in plain
     [english] = render_digest([both], lists, now=NOW)
     assert parse_html(english.text)[0].startswith("feedwatch · 1 new mention")
+
+
+# --- channel posts ---------------------------------------------------------------------------------
+
+
+def test_a_channel_post_shows_the_channel_with_its_handle_and_a_forward_its_origin() -> None:
+    post = delivery(
+        9,
+        match("rvc", "РДК"),
+        title="РДК: взяты в плен 25 военнослужащих",
+        link="https://t.me/RusVolCorps/1234",
+        feed_name="Русский добровольческий корпус",
+    )
+    forwarded = PendingDelivery(
+        10,
+        111,
+        replace(post.item, id=10, link="https://t.me/war_reporter/88", feed_name="@war_reporter",
+            forwarded_from="Русский добровольческий корпус"),
+        post.matches,
+    )  # fmt: skip
+    text = "\n".join(plain for plain, _ in parse_all(render([post, forwarded])))
+    assert "  Русский добровольческий корпус (@rusvolcorps) · 12 Mar 05:40 UTC · РДК" in text
+    # A channel named by its handle already is not named twice.
+    assert (
+        "  @war_reporter · 12 Mar 05:40 UTC · РДК · forwarded from Русский добровольческий корпус"
+    ) in text
+    russian = "\n".join(plain for plain, _ in parse_all(render([forwarded], lang="ru")))
+    assert "переслано из Русский добровольческий корпус" in russian
+
+
+def test_a_story_shows_its_origin_first_and_when_each_other_source_reported_it() -> None:
+    head = replace(
+        delivery(1, match("rvc", "РДК"), title="РДК: 25 пленных", link="https://t.me/rusvolcorps/5",
+            feed_name="RVC"),
+        also=("Meduza", "Kyiv Independent"),
+        also_at=(PUBLISHED + timedelta(hours=1), PUBLISHED + timedelta(days=1, minutes=5)),
+        merged_ids=(2, 3),
+    )  # fmt: skip
+    lines = "\n".join(plain for plain, _ in parse_all(render([head]))).splitlines()
+    at = lines.index("• РДК: 25 пленных")
+    assert lines[at + 1] == "  first: RVC (@rusvolcorps) 12 Mar 05:40 UTC · РДК"
+    # The same day: the time alone; another day: with its date.
+    assert lines[at + 2] == "  then Meduza 06:40, Kyiv Independent 13 Mar 05:45 UTC"

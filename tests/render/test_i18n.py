@@ -72,12 +72,12 @@ def test_the_code_says_its_sentences_through_the_catalog() -> None:
     # Each kind of marker is found: a chat answer, a count, an argument's error, a storage refusal,
     # a constant translated later, and the digest's own sentences.
     for msgid in (
-        "Usage: /addfeed URL (an RSS or Atom feed, http:// or https://)",
+        "the channel has no public preview",
         ("feedwatch · {count} new mention", "feedwatch · {count} new mentions"),
         "«{zone}» is not a time zone; write it as Area/City, such as Europe/Kyiv",
         "this chat has no watchlist {label}",
         "not an http or https URL",
-        "also in: {outlets}",
+        "then {outlets}",
         "must be a string, not {type}",
     ):
         assert msgid in EXTRACTED

@@ -703,7 +703,7 @@ async def test_one_story_from_two_outlets_comes_once_and_later_copies_as_one_upd
     text = message.result["text"]
     assert text.count(story) == 1
     # Published at the same moment: whichever was stored first leads, the other is named.
-    assert "also in: Other Outlet" in text or "also in: Feed 1" in text
+    assert "then Other Outlet 05:40" in text or "then Feed 1 05:40" in text
     assert app.repo.pending_deliveries(GROUP) == []
 
     # The other outlet's follow-up copy, hours later: the chat got this story already, so it

@@ -223,7 +223,7 @@ async def test_an_item_stands_under_the_list_whose_words_come_first_with_its_own
     assert "Курская" not in facts
     assert "also Belgorod region" in facts
     assert "Kursk region" not in text
-    assert lines[heading + 3] == "  also in: Feed 2"
+    assert lines[heading + 3] == "  then Feed 2 05:40"
 
 
 async def test_a_name_thousands_of_characters_into_a_live_page_reaches_the_chat(

@@ -24,6 +24,7 @@ from bot.sources.telegram_page import channel_posts
 from bot.storage.asynchronous import AsyncStorage
 from bot.storage.repository import Repository
 from tests.builders import Clock, rss
+from tests.fakes.channel_server import render_landing, render_page
 from tests.fakes.feed_server import FeedServer
 
 DATA = Path(__file__).parents[1] / "data" / "telegram"
@@ -157,11 +158,24 @@ def test_a_page_with_no_channel_messages_is_not_a_feed_and_says_why() -> None:
         assert raised.value.source == "https://t.me/s/some"
         return raised.value.reason
 
-    assert reason(LANDING) == (
-        "not a feed: a Telegram page without the channel's messages "
-        "(the channel may have turned its public preview off)"
+    assert reason(LANDING) == "the channel has no public preview"
+    # What t.me serves for a channel whose preview is off, and for a name nobody has.
+    assert reason(render_landing("rusvolcorps", "RVC").encode()) == (
+        "the channel has no public preview"
     )
+    assert reason(render_landing("no_such_name", None).encode()) == "no such channel"
     assert reason(ARTICLE) == "not a feed: looks like an HTML page"  # as before
+
+
+def test_a_channels_newest_page_without_messages_means_no_public_preview() -> None:
+    """t.me shows an empty page, as well as a redirect, for a channel whose preview is off; an
+    older page with nothing in it is only the end of the channel."""
+    empty = render_page("rusvolcorps", "RVC", []).encode()
+    with pytest.raises(ParseError) as raised:
+        parse_feed(empty, source="https://t.me/s/rusvolcorps")
+    assert raised.value.reason == "the channel has no public preview"
+    assert parse_feed(empty, source="https://t.me/s/rusvolcorps?before=5").items == ()
+    assert parse_feed(empty, source="saved-page.html").items == ()
 
 
 def test_items_with_channel_facts_pickle_across_the_parse_pool() -> None:

@@ -63,8 +63,8 @@ async def test_a_turn_long_after_the_last_needs_no_wait() -> None:
     assert fake.sleeps == []
 
 
-def test_the_configured_fetcher_paces_both_telegram_hosts_once_a_second_by_default() -> None:
-    assert TELEGRAM_HOSTS == ("t.me", "telegram.me")
+def test_telegram_is_paced_once_a_second_by_default_on_either_host() -> None:
+    assert {"t.me", "telegram.me"} <= set(TELEGRAM_HOSTS)
     assert PollingSettings().telegram_pace.total_seconds() == 1.0
 
 

@@ -78,6 +78,24 @@ def test_a_reader_export_gives_every_feed_once_with_its_title_and_problem() -> N
     ]
 
 
+def test_a_channel_in_a_list_is_read_as_one_channel_whatever_its_spelling() -> None:
+    """RSSHub-style lists name channels by their page; an outline with only a t.me page is a
+    channel all the same."""
+    document = (
+        b'<opml version="2.0"><body>'
+        b'<outline text="RVC" type="rss" xmlUrl="https://t.me/s/RusVolCorps"/>'
+        b'<outline text="RVC again" type="rss" xmlUrl="https://t.me/rusvolcorps"/>'
+        b'<outline type="rss" htmlUrl="https://t.me/legionoffreedom"/>'
+        b'<outline type="rss" htmlUrl="https://site.example/"/>'
+        b"</body></opml>"
+    )
+    assert read_opml(document) == [
+        OpmlEntry("https://t.me/s/rusvolcorps", "RVC"),
+        OpmlEntry("https://t.me/s/legionoffreedom", None),
+        OpmlEntry("https://site.example/", None, NO_FEED_URL),
+    ]
+
+
 def test_opml_2_with_a_namespace_and_no_head_reads_too() -> None:
     document = (
         b'<opml version="2.0" xmlns:custom="https://custom.example/ns"><body>'

@@ -40,8 +40,8 @@ def _as_json(feed: ParsedFeed) -> dict[str, Any]:
     def item(it: ParsedItem) -> dict[str, Any]:
         out = asdict(it)
         # A Telegram post's facts (bot/sources/telegram_page.py): a feed's item has none.
-        channel = ("forwarded_from", "views", "media", "edited", "author")
-        assert [out.pop(name) for name in channel] == [None, None, (), False, None]
+        channel = ("forwarded_from", "views", "media", "edited", "author", "cites")
+        assert [out.pop(name) for name in channel] == [None, None, (), False, None, None]
         out["published"] = it.published.isoformat() if it.published else None
         return out
 
@@ -824,3 +824,32 @@ def test_the_bench_corpus_json_feed_is_read() -> None:
         expected = json.loads(path.read_bytes())["items"]
         assert len(feed.items) == len(expected)
         assert all(item.title and item.link for item in feed.items)
+
+
+# --- items that report a channel's post --------------------------------------------------------
+
+
+def test_an_item_that_links_to_a_channel_post_cites_it() -> None:
+    """An outlet that reports a post links to it: the item names the post, so that a story joins
+    them whatever their titles say; the first cited post counts, in any spelling of its address."""
+    feed = parse_feed(
+        _rss(
+            "<item><guid>a</guid><title>Corps says it took 25 prisoners</title>"
+            "<description>&lt;p&gt;As the corps &lt;a href=&quot;https://t.me/RusVolCorps/1234"
+            "?single&quot;&gt;wrote&lt;/a&gt;, and later t.me/s/other_chan/9&lt;/p&gt;"
+            "</description></item>"
+            "<item><guid>b</guid><title>No channel here</title>"
+            "<description>See https://t.me/rusvolcorps (the channel, not a post) and "
+            "https://example.me/x/1</description></item>"
+            "<item><guid>c</guid><title>Content only</title><description>x</description>"
+            '<content:encoded xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+            "&lt;a href=&quot;https://telegram.me/s/legion_svoboda/77&quot;&gt;post&lt;/a&gt;"
+            "</content:encoded></item>"
+        ),
+        source="https://outlet.example/rss",
+    )
+    assert [item.cites for item in feed.items] == [
+        "rusvolcorps/1234",
+        None,
+        "legion_svoboda/77",
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -315,11 +316,28 @@ def test_the_alert_says_the_count_the_usual_and_a_line_per_story_escaped() -> No
     assert text.splitlines() == [
         "<b>Spike: Russian &lt;Volunteer&gt; Corps</b>",
         "12 hits in the last hour; usually 1.5 at this hour.",
-        '• <a href="https://a.example/1?x=1&amp;y=2">RVC &lt;claims&gt; &amp; raid</a> · 2 outlets',
+        '• <a href="https://a.example/1?x=1&amp;y=2">RVC &lt;claims&gt; &amp; raid</a> · 2 outlets'
+        " · first: A",
         "• Another RVC item · 1 outlet",
     ]
     plain = render_alert(SPIKE.count, SPIKE.baseline, "RVC", spike_stories(items), fmt="text")
-    assert "• RVC <claims> & raid · 2 outlets\n  https://a.example/1?x=1&y=2" in plain
+    assert "• RVC <claims> & raid · 2 outlets · first: A\n  https://a.example/1?x=1&y=2" in plain
+
+
+def test_the_alert_names_where_a_story_began_a_channel_with_its_handle() -> None:
+    post = item(
+        1, "Русский добровольческий корпус", "РДК: 25 пленных", "https://t.me/rusvolcorps/7"
+    )
+    report = replace(
+        item(2, "Meduza", "Корпус заявил о пленных", "https://meduza.example/1"),
+        cites="rusvolcorps/7",
+    )
+    [story] = spike_stories([report, post])
+    assert story.origin == "Русский добровольческий корпус"
+    text = render_alert(SPIKE.count, SPIKE.baseline, "RVC", [story], lang="uk")
+    assert text.splitlines()[-1].endswith(
+        "· 2 видання · першим: Русский добровольческий корпус (@rusvolcorps)"
+    )
 
 
 @pytest.mark.parametrize(

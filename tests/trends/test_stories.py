@@ -4,6 +4,7 @@ a place, a number or a date, or the items matched different watchlists."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -278,3 +279,52 @@ def test_many_pending_items_are_grouped_without_comparing_every_pair() -> None:
     stories = group_stories(rows)
     assert len(stories.deliveries) == 2000
     assert all(d.merged_ids == (10_000 + d.id,) for d in stories.deliveries)
+
+
+# --- channel posts: the origin of a story -------------------------------------------------------
+
+
+def test_an_item_that_cites_a_channel_post_is_one_story_with_it_whatever_the_titles() -> None:
+    post = stored(1, "РДК: взяты в плен 25 военнослужащих", "https://t.me/rusvolcorps/1234")
+    report = replace(
+        stored(2, "Russian Volunteer Corps says it captured soldiers", "https://kyiv.example/x",
+            "Kyiv Independent", hours=1),
+        cites="rusvolcorps/1234",
+    )  # fmt: skip
+    forward = replace(
+        stored(3, "Видео с пленными", "https://t.me/war_reporter/88", "War reporter", hours=2),
+        cites="rusvolcorps/1234",
+    )
+    other_post = stored(4, "РДК: обращение к жителям", "https://t.me/rusvolcorps/1235", hours=1)
+    assert same_story(story(post), story(report)).why == (
+        "one reports the channel post rusvolcorps/1234"
+    )
+    assert same_story(story(report), story(post)).same
+    assert same_story(story(forward), story(report)).why == (
+        "both report the channel post rusvolcorps/1234"
+    )
+    assert not same_story(story(other_post), story(report)).same
+    # Beyond the window, a citation joins nothing.
+    late = replace(report, published=NOON + timedelta(days=3), seen_at=NOON + timedelta(days=3))
+    assert not same_story(story(post), story(late)).same
+
+
+def test_a_story_begun_by_a_channel_post_lists_the_others_in_the_order_they_reported() -> None:
+    def cited(delivery: PendingDelivery, post: str) -> PendingDelivery:
+        return replace(delivery, item=replace(delivery.item, cites=post))
+
+    stories = group_stories(
+        [
+            cited(pending(3, "Видео с пленными", "https://t.me/war_reporter/88", "War reporter",
+                hours=2), "rusvolcorps/1234"),
+            pending(1, "РДК: взяты в плен 25 военнослужащих", "https://t.me/rusvolcorps/1234",
+                "RVC"),
+            cited(pending(2, "Corps says it captured soldiers", "https://kyiv.example/x",
+                "Kyiv Independent", hours=1), "rusvolcorps/1234"),
+        ]
+    )  # fmt: skip
+    [origin] = stories.deliveries
+    assert origin.id == 1
+    assert origin.also == ("Kyiv Independent", "War reporter (@war_reporter)")
+    assert origin.also_at == (NOON + timedelta(hours=1), NOON + timedelta(hours=2))
+    assert origin.merged_ids == (2, 3)
