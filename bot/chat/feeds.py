@@ -88,7 +88,16 @@ class FeedCommands(CommandGroup):
             state = tr(lang, "ok, last read {when}", when=when)
         else:
             state = tr(lang, "not read yet")
-        return f"• {name}: {state}; " + ntr(lang, "{count} items", "{count} items", feed.item_count)
+        line = f"• {name}: {state}; " + ntr(lang, "{count} items", "{count} items", feed.item_count)
+        if feed.missed_posts:
+            # Never silent: posts a channel's gap left unread are counted where its health is.
+            line += "; " + ntr(
+                lang,
+                "{count} post missed after a gap longer than the read-back depth",
+                "{count} posts missed after a gap longer than the read-back depth",
+                feed.missed_posts,
+            )
+        return line
 
     @command("feeds", "/feeds", N_("the feeds, with their health"), acts="read")
     async def feeds(self, ask: Request) -> None:

@@ -130,6 +130,8 @@ class FeedState:
     item_count: int = 0
     # When the current run of failures began (None while the feed is healthy).
     failing_since: datetime | None = None
+    # A channel's posts never read: a gap after downtime longer than the read-back depth.
+    missed_posts: int = 0
 
     @property
     def display_name(self) -> str:

@@ -75,6 +75,8 @@ class PollSyncStorage(Protocol):
 
     def unseen_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]: ...
 
+    def newest_post_number(self, feed_id: int) -> int | None: ...
+
     def stored_versions(
         self, feed_id: int, keys: Sequence[str]
     ) -> Mapping[str, Sequence[tuple[str, str]]]: ...
@@ -502,12 +504,20 @@ class Poller:
         if channel is not None:
             # A channel's page holds its newest posts only: older pages fill what it misses.
             try:
-                parsed = await self._read_back(feed, channel, parsed, now)
+                parsed, missed = await self._read_back(feed, channel, parsed, now)
             except FetchError as error:
                 wait = retry_after(error.retry_after, now) if error.status in (429, 503) else None
                 return await self._failed(feed, now, error.reason, hint=wait)
             except ParseError as error:
                 return await self._failed(feed, now, error.reason)
+            if missed:
+                log.warning(
+                    "%s: %d posts not read: the gap since the last poll is longer than the "
+                    "read-back depth",
+                    feed.url,
+                    missed,
+                )
+                healthy = replace(healthy, missed_posts=feed.missed_posts + missed)
         # With parse workers, this includes waiting for a free one.
         parse_seconds = time.perf_counter() - started
         if parsed.ttl_minutes:
@@ -542,21 +552,22 @@ class Poller:
 
     async def _read_back(
         self, feed: FeedState, channel: str, newest: ParsedFeed, now: datetime
-    ) -> ParsedFeed:
+    ) -> tuple[ParsedFeed, int]:
         """The channel's newest page, with older pages before it until the posts already stored
-        are reached, or the depth is (a first poll, a gap after downtime). Any page that fails
-        fails the poll, and nothing is stored: the next poll reads back from the top again, so no
-        post between is skipped."""
+        are reached, or the depth is (a first poll, a gap after downtime); and how many posts a
+        gap longer than the depth left unread. Any page that fails fails the poll, and nothing is
+        stored: the next poll reads back from the top again, so no post between is skipped."""
         items = list(newest.items)
         page = newest.items
         while True:
             keys = [item.key for item in page]
             unseen = await asyncio.to_thread(self.store.sync.unseen_keys, feed.id, keys)
+            reached = len(unseen) < len(keys)
             before = older_page_before(
-                items, reached_stored=len(unseen) < len(keys), depth=self.channel_depth, now=now
+                items, reached_stored=reached, depth=self.channel_depth, now=now
             )
             if before is None:
-                return replace(newest, items=tuple(items))
+                break
             url = page_url(channel, CANONICAL_BASE, before=before)
             fetched = await self.fetcher.fetch(url)
             parsed = await self._parse(
@@ -565,8 +576,17 @@ class Poller:
             # Only what is older: a page that gives nothing older ends the reading.
             page = tuple(item for item in parsed.items if (post_number(item) or before) < before)
             if not page:
-                return replace(newest, items=tuple(items))
+                break
             items[:0] = page
+        missed = 0
+        if not reached and feed.last_success_at is not None:
+            # Read before, and the stored posts were not reached: those between were skipped.
+            # (Numbers count deleted and service messages too: it is an upper bound.)
+            newest_stored = await asyncio.to_thread(self.store.sync.newest_post_number, feed.id)
+            numbers = [n for item in items if (n := post_number(item)) is not None]
+            if newest_stored is not None and numbers:
+                missed = max(0, min(numbers) - newest_stored - 1)
+        return replace(newest, items=tuple(items)), missed
 
     def _store(
         self, items: Sequence[ParsedItem], matcher: Matcher, state: FeedState, now: datetime

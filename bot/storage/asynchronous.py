@@ -56,6 +56,7 @@ class AsyncStorage:
 
     unseen_keys = in_thread(Repository.unseen_keys)
     stored_versions = in_thread(Repository.stored_versions)
+    newest_post_number = in_thread(Repository.newest_post_number)
     store_items = in_thread(Repository.store_items)
     count_items_seen = in_thread(Repository.count_items_seen)
     items_seen = in_thread(Repository.items_seen)

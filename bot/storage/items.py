@@ -20,6 +20,8 @@ from bot.storage.tables import DeliveryRow, FeedRow, HitRow, ItemRow, WatchlistR
 
 STREAM_CHUNK = 1000
 """Rows fetched from the database at a time by the streaming reads."""
+NEWEST_ROWS = 200
+"""A channel's latest rows searched for its newest post: more than one poll's pages store."""
 
 
 class ItemStore(Store):
@@ -32,6 +34,20 @@ class ItemStore(Store):
             return set()
         with self._session() as session:
             return wanted - _stored_keys(session, feed_id, wanted)
+
+    def newest_post_number(self, feed_id: int) -> int | None:
+        """The highest post number among a channel's latest stored items (keys "<name>/<id>"):
+        where the posts already read end. Pages are stored oldest first, so it is among the last
+        rows; None when the channel has none."""
+        with self._session() as session:
+            keys = session.exec(
+                select(ItemRow.key)
+                .where(ItemRow.feed_id == feed_id)
+                .order_by(col(ItemRow.id).desc())
+                .limit(NEWEST_ROWS)
+            )
+            numbers = [int(n) for key in keys if (n := key.rpartition("/")[2]).isdigit()]
+        return max(numbers, default=None)
 
     def stored_versions(
         self, feed_id: int, keys: Sequence[str]

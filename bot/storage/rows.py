@@ -64,6 +64,7 @@ def state_of(row: FeedRow, item_count: int = 0) -> FeedState:
         consecutive_failures=row.consecutive_failures,
         item_count=item_count,
         failing_since=row.failing_since,
+        missed_posts=row.missed_posts,
     )
 
 
@@ -101,6 +102,7 @@ POLL_FIELDS = (
     "last_error",
     "consecutive_failures",
     "failing_since",
+    "missed_posts",
 )
 
 

@@ -54,6 +54,9 @@ class FeedRow(SQLModel, table=True):
     consecutive_failures: int = 0
     # When the current run of failures began, and when the chats were told it had lasted days.
     failing_since: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    missed_posts: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
     failure_notified_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(sa_type=UtcDateTime)
     # The replica polling the feed now, and until when its claim holds (replicas.md: leases).

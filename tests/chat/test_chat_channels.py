@@ -40,7 +40,8 @@ async def app(
         token=fake_bot_api.token,
         api_url=fake_bot_api.url,
         watchlists=SHARED,
-        polling=f'telegram_base_url = "{channel_server.url}"\ntelegram_fallback_urls = []',
+        polling=f'telegram_base_url = "{channel_server.url}"\ntelegram_fallback_urls = []\n'
+        "channel_depth_posts = 40",
     )
     async with FeedwatchApp(settings, clock=clock) as running:
         await running.start(schedule=False)
@@ -188,3 +189,20 @@ async def test_a_story_whose_origin_is_a_channel_post_shows_the_post_first(
     # Neither report stands as its own story.
     assert "captured soldiers" not in digest
     assert "видео с пленными" not in digest
+
+
+async def test_posts_missed_after_a_long_gap_are_counted_in_feeds(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, channel_server: ChannelServer, clock: Clock
+) -> None:
+    channel = channel_server.channel(NAME, "RVC", [Post(1, clock(), "РДК")])
+    await say(fake_bot_api, "/addfeed @rusvolcorps")
+    await app.poll_once()
+    for number in range(61):
+        channel.post(f"Сообщение {number}", at=clock() + timedelta(minutes=10 * (number + 1)))
+    clock.advance(hours=11)
+    await app.poll_once()
+
+    assert "; 41 items; 21 posts missed after a gap longer than the read-back depth" in (
+        await say(fake_bot_api, "/feeds")
+    )
+    assert "21 публікацію пропущено" in await say(fake_bot_api, "/feeds", language_code="uk")

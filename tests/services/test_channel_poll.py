@@ -408,3 +408,23 @@ async def test_a_base_that_moves_for_good_does_not_move_the_channel(
 
     assert (outcome.error, outcome.new_items) == (None, 2)
     assert [feed.url for feed in repo.feeds()] == [channel_url(NAME)]
+
+
+async def test_posts_a_gap_longer_than_the_depth_leaves_unread_are_counted(
+    repo: Repository, channel_server: ChannelServer, fetcher: Fetcher, clock: Clock
+) -> None:
+    channel = channel_server.channel(NAME, "RVC", hourly_posts(5, newest=clock()))
+    _follow(repo, clock, NAME)
+    poller = _poller(repo, fetcher, clock, ChannelDepth(timedelta(hours=24), 40))
+    await poller.poll()
+    assert _state(repo, NAME).missed_posts == 0  # a first poll's depth misses nothing
+
+    # Down for a day and a half, 100 posts meanwhile: 40 are read back, 60 are not.
+    for number in range(100):
+        channel.post(f"РДК {number}", at=clock() + timedelta(minutes=15 * (number + 1)))
+    clock.advance(hours=36)
+    [outcome] = await poller.poll()
+
+    assert outcome.new_items == 40
+    assert _stored_numbers(repo) == list(range(66, 106))
+    assert _state(repo, NAME).missed_posts == 60

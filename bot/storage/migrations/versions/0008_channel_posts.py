@@ -1,5 +1,6 @@
 """items keep a channel post's facts: who it was forwarded from, its views, its kinds of media,
-whether it was edited, its signature, and the channel post it cites
+whether it was edited, its signature, and the channel post it cites; a channel counts the posts a
+gap longer than the read-back depth left unread
 
 Revision ID: 0008
 Revises: 0007
@@ -20,6 +21,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("feed") as batch:
+        batch.add_column(
+            sa.Column("missed_posts", sa.Integer(), nullable=False, server_default="0")
+        )
     with op.batch_alter_table("item") as batch:
         batch.add_column(sa.Column("forwarded_from", sa.Text(), nullable=True))
         batch.add_column(sa.Column("views", sa.String(length=32), nullable=True))
@@ -37,3 +42,5 @@ def downgrade() -> None:
     with op.batch_alter_table("item") as batch:
         for column in ("cites", "author", "edited", "media", "views", "forwarded_from"):
             batch.drop_column(column)
+    with op.batch_alter_table("feed") as batch:
+        batch.drop_column("missed_posts")
