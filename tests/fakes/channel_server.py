@@ -490,6 +490,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     # server_close() joins every request thread (block_on_close), so nothing outlives stop().
     daemon_threads = True
+    # socketserver's listen backlog is 5: more connections at once lose their SYNs and retry
+    # after a second or more, which a test of many channels would read as slowness of ours.
+    request_queue_size = 128
     owner: ChannelServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
