@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.chat.time_zones import zone_for
 from bot.core.limits import QUOTED_AT_MOST
 from bot.core.matching import term_problem
 from bot.core.said import said
@@ -19,7 +20,6 @@ LABEL = re.compile(r"[A-Za-z0-9_-]{1,64}")
 SHORTEST_DIGEST = timedelta(minutes=5)
 LONGEST_DIGEST = timedelta(days=7)
 INSTANT = timedelta(0)
-_CLOCK = re.compile(r"([01]?\d|2[0-3])[:.]([0-5]\d)")
 
 
 def shown(text: str, most: int = QUOTED_AT_MOST) -> str:
@@ -59,14 +59,50 @@ def name_and_terms(args: str) -> tuple[str, list[str]]:
     return label(name), terms(rest)
 
 
+# Units of a duration as people write them, in English, Russian and Ukrainian: "30 minutes",
+# "2 часа", "2 години", "an hour", "1 day".
+_UNITS: dict[str, timedelta] = {
+    **dict.fromkeys(
+        ("m", "min", "mins", "minute", "minutes", "мин", "минута", "минуты", "минут", "минуту",
+         "хв", "хвилина", "хвилини", "хвилин", "хвилину"),
+        timedelta(minutes=1),
+    ),
+    **dict.fromkeys(
+        ("h", "hr", "hrs", "hour", "hours", "ч", "час", "часа", "часов", "год", "година",
+         "години", "годин", "годину"),
+        timedelta(hours=1),
+    ),
+    **dict.fromkeys(
+        ("d", "day", "days", "д", "день", "дня", "дней", "сутки", "суток", "дн", "дні", "днів",
+         "добу", "доба"),
+        timedelta(days=1),
+    ),
+}  # fmt: skip
+_NATURAL = re.compile(r"(?:(\d{1,4})|an?|один|одна|одну)?\s*([^\W\d_]+)\.?")
+
+
+def _natural_duration(text: str) -> timedelta | None:
+    """ "30 minutes", "2 часа", "2 години", "hour", "1 день": a count (one when left out) and a
+    unit, in any case; None when `text` is no such thing."""
+    match = _NATURAL.fullmatch(" ".join(text.lower().split()))
+    unit = _UNITS.get(match[2]) if match else None
+    if match is None or unit is None:
+        return None
+    return unit * int(match[1] or 1)
+
+
 def digest_interval(text: str) -> timedelta:
-    """`/every`: a duration between 5 minutes and 7 days, or `instant` (zero)."""
+    """`/every`: a duration between 5 minutes and 7 days ("30m", "30 minutes", "2 часа", "2
+    години"), or `instant` (zero)."""
     if text.strip().lower() in ("instant", "now", "0"):
         return INSTANT
     try:
         interval = parse_duration(text)
     except ValueError as error:
-        raise ValueError(said("{error}, or instant", error=error.args[0])) from None
+        natural = _natural_duration(text)
+        if natural is None:
+            raise ValueError(said("{error}, or instant", error=error.args[0])) from None
+        interval = natural
     if not SHORTEST_DIGEST <= interval <= LONGEST_DIGEST:
         raise ValueError(
             said(
@@ -80,22 +116,36 @@ def digest_interval(text: str) -> timedelta:
     return interval
 
 
+_MOMENT = re.compile(r"([01]?\d|2[0-3])(?:[:.]([0-5]\d))?\s*(am|pm|a\.m\.|p\.m\.)?")
+
+
+def _minutes(text: str) -> int | None:
+    """A time of day as minutes after midnight: "22:00", "7", "11pm", "7:30 am"."""
+    match = _MOMENT.fullmatch(text.strip().lower())
+    if match is None:
+        return None
+    hour, minute, half = int(match[1]), int(match[2] or 0), (match[3] or "").replace(".", "")
+    if half:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half == "pm" else 0)
+    return hour * 60 + minute
+
+
 def quiet_hours(text: str) -> tuple[int, int] | None:
-    """`/quiet HH:MM-HH:MM` as minutes after midnight, or None for `off`."""
+    """`/quiet 22:00-07:00` (or 11pm-7am, 22-7) as minutes after midnight, or None for `off`."""
     cleaned = text.strip().lower()
     if cleaned in ("off", "none", "no"):
         return None
     start, dash, end = cleaned.replace("–", "-").replace("—", "-").partition("-")
-    first, second = _CLOCK.fullmatch(start.strip()), _CLOCK.fullmatch(end.strip())
-    if not dash or first is None or second is None:
+    begin, finish = _minutes(start), _minutes(end)
+    if not dash or begin is None or finish is None:
         raise ValueError(
             said(
                 "«{hours}» is not a span of hours; write it as 22:00-07:00, or off",
                 hours=shown(text),
             )
         )
-    begin = int(first[1]) * 60 + int(first[2])
-    finish = int(second[1]) * 60 + int(second[2])
     if begin == finish:
         raise ValueError(said("quiet hours must start and end at different times"))
     return begin, finish
@@ -106,16 +156,17 @@ def clock(minutes: int) -> str:
 
 
 def timezone(text: str) -> str:
-    """An IANA time zone name such as Europe/Kyiv, written in any case."""
+    """A time zone as people name it: a city in English, Russian or Ukrainian (Kyiv, Москва,
+    Київ), an offset from UTC (+3) or an IANA name (Europe/Kyiv), in any case."""
     wanted = text.strip()
     if not wanted:
         raise ValueError(said("no time zone given"))
-    known = {name.lower(): name for name in available_timezones()}
-    name = known.get(wanted.lower())
+    name = zone_for(wanted)
     if name is None:
         raise ValueError(
             said(
-                "«{zone}» is not a time zone; write it as Area/City, such as Europe/Kyiv",
+                "«{zone}» is not a time zone we know; write a city (Kyiv, Москва), an offset from "
+                "UTC (+3) or Area/City (Europe/Kyiv)",
                 zone=shown(wanted),
             )
         )

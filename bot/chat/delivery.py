@@ -97,8 +97,8 @@ class DeliveryCommands(CommandGroup):
             update,
             ntr(
                 lang,
-                "Delivery is on. {count} items came in while paused; send them now, or skip them "
-                "(they stay in /hits).",
+                "Delivery is on. {count} item came in while paused; send it now, or skip it "
+                "(it stays in /hits).",
                 "Delivery is on. {count} items came in while paused; send them now, or skip them "
                 "(they stay in /hits).",
                 held,
@@ -124,7 +124,7 @@ class DeliveryCommands(CommandGroup):
                 update,
                 ntr(
                     lang,
-                    "Skipped {count} held items; /hits lists them.",
+                    "Skipped {count} held item; /hits lists it.",
                     "Skipped {count} held items; /hits lists them.",
                     skipped,
                 ),

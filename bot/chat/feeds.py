@@ -88,7 +88,7 @@ class FeedCommands(CommandGroup):
             state = tr(lang, "ok, last read {when}", when=when)
         else:
             state = tr(lang, "not read yet")
-        line = f"• {name}: {state}; " + ntr(lang, "{count} items", "{count} items", feed.item_count)
+        line = f"• {name}: {state}; " + ntr(lang, "{count} item", "{count} items", feed.item_count)
         if feed.missed_posts:
             # Never silent: posts a channel's gap left unread are counted where its health is.
             line += "; " + ntr(
@@ -285,7 +285,7 @@ class FeedCommands(CommandGroup):
 def _progress(lang: str, done: int, total: int) -> str:
     return ntr(
         lang,
-        "Checked {done} of {count} feeds…",
+        "Checked {done} of {count} feed…",
         "Checked {done} of {count} feeds…",
         total,
         done=done,

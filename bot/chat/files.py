@@ -48,7 +48,7 @@ class FileCommands(CommandGroup):
             filename="watchlists.toml",
             caption=ntr(
                 lang,
-                "{count} watchlists; send the file back with /import to restore them.",
+                "{count} watchlist; send the file back with /import to restore it.",
                 "{count} watchlists; send the file back with /import to restore them.",
                 len(followed),
             ),
@@ -122,7 +122,7 @@ class FileCommands(CommandGroup):
                         )  # fmt: skip
                 lines.append(
                     f"• <code>{escape(watchlist.name)}</code>: "
-                    + ntr(lang, "{count} terms", "{count} terms", len(watchlist.terms))
+                    + ntr(lang, "{count} term", "{count} terms", len(watchlist.terms))
                 )
             except RefusedError as error:
                 reason = tr(lang, error.template, **error.params)

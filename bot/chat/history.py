@@ -160,7 +160,7 @@ class HistoryCommands(CommandGroup):
             return
         zone = target.chat.timezone
         lines = [
-            ntr(lang, "<b>The last {count} hits</b>", "<b>The last {count} hits</b>", len(found))
+            ntr(lang, "<b>The last {count} hit</b>", "<b>The last {count} hits</b>", len(found))
         ]
         for past in found:
             item = past.item
@@ -225,7 +225,7 @@ class HistoryCommands(CommandGroup):
             titles,
             heading=title,
             ylabel=tr(lang, "hits"),
-            others=lambda count: ntr(lang, "{count} other lists", "{count} other lists", count),
+            others=lambda count: ntr(lang, "{count} other list", "{count} other lists", count),
         )
         message = update.effective_message
         if message is not None:

@@ -8,8 +8,9 @@ from html import escape
 
 from bot.chat import arguments as parse
 from bot.chat.access import Access
-from bot.chat.base import Request, command
+from bot.chat.base import Request, Target, command
 from bot.chat.group import CommandGroup
+from bot.chat.time_zones import offset_label
 from bot.core.said import N_
 from bot.core.schedule import local_time
 from bot.ops.config import format_duration
@@ -32,7 +33,7 @@ class SettingsCommands(CommandGroup):
     async def every(self, ask: Request) -> None:
         update, target, lang = ask.update, ask.target, ask.lang
         text = ask.text
-        usage = tr(lang, "Usage: /every DURATION (5m … 7d) or /every instant")
+        usage = tr(lang, "Usage: /every DURATION (30m, 2h, 1d … 7d) or /every instant")
         try:
             interval = parse.digest_interval(text) if text else None
         except ValueError as error:
@@ -73,35 +74,35 @@ class SettingsCommands(CommandGroup):
     @command("quiet", "/quiet HH:MM-HH:MM|off", N_("no messages in these hours"), acts="change")
     async def quiet(self, ask: Request) -> None:
         update, target, lang = ask.update, ask.target, ask.lang
+        usage = tr(lang, "Usage: /quiet HH:MM-HH:MM (or 11pm-7am) or /quiet off")
+        if not ask.text:
+            # Asked, not told: the chat's quiet hours as they are.
+            await self._answer(
+                update, f"{self._quiet_now(target.chat.quiet, target, lang)}\n{usage}"
+            )
+            return
         try:
             hours = parse.quiet_hours(ask.text)
         except ValueError as error:
-            await self._answer(
-                update,
-                f"{escape(translated(lang, error))}.\n"
-                + tr(lang, "Usage: /quiet HH:MM-HH:MM or /quiet off"),
-            )
+            await self._answer(update, f"{escape(translated(lang, error))}.\n{usage}")
             return
         await self.store.set_quiet(target.id, hours)
+        await self._answer(update, self._quiet_now(hours, target, lang))
+
+    @staticmethod
+    def _quiet_now(hours: tuple[int, int] | None, target: Target, lang: str) -> str:
         if hours is None:
-            await self._answer(
-                update, tr(lang, "No quiet hours: digests come whenever they are due.")
-            )
-            return
-        zone = target.chat.timezone or "UTC"
-        await self._answer(
-            update,
-            tr(
-                lang,
-                "Quiet from {start} to {end} ({zone}); what comes then is sent when they end. "
-                "/tz Area/City sets the time zone.",
-                start=parse.clock(hours[0]),
-                end=parse.clock(hours[1]),
-                zone=escape(zone),
-            ),
+            return tr(lang, "No quiet hours: digests come whenever they are due.")
+        return tr(
+            lang,
+            "Quiet from {start} to {end} ({zone}); what comes then is sent when they end. "
+            "/tz CITY sets the time zone.",
+            start=parse.clock(hours[0]),
+            end=parse.clock(hours[1]),
+            zone=escape(offset_label(target.chat.timezone or "UTC")),
         )
 
-    @command("tz", "/tz Area/City", N_("this chat's time zone"), acts="change")
+    @command("tz", "/tz CITY|+3", N_("this chat's time zone"), acts="change")
     async def tz(self, ask: Request) -> None:
         update, target, lang = ask.update, ask.target, ask.lang
         try:
@@ -110,7 +111,7 @@ class SettingsCommands(CommandGroup):
             await self._answer(
                 update,
                 f"{escape(translated(lang, error))}.\n"
-                + tr(lang, "Usage: /tz Area/City, such as /tz Europe/Kyiv"),
+                + tr(lang, "Usage: /tz CITY, such as /tz Kyiv, or an offset from UTC: /tz +3"),
             )
             return
         await self.store.set_timezone(target.id, zone)
@@ -120,7 +121,7 @@ class SettingsCommands(CommandGroup):
             tr(
                 lang,
                 "Time zone {zone}: it is {time} there now.",
-                zone=escape(zone),
+                zone=escape(offset_label(zone)),
                 time=now.strftime("%H:%M"),
             ),
         )

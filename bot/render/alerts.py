@@ -46,7 +46,7 @@ def render_alert(
         esc(
             ntr(
                 lang,
-                "{count} hits in the last hour; usually {usual} at this hour.",
+                "{count} hit in the last hour; usually {usual} at this hour.",
                 "{count} hits in the last hour; usually {usual} at this hour.",
                 count,
                 usual=_number(usual),
@@ -82,4 +82,4 @@ def render_alert(
 
 
 def _more(count: int, lang: str) -> str:
-    return ntr(lang, "…and {count} more stories", "…and {count} more stories", count)
+    return ntr(lang, "…and {count} more story", "…and {count} more stories", count)

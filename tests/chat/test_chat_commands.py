@@ -242,7 +242,7 @@ async def test_hits_and_digest_after_a_poll(app: FeedwatchApp, fake_bot_api: Fak
     assert (outcome.messages, outcome.items) == (1, 1)
     assert "RVC fighters raid a border village" in fake_bot_api.sent_texts(CHAT)[-1]
     answer = await say(fake_bot_api, "/hits")
-    assert answer.startswith("The last 1 hits\n• RVC fighters raid a border village — Feed 1")
+    assert answer.startswith("The last 1 hit\n• RVC fighters raid a border village — Feed 1")
     assert "«RVC»" in answer
     assert "Nothing new since the last digest." in await say(fake_bot_api, "/digest")
 
@@ -270,6 +270,33 @@ async def test_every_quiet_and_tz(app: FeedwatchApp, fake_bot_api: FakeBotApi) -
     assert "Usage: /quiet HH:MM-HH:MM" in await say(fake_bot_api, "/quiet nonsense")
     assert "No quiet hours" in await say(fake_bot_api, "/quiet off")
     assert stored(app).quiet is None
+
+
+async def test_settings_forgive_how_people_write_them(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi
+) -> None:
+    """Cities in three languages and offsets for /tz, durations in words for /every, a 12-hour
+    clock for /quiet, and /quiet alone says what is set."""
+    assert "Time zone Europe/Kyiv: it is 08:00 there now." in await say(fake_bot_api, "/tz Kyiv")
+    assert "Часовой пояс Europe/Moscow" in await say(fake_bot_api, "/tz Москва", language_code="ru")
+    assert "Часовий пояс Europe/Kyiv" in await say(fake_bot_api, "/tz Київ", language_code="uk")
+    assert "Time zone UTC+3: it is 09:00 there now." in await say(fake_bot_api, "/tz +3")
+    assert stored(app).timezone == "Etc/GMT-3"
+
+    assert "now gets a digest every 30m" in await say(fake_bot_api, "/every 30 minutes")
+    assert "Этот чат: сводка каждые 2h." in await say(
+        fake_bot_api, "/every 2 часа", language_code="ru"
+    )
+    assert stored(app).digest_interval == timedelta(hours=2)
+    await say(fake_bot_api, "/every 2 години", language_code="uk")
+    assert stored(app).digest_interval == timedelta(hours=2)
+
+    assert "No quiet hours" in await say(fake_bot_api, "/quiet")
+    assert "Quiet from 23:00 to 07:00 (UTC+3)" in await say(fake_bot_api, "/quiet 11pm-7am")
+    asked = await say(fake_bot_api, "/quiet")
+    assert asked.startswith("Quiet from 23:00 to 07:00 (UTC+3)")
+    assert "Usage: /quiet" in asked
+    assert stored(app).quiet == (23 * 60, 7 * 60)
 
 
 async def test_feeds_addfeed_and_removefeed(
@@ -308,7 +335,7 @@ async def paused_with_one_held(app: FeedwatchApp, fake: FakeBotApi) -> RecordedR
     assert await app.digest_once() == []
     assert len(fake.sent_messages(CHAT)) == sent
     offer = await ask(fake, "/resume")
-    assert "Delivery is on. 1 items came in while paused" in offer.result["text"]
+    assert "Delivery is on. 1 item came in while paused" in offer.result["text"]
     assert buttons(offer) == ["held:send", "held:skip"]
     assert await app.digest_once() == []  # held, not sent, until a button says so
     return offer
@@ -332,7 +359,7 @@ async def test_resume_and_skip_held_sends_nothing(
 ) -> None:
     offer = await paused_with_one_held(app, fake_bot_api)
     assert await press(fake_bot_api, offer, "held:skip") == "Skipped 1."
-    assert fake_bot_api.sent_texts(CHAT)[-1] == "Skipped 1 held items; /hits lists them."
+    assert fake_bot_api.sent_texts(CHAT)[-1] == "Skipped 1 held item; /hits lists it."
     assert await app.digest_once() == []
     assert "RVC fighters raid" in await say(fake_bot_api, "/hits")
     assert not any("border village" in t for t in fake_bot_api.sent_texts(CHAT)[:-1])

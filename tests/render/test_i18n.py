@@ -74,7 +74,8 @@ def test_the_code_says_its_sentences_through_the_catalog() -> None:
     for msgid in (
         "the channel has no public preview",
         ("feedwatch · {count} new mention", "feedwatch · {count} new mentions"),
-        "«{zone}» is not a time zone; write it as Area/City, such as Europe/Kyiv",
+        "«{zone}» is not a time zone we know; write a city (Kyiv, Москва), an offset from UTC (+3) "
+        "or Area/City (Europe/Kyiv)",
         "this chat has no watchlist {label}",
         "not an http or https URL",
         "then {outlets}",
@@ -152,7 +153,7 @@ def test_the_committed_mo_file_is_the_compiled_po_file(lang: str) -> None:
         ),
         (
             "ru",
-            "<b>The last {count} hits</b>",
+            "<b>The last {count} hit</b>",
             "<b>The last {count} hits</b>",
             [f"<b>{n}</b>" for n in ("Последнее 1 совпадение", "Последние 2 совпадения",
              "Последние 5 совпадений", "Последние 11 совпадений", "Последнее 21 совпадение",
@@ -186,10 +187,10 @@ def test_every_plural_entry_has_three_distinct_uses(lang: str) -> None:
     """Russian and Ukrainian say 1 and 21, 2 to 4 and 22, 5 to 20 and 25 differently: the catalog's
     Plural-Forms sends each to its own form."""
     translations = catalog(lang)
-    # msgid "{count} terms" has three different forms in both languages.
-    forms = {translations.ngettext("{count} terms", "{count} terms", n) for n in (1, 2, 5)}
+    # msgid "{count} term" has three different forms in both languages.
+    forms = {translations.ngettext("{count} term", "{count} terms", n) for n in (1, 2, 5)}
     assert len(forms) == 3
-    assert {translations.ngettext("{count} terms", "{count} terms", n) for n in (21, 22, 25)} == (
+    assert {translations.ngettext("{count} term", "{count} terms", n) for n in (21, 22, 25)} == (
         forms
     )
 
@@ -248,3 +249,22 @@ def _english_words(text: str) -> list[str]:
     """Words of three or more Latin letters, outside tags, commands and format specs."""
     text = re.sub(r"<[^>]*>|/\w+|%\w", " ", text)
     return re.findall(r"\b[A-Za-z]{3,}\b", text)
+
+
+def test_an_english_count_of_one_is_singular() -> None:
+    """ "1 hits", "1 items": each sentence with a count has its own English singular."""
+    with (LOCALES / "feedwatch.pot").open(encoding="utf-8") as template:
+        extracted = read_po(template)
+    same = [m.id[0] for m in extracted if isinstance(m.id, tuple) and m.id[0] == m.id[1]]
+    # Those whose count is never one, or reads the same either way ("hits: 1").
+    allowed = {
+        "Busiest day: {when}, hits: {count}.",
+        "Busiest hour: {when}, hits: {count}.",
+        "Send the {count}",
+        "The newest {count}",
+        "The text after /{command} is too long: at most {count} characters.",
+        "feedwatch · {count} new mentions, too many for one digest",
+        "is longer than {count} characters",
+        "updates to stories already sent: {count}",
+    }
+    assert sorted(set(same) - allowed) == []

@@ -212,6 +212,8 @@ async def test_a_refused_watchlist_file_is_explained_in_the_users_language(
 
 def test_the_check_finds_an_english_sentence() -> None:
     """The checks above catch what they are for: an answer left in English."""
-    assert check("ru", "/tz abc", ["Usage: /tz Area/City, such as /tz Europe/Kyiv"])
+    assert check(
+        "ru", "/tz abc", ["Usage: /tz CITY, such as /tz Kyiv, or an offset from UTC: /tz +3"]
+    )
     assert check("uk", "/watch", ["Не вказано назву списку.\nFor example: /watch kursk Курськ"])
     assert check("ru", "/hits", ["Использование: /hits [N], N от 1 до 50 (по умолчанию 10)"]) == []
