@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,6 +54,9 @@ class _Refused:
     reason: str
 
 
+# A feed's address typed without its scheme: a host with a dot, then a path if any.
+_BARE_ADDRESS = re.compile(r"[\w-]+(?:\.[\w-]+)+(?::\d+)?(?:/\S*)?")
+
 ADDFEED_USAGE = N_(
     "Usage: /addfeed URL (an RSS or Atom feed, http:// or https://) or /addfeed @name (a public "
     "Telegram channel)"
@@ -69,9 +73,12 @@ class FeedCommands(CommandGroup):
         # Chats with an /importopml under way: one at a time each.
         self._importing: set[int] = set()
 
-    def _health(self, feed: FeedState, target: Target, lang: str) -> str:
+    def _health(self, feed: FeedState, target: Target, lang: str, *, own: bool = False) -> str:
         now, zone = self.clock(), target.chat.timezone
         name = escape(feed.display_name)
+        if own and feed.name:
+            # The chat's own feeds with their address, which /removefeed takes: copied by a tap.
+            name += f" <code>{escape(feed.url)}</code>"
         if feed.last_error:
             # translators: a feed's health in /feeds; {error} is the server's or the parser's word, in English
             # A channel's reasons are ours and translated; a feed's server speaks for itself.
@@ -107,7 +114,7 @@ class FeedCommands(CommandGroup):
         if own:
             lines += [
                 tr(lang, "<b>Feeds of {where}</b>", where=target.where(lang)),
-                *(self._health(f, target, lang) for f in own),
+                *(self._health(f, target, lang, own=True) for f in own),
                 "",
             ]
         lines += [
@@ -135,10 +142,13 @@ class FeedCommands(CommandGroup):
             )
             return
         elif not url.startswith(("http://", "https://")):
-            await self._answer(update, tr(lang, ADDFEED_USAGE))
-            return
+            if not _BARE_ADDRESS.fullmatch(url):
+                await self._answer(update, tr(lang, ADDFEED_USAGE))
+                return
+            url = "https://" + url  # "frontline.example/rss", as people copy it
         try:
-            title = await self.checker.title(url)
+            found = await self.checker.find(url)
+            given, url, title = url, found.url, found.title
         except FeedwatchError as error:
             # The reason alone (the user knows the address), cut short: a server may say much.
             reason = escape(shown(tr(lang, reason_of(error)), LONG_ARGUMENT))
@@ -153,6 +163,11 @@ class FeedCommands(CommandGroup):
         # The feed's own title may be any length; the URL is within the command's limit.
         name = escape(shown(title) if title else url)
         where = target.where(lang)
+        if url != given:
+            # translators: /addfeed was given a web page; {url} is the feed the page names
+            name += " " + tr(
+                lang, "(the page's feed: {url})", url=escape(shown(url, LONG_ARGUMENT))
+            )
         said = {
             "added": tr(lang, "Added {name}; its new items are matched against {where}'s "
                 "watchlists from the next poll.", name=name, where=where),

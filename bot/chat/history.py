@@ -140,6 +140,8 @@ class HistoryCommands(CommandGroup):
     async def hits(self, ask: Request) -> None:
         update, target, lang = ask.update, ask.target, ask.lang
         text = ask.text
+        if text.isdigit() and int(text) > HITS_SHOWN_AT_MOST:
+            text = str(HITS_SHOWN_AT_MOST)  # "/hits 500": as many as are shown, not a refusal
         if text and not (text.isdigit() and 1 <= int(text) <= HITS_SHOWN_AT_MOST):
             await self._answer(
                 update,
@@ -248,6 +250,17 @@ class HistoryCommands(CommandGroup):
                     lang,
                     "The digest could not be sent: {reason}",
                     reason=escape(outcome.error),
+                ),
+            )
+        elif outcome.items == 0 and target.chat.last_digest_at is None:
+            await self._answer(
+                update,
+                tr(
+                    lang,
+                    "Nothing to send: no digest has come here yet, and nothing the watchlists "
+                    "{where} follows has matched since. /subscribe shows the lists, /test tries "
+                    "one on a text.",
+                    where=target.where(lang),
                 ),
             )
         elif outcome.items == 0:

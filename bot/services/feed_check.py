@@ -11,12 +11,16 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from bot.core.domain import FetchedFeed, ParsedFeed
-from bot.core.errors import FeedwatchError
+from bot.core.errors import FeedwatchError, ParseError
 from bot.core.said import N_, said
 from bot.ops.logs import withheld
+from bot.sources.feed_discovery import announced_feeds
 from bot.sources.parsing import parse_feed
 
 log = logging.getLogger(__name__)
+
+MOST_ANNOUNCED = 3
+"""A page's announced feeds tried in turn, at most (the first that reads as a feed is taken)."""
 
 UNCHECKED = N_("it could not be checked; the error is logged")
 """The reason given for a URL whose check failed inside feedwatch, not by the feed's fault."""
@@ -72,6 +76,25 @@ class FeedChecker:
             self._parse, fetched.content, source=url, headers=fetched.headers
         )
         return parsed.title
+
+    async def find(self, url: str) -> Checked:
+        """The feed at `url`, or the first feed the web page at `url` announces (a site's address
+        given for its feed, as readers take it); a FeedwatchError saying why `url` is neither,
+        the page's own when it announces no feed."""
+        fetched = await self._fetcher.fetch(url)
+        try:
+            parsed = await asyncio.to_thread(
+                self._parse, fetched.content, source=url, headers=fetched.headers
+            )
+        except ParseError as error:
+            announced = await asyncio.to_thread(announced_feeds, fetched.content, fetched.final_url)
+            for feed_url in announced[:MOST_ANNOUNCED]:
+                try:
+                    return Checked(feed_url, title=await self.title(feed_url))
+                except FeedwatchError:
+                    continue
+            raise error from None
+        return Checked(url, title=parsed.title)
 
     async def check_all(self, urls: Sequence[str]) -> AsyncIterator[Checked]:
         """Each URL checked, as the checks finish. A check that fails inside feedwatch (a bug, not

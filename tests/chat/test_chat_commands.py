@@ -299,6 +299,41 @@ async def test_settings_forgive_how_people_write_them(
     assert stored(app).quiet == (23 * 60, 7 * 60)
 
 
+async def test_addfeed_hits_and_digest_forgive_what_people_type(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer
+) -> None:
+    """An address without https://, a site's page for its feed, /hits beyond the most shown, and
+    /digest before any digest came."""
+    assert (await say(fake_bot_api, "/digest")).startswith(
+        "Nothing to send: no digest has come here yet"
+    )
+    feed = feed_server.add("/frontline/rss", rss(("f-1", "RVC raid", ""), title="Frontline"))
+    page = feed_server.add(
+        "/frontline/",
+        '<html><head><link rel="alternate" type="application/rss+xml" href="rss"></head></html>',
+        content_type="text/html; charset=utf-8",
+    )
+    bare = page.removeprefix("http://")
+    # A bare address is taken as https://, which this test server does not speak: refused, with
+    # the reason, after the scheme was added.
+    refused = await say(fake_bot_api, f"/addfeed {bare}")
+    assert refused.startswith("Not added:")
+    assert feed_server.requests == []  # no plain http was tried behind the user's back
+
+    added = await say(fake_bot_api, f"/addfeed {page}")
+    assert added.startswith(f"Added Frontline (the page's feed: {feed})")
+    assert [f.url for f in app.repo.chat_feeds(CHAT)[1]] == [feed]
+    listed = await ask(fake_bot_api, "/feeds")
+    assert f"• Frontline <code>{feed}</code>: not read yet" in listed.params["text"]
+
+    await say(fake_bot_api, "/subscribe rvc")
+    await app.poll_once()
+    await app.digest_once()
+    many = await say(fake_bot_api, "/hits 500")
+    assert many.startswith("The last 2 hits\n")  # all there are, not a refusal
+    assert (await say(fake_bot_api, "/hits 0")).startswith("Usage: /hits [N]")
+
+
 async def test_feeds_addfeed_and_removefeed(
     app: FeedwatchApp, fake_bot_api: FakeBotApi, feed_server: FeedServer
 ) -> None:
