@@ -19,11 +19,17 @@ from urllib.parse import urlsplit
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.chat.commands import AnyApplication, ChatCommands, menu
+from bot.chat.commands import (
+    AnyApplication,
+    ChatCommands,
+    description,
+    menu,
+    short_description,
+)
 from bot.chat.console import ConsoleSink
 from bot.chat.pacing import PacedRateLimiter
 from bot.chat.sender import TelegramSink
@@ -305,13 +311,20 @@ class FeedwatchApp:
         if schedule:
             self.scheduler.start()
         if self.application is not None:
-            await self.application.bot.set_my_commands(menu())
-            # Telegram shows users whose app speaks Russian or Ukrainian the menu in their language.
-            for lang in ("ru", "uk"):
-                await self.application.bot.set_my_commands(menu(lang), language_code=lang)
+            await self._introduce(self.application.bot)
             await self.application.start()
             await self._start_updates()
         self._started = True
+
+    @staticmethod
+    async def _introduce(bot: Bot) -> None:
+        """The menu and the bot's descriptions, in English for everyone and in Russian and
+        Ukrainian for users whose Telegram app speaks them."""
+        for lang in ("en", "ru", "uk"):
+            code = "" if lang == "en" else lang
+            await bot.set_my_commands(menu(lang), language_code=code or None)
+            await bot.set_my_description(description(lang), language_code=code or None)
+            await bot.set_my_short_description(short_description(lang), language_code=code or None)
 
     async def _start_updates(self) -> None:
         """Telegram updates: by webhook to every replica behind it; else by getUpdates, from one

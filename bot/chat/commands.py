@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
 
 from telegram import BotCommand, Update
@@ -19,6 +19,7 @@ from telegram.error import TelegramError
 from telegram.ext import MessageHandler, filters
 
 from bot.chat.access import Access
+from bot.chat.arguments import clock as clock_time
 from bot.chat.arguments import shown
 from bot.chat.base import (
     AnyApplication,
@@ -39,6 +40,7 @@ from bot.chat.lists import ListCommands, visible_names
 from bot.chat.members import MemberUpdates
 from bot.chat.sender import unreachable
 from bot.chat.settings import SettingsCommands
+from bot.chat.time_zones import offset_label
 from bot.core.errors import FeedwatchError, StorageError
 from bot.core.limits import (
     MAX_FEEDS_PER_CHAT,
@@ -47,43 +49,108 @@ from bot.core.limits import (
     SHORT_ARGUMENT,
 )
 from bot.core.said import N_
+from bot.ops.config import format_duration
 from bot.ops.logs import withheld
 from bot.render.i18n import tr, translated
 from bot.services.deliver import Deliverer
 from bot.services.feed_check import FeedChecker
 from bot.storage.asynchronous import AsyncStorage
 
-__all__ = ["COMMANDS", "AnyApplication", "ChatCommands", "menu"]
+__all__ = [
+    "COMMANDS",
+    "AnyApplication",
+    "ChatCommands",
+    "description",
+    "menu",
+    "short_description",
+]
 
 log = logging.getLogger(__name__)
 
 
 class HelpCommands(CommandGroup):
-    """`/start` and `/help`: what feedwatch does, the lists to follow, every command."""
+    """`/start`, short: what feedwatch does, three steps, the shared lists by title, the chat's
+    settings; `/help`: every command."""
 
-    @command("start", "/start", N_("register this chat and show this help"), acts="read")
-    @command("help", "/help", N_("show this help"), acts="read")
+    def __init__(self, access: Access, *, default_interval: timedelta) -> None:
+        super().__init__(access)
+        self.default_interval = default_interval
+
+    @command("start", "/start", N_("what feedwatch does, and how to begin"), acts="read")
     async def start(self, ask: Request) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
+        shared = sorted(await self.store.shared_watchlists(), key=lambda w: w.label)
+        followed = {w.label for w in await self.store.chat_watchlists(target.id)}
+        chat = target.chat
+        interval = chat.digest_interval or self.default_interval
+        timing = (
+            tr(lang, "each hit as it comes")
+            if chat.instant
+            else tr(lang, "a digest every {interval}", interval=format_duration(interval))
+        )
+        zone = offset_label(chat.timezone or "UTC")
+        quiet = (
+            tr(
+                lang,
+                "quiet {start}–{end}",
+                start=clock_time(chat.quiet[0]),
+                end=clock_time(chat.quiet[1]),
+            )
+            if chat.quiet
+            else tr(lang, "no quiet hours")
+        )
+        example = shared[0].label if shared else "rvc"
+        lines = [
+            tr(
+                lang,
+                "<b>feedwatch</b> watches news feeds and public Telegram channels for the names "
+                "you follow, in Russian, Ukrainian and English and in any grammatical form, and "
+                "sends {where} every new mention.",
+                where=target.where(lang),
+            ),
+            "",
+            tr(lang, "<b>Three steps</b>"),
+            tr(lang, "1. Follow a shared list: {command}", command=f"/subscribe {escape(example)}"),
+            tr(
+                lang,
+                "2. Or make your own: {command}",
+                command=_OWN_EXAMPLE.get(lang, _OWN_EXAMPLE["en"]),
+            ),
+            tr(
+                lang,
+                "3. Try it on a text: {command}",
+                command=_TEST_EXAMPLE.get(lang, _TEST_EXAMPLE["en"]),
+            ),
+        ]
+        if shared:
+            lines += ["", tr(lang, "<b>Shared lists</b>")]
+            lines += [
+                f"• <code>{escape(w.label)}</code> — {escape(w.display_title)}"
+                + (" ✓" if w.label in followed else "")
+                for w in shared
+            ]
+        lines += [
+            "",
+            tr(
+                lang,
+                "<b>{where}</b>: {timing}; time zone {zone}; {quiet}.",
+                where=target.where(lang, start=True),
+                timing=timing,
+                zone=escape(zone),
+                quiet=quiet,
+            ),
+            tr(lang, "/help lists every command."),
+        ]
+        await self._answer(update, "\n".join(lines))
+
+    @command("help", "/help", N_("every command"), acts="read")
+    async def help(self, ask: Request) -> None:
         update, target, lang = ask.update, ask.target, ask.lang
         available = await visible_names(self.store, target)
         followed = {w.label for w in await self.store.chat_watchlists(target.id)}
         lines = [
-            tr(
-                lang,
-                "<b>feedwatch</b> watches news feeds for the names you follow and sends this chat "
-                "a digest of every new mention, in Russian, Ukrainian and English, in any "
-                "grammatical form.",
-            ),
-            "",
             tr(lang, "<b>Watchlists</b>") if available else tr(lang, "No watchlists yet."),
             *(f"• <code>{escape(n)}</code>" + (" ✓" if n in followed else "") for n in available),
-            "",
-            tr(lang, "<b>Try</b>"),
-            "/subscribe rvc — " + tr(lang, "follow a shared watchlist"),
-            "/watch kursk_news Курск, Курская область, Курськ, Kursk — "
-            + tr(lang, "make your own"),
-            "/test Губернатор Курской области объявил эвакуацию — "
-            + tr(lang, "see what would match"),
             "",
             tr(lang, "<b>Commands</b>"),
             *(f"{escape(usage)} — {escape(tr(lang, about))}" for _, usage, about in COMMANDS),
@@ -98,6 +165,19 @@ class HelpCommands(CommandGroup):
             ),
         ]
         await self._answer(update, "\n".join(lines))
+
+
+# The examples of /start in the reader's language: their own words are what they will watch.
+_OWN_EXAMPLE = {
+    "en": "/watch kursk Kursk, Kursk region",
+    "ru": "/watch kursk Курск, Курская область",
+    "uk": "/watch kursk Курськ, Курська область",
+}
+_TEST_EXAMPLE = {
+    "en": "/test The Kursk governor announced an evacuation",
+    "ru": "/test Губернатор Курской области объявил эвакуацию",
+    "uk": "/test Губернатор Курської області оголосив евакуацію",
+}
 
 
 GROUPS: tuple[type[CommandGroup], ...] = (
@@ -123,6 +203,26 @@ def menu(lang: str = "en") -> list[BotCommand]:
     return [BotCommand(name, tr(lang, about)) for name, _, about in COMMANDS]
 
 
+def description(lang: str = "en") -> str:
+    """What Telegram shows in an empty chat with the bot, before Start (at most 512 characters)."""
+    return tr(
+        lang,
+        "feedwatch watches news feeds and public Telegram channels for the names you follow "
+        "(units, officials, places) in Russian, Ukrainian and English, in any grammatical form, "
+        "and sends every new mention to your chat, each story once. Press Start, then follow a "
+        "shared list with /subscribe or make your own with /watch.",
+    )
+
+
+def short_description(lang: str = "en") -> str:
+    """The bot's line on its profile page and in shared links (at most 120 characters)."""
+    return tr(
+        lang,
+        "Every new mention of the names you follow, from news feeds and Telegram channels, in "
+        "three languages.",
+    )
+
+
 class ChatCommands:
     """Every group of handlers, each given what it needs, and what no command handles."""
 
@@ -137,7 +237,7 @@ class ChatCommands:
         self.store = store
         access = Access(store, clock=clock)
         self.groups: list[CommandGroup] = [
-            HelpCommands(access),
+            HelpCommands(access, default_interval=deliverer.default_interval),
             ListCommands(access),
             HistoryCommands(access, deliverer=deliverer),
             SettingsCommands(access, default_interval=deliverer.default_interval),

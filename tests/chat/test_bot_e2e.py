@@ -63,7 +63,7 @@ async def test_subscribe_poll_and_digest_send_one_escaped_linked_message_once(
     }
     assert set(menus) == {"", "ru", "uk"}
     assert [m[0]["command"] for m in menus.values()] == ["start"] * 3
-    assert menus["uk"][0]["description"] == "зареєструвати чат і показати довідку"
+    assert menus["uk"][0]["description"] == "що робить feedwatch і з чого почати"
     assert "feedwatch" in await say(fake_bot_api, "/start")
     assert "Now following" in await say(fake_bot_api, "/subscribe rvc")
 
@@ -97,9 +97,10 @@ async def test_digest_command_sends_pending_now_or_says_there_is_nothing(
     app: FeedwatchApp, fake_bot_api: FakeBotApi
 ) -> None:
     await say(fake_bot_api, "/subscribe rvc kursk")
-    assert "Nothing new" in await say(fake_bot_api, "/digest")
+    assert "no digest has come here yet" in await say(fake_bot_api, "/digest")
     await app.poll_once()
     assert "RVC & Legion <claim> raid" in await say(fake_bot_api, "/digest")
+    assert "Nothing new since the last digest." in await say(fake_bot_api, "/digest")
 
 
 async def test_rate_limit_keeps_the_digest_in_the_outbox_until_retry_after_passes(

@@ -128,18 +128,53 @@ def channel_id(fake: FakeBotApi, username: str) -> int:
 # --- private chat -------------------------------------------------------------------------------
 
 
-async def test_start_and_help_list_every_command(
+async def test_help_lists_every_command_and_the_bot_introduces_itself(
     app: FeedwatchApp, fake_bot_api: FakeBotApi
 ) -> None:
-    for command in ("/start", "/help"):
-        answer = await say(fake_bot_api, command)
-        for _, usage, about in COMMANDS:
-            assert f"{usage} — {about}" in answer
-        assert "• rvc" in answer
-        assert "• legion" in answer
+    answer = await say(fake_bot_api, "/help")
+    for _, usage, about in COMMANDS:
+        assert f"{usage} — {about}" in answer
+    assert "• rvc" in answer
+    assert "• legion" in answer
     assert [c["command"] for c in fake_bot_api.calls("setMyCommands")[0].params["commands"]] == [
         name for name, _, _ in COMMANDS
     ]
+    # The description (before Start) and the short one (the profile), in each language.
+    described = {
+        call.params.get("language_code", ""): call.params["description"]
+        for call in fake_bot_api.calls("setMyDescription")
+    }
+    assert set(described) == {"", "ru", "uk"}
+    assert described[""].startswith("feedwatch watches news feeds and public Telegram channels")
+    assert "публичными каналами Telegram" in described["ru"]
+    short = {
+        call.params.get("language_code", ""): call.params["short_description"]
+        for call in fake_bot_api.calls("setMyShortDescription")
+    }
+    assert set(short) == {"", "ru", "uk"}
+    assert all(len(text) <= 120 for text in short.values())
+    assert all(len(text) <= 512 for text in described.values())
+
+
+async def test_start_is_short_with_three_steps_the_shared_lists_by_title_and_the_settings(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi
+) -> None:
+    await say(fake_bot_api, "/subscribe rvc")
+    await say(fake_bot_api, "/tz Kyiv")
+    lines = (await say(fake_bot_api, "/start")).splitlines()
+    assert len(lines) <= 15
+    assert lines[2:6] == [
+        "Three steps",
+        "1. Follow a shared list: /subscribe legion",
+        "2. Or make your own: /watch kursk Kursk, Kursk region",
+        "3. Try it on a text: /test The Kursk governor announced an evacuation",
+    ]
+    assert "• rvc — Russian Volunteer Corps ✓" in lines
+    assert "• legion — Freedom of Russia Legion" in lines
+    assert "This chat: a digest every 1h; time zone Europe/Kyiv; no quiet hours." in lines
+    assert lines[-1] == "/help lists every command."
+    ukrainian = await say(fake_bot_api, "/start", language_code="uk")
+    assert "2. Або створіть власний: /watch kursk Курськ, Курська область" in ukrainian
 
 
 async def test_subscribe_and_unsubscribe(app: FeedwatchApp, fake_bot_api: FakeBotApi) -> None:
@@ -236,7 +271,7 @@ async def test_hits_and_digest_after_a_poll(app: FeedwatchApp, fake_bot_api: Fak
     assert "Usage: /hits [N], N from 1 to 50" in await say(fake_bot_api, "/hits abc")
     await say(fake_bot_api, "/subscribe rvc")
     assert "No hits for this chat yet." in await say(fake_bot_api, "/hits")
-    assert "Nothing new since the last digest." in await say(fake_bot_api, "/digest")
+    assert "no digest has come here yet" in await say(fake_bot_api, "/digest")
     await app.poll_once()
     [outcome] = await app.digest_once()
     assert (outcome.messages, outcome.items) == (1, 1)
@@ -352,7 +387,9 @@ async def test_feeds_addfeed_and_removefeed(
     extra = feed_server.add("/extra.rss", rss(("x-1", "Extra", ""), title="Extra outlet"))
     assert "Added Extra outlet" in await say(fake_bot_api, f"/addfeed {extra}")
     assert "is already one of this chat's feeds" in await say(fake_bot_api, f"/addfeed {extra}")
-    assert "Feeds of this chat\n• Extra outlet: not read yet" in await say(fake_bot_api, "/feeds")
+    assert f"Feeds of this chat\n• Extra outlet {extra}: not read yet" in await say(
+        fake_bot_api, "/feeds"
+    )
     assert [f.url for f in app.repo.chat_feeds(CHAT)[1]] == [extra]
 
     assert "Usage: /removefeed URL" in await say(fake_bot_api, "/removefeed")
@@ -605,11 +642,15 @@ async def test_a_refused_term_is_quoted_as_typed(
 async def test_the_start_example_matches_as_it_promises(
     app: FeedwatchApp, fake_bot_api: FakeBotApi
 ) -> None:
-    lines = (await say(fake_bot_api, "/start")).splitlines()
-    watch = next(line for line in lines if line.startswith("/watch kursk")).split(" — ")[0]
-    trial = next(line for line in lines if line.startswith("/test ")).split(" — ")[0]
-    assert "Created" in await say(fake_bot_api, watch)
-    assert "Would match" in await say(fake_bot_api, trial)
+    for lang in ("en", "ru", "uk"):
+        lines = (await say(fake_bot_api, "/start", language_code=lang)).splitlines()
+        watch = "/watch" + next(line for line in lines if "/watch " in line).split("/watch")[1]
+        trial = "/test" + next(line for line in lines if "/test " in line).split("/test")[1]
+        await say(fake_bot_api, "/unwatch kursk")
+        assert "kursk" in await say(fake_bot_api, watch, language_code=lang)
+        assert labels(app, CHAT, own=True) == ["kursk"]
+        tried = await say(fake_bot_api, trial, language_code=lang)
+        assert "kursk" in tried
 
 
 async def test_an_import_addressed_to_another_bot_is_ignored(
@@ -710,9 +751,9 @@ async def test_in_a_group_a_member_may_use_every_reading_command(
 async def test_answers_come_in_the_senders_language(
     app: FeedwatchApp, fake_bot_api: FakeBotApi
 ) -> None:
-    help_text = await say(fake_bot_api, "/start", language_code="uk")
-    assert "стежить за стрічками новин" in help_text
+    help_text = await say(fake_bot_api, "/help", language_code="uk")
     assert "/watch NAME TERM[, TERM…] — створити власний список" in help_text
+    assert "стежить за стрічками новин" in await say(fake_bot_api, "/start", language_code="uk")
     created = await say(fake_bot_api, "/watch kursk Курськ", language_code="uk")
     assert "Створено список kursk (цей чат)." in created
     assert "Тепер у підписках: rvc." in await say(
