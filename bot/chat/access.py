@@ -55,8 +55,11 @@ class Access:
             reactivate=update.callback_query is None,
         )
 
-    async def target(self, update: Update, context: Context, *, change: bool) -> Target | None:
-        """The chat this command acts on, or None after telling the sender why they may not."""
+    async def target(
+        self, update: Update, context: Context, *, change: bool, tell: bool = True
+    ) -> Target | None:
+        """The chat this command acts on, or None after telling the sender why they may not (in
+        the chat; with `tell` off, not at all: a button's toast says it)."""
         chat = await self.register(update)
         message = update.effective_message
         thread_id = (
@@ -66,6 +69,8 @@ class Access:
             channel = await self.store.chat(chat.managing_chat_id)
             if channel is not None:
                 if change and not await self.is_admin(context, channel.id, update):
+                    if not tell:
+                        return None
                     await answer(
                         update,
                         tr(
@@ -78,6 +83,8 @@ class Access:
                     return None
                 return Target(channel)
         if change and chat.is_group and not await self.is_admin(context, chat.id, update):
+            if not tell:
+                return None
             await answer(
                 update,
                 tr(

@@ -7,6 +7,7 @@ sentence that can be shown to the user as it is, quoting at most `QUOTED_AT_MOST
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,7 +17,9 @@ from bot.core.matching import term_problem
 from bot.core.said import said
 from bot.ops.config import format_duration, parse_duration
 
-LABEL = re.compile(r"[A-Za-z0-9_-]{1,64}")
+LABEL = re.compile(r"[\w-]{1,64}")  # letters of any script: «рдк» names a list as «rvc» does
+PHRASE_WORDS = 3
+"""A /watch with this many words and no comma is one phrase, unless its first word names a list."""
 SHORTEST_DIGEST = timedelta(minutes=5)
 LONGEST_DIGEST = timedelta(days=7)
 INSTANT = timedelta(0)
@@ -49,6 +52,25 @@ def terms(text: str) -> list[str]:
         if problem:
             raise ValueError(said("the term «{term}» {problem}", term=shown(term), problem=problem))
     return list(dict.fromkeys(found))
+
+
+def phrase_watch(args: str, lists: Collection[str]) -> tuple[str, list[str]] | None:
+    """`/watch Russian Volunteer Corps`: a phrase of `PHRASE_WORDS` words or more with no comma,
+    whose first word names none of `lists`, is one term, and names a new list after itself
+    (russian_volunteer_corps). None when `args` is `NAME TERM[, TERM…]` as usual."""
+    words = args.split()
+    if "," in args or len(words) < PHRASE_WORDS:
+        return None
+    if words[0].casefold() in {name.casefold() for name in lists}:
+        return None
+    phrase = " ".join(words)
+    slug = ""
+    for word in re.findall(r"\w+", phrase.casefold()):
+        longer = f"{slug}_{word}" if slug else word
+        if len(longer) > 64:
+            break
+        slug = longer
+    return label(slug[:64] or "phrase"), terms(phrase)
 
 
 def name_and_terms(args: str) -> tuple[str, list[str]]:

@@ -112,6 +112,8 @@ class DeliveryCommands(CommandGroup):
         update, target, lang = ask.update, ask.target, ask.lang
         query = update.callback_query
         assert query is not None
+        # Either button answers the offer: both go, so that neither is pressed again.
+        await self._spend(query)
         if query.data == "held:send":
             released = await self.store.release_held(target.id)
             await query.answer(tr(lang, "Sending {count}.", count=released))

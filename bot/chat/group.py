@@ -4,11 +4,13 @@ limit, the chat registered, who may act on it)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.chat.access import Access
@@ -30,6 +32,8 @@ from bot.core.limits import argument_limit
 from bot.core.said import N_
 from bot.render.i18n import ntr, tr
 from bot.storage.asynchronous import AsyncStorage
+
+log = logging.getLogger(__name__)
 
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
@@ -71,7 +75,13 @@ class CommandGroup:
             pressed = self._pressed(getattr(self, attribute))
             application.add_handler(CallbackQueryHandler(pressed, pattern=pattern))
 
-    def _preamble(self, mark: Command, handler: Callable[[Request], Awaitable[None]]) -> Callback:
+    def _preamble(
+        self,
+        mark: Command,
+        handler: Callable[[Request], Awaitable[None]],
+        *,
+        plain_text: bool = False,
+    ) -> Callback:
         """`handler` behind what every command does first: nothing for a command addressed to
         another bot; a longer argument than the command reads refused with its limit (so that no
         command quotes, fetches, stores or logs 100 KB of what somebody typed); the chat
@@ -80,7 +90,11 @@ class CommandGroup:
 
         async def preamble(update: Update, context: Context) -> None:
             message = update.effective_message
-            if message is None or not addressed_to_us(message, context.bot.username):
+            if message is None:
+                return
+            # A command for another bot is not ours; text with no command (a private chat's, for
+            # `plain_text` handlers) is.
+            if not plain_text and not addressed_to_us(message, context.bot.username):
                 return
             lang, text = language(update), arguments(message)
             if len(text) > limit:
@@ -112,13 +126,29 @@ class CommandGroup:
             if query is None:
                 return
             lang = language(update)
-            target = await self.access.target(update, context, change=True)
+            # The toast is the whole answer: a refusal in the group too would say it twice.
+            target = await self.access.target(update, context, change=True, tell=False)
             if target is None:
                 await query.answer(tr(lang, self.MAY_NOT_PRESS))
                 return
             await handler(Request(update, context, target, lang, query.data or ""))
 
         return pressed
+
+    @staticmethod
+    async def _spend(query: CallbackQuery, *, only: str | None = None) -> None:
+        """Take a pressed button off its message (every button unless `only` names the one), so
+        that nothing is left to press twice: Telegram keeps a keyboard until it is edited. A
+        message too old to edit keeps its buttons; pressing one again is answered as before."""
+        markup = query.message.reply_markup if isinstance(query.message, Message) else None
+        rows = []
+        if markup is not None and only is not None:
+            rows = [[b for b in row if b.callback_data != only] for row in markup.inline_keyboard]
+        kept = [row for row in rows if row]
+        try:
+            await query.edit_message_reply_markup(InlineKeyboardMarkup(kept) if kept else None)
+        except TelegramError as error:
+            log.info("a pressed button stays on its message: %s", error.message)
 
     @staticmethod
     async def _answer(

@@ -7,14 +7,17 @@ import asyncio
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.ext import MessageHandler, filters
 
 from bot.chat import arguments as parse
 from bot.chat.base import (
+    AnyApplication,
     Request,
     Target,
     button,
     codes,
     command,
+    commands_of,
     fitted,
     refusal,
     topic_label,
@@ -25,7 +28,7 @@ from bot.core.domain import Watchlist
 from bot.core.errors import RefusedError
 from bot.core.matching import Matcher
 from bot.core.said import N_
-from bot.render.digest import shorten
+from bot.render.digest import TELEGRAM_TEXT_LIMIT, shorten, visible_length
 from bot.render.i18n import tr, translated
 from bot.sources.parsing import html_to_text
 from bot.storage.asynchronous import AsyncStorage
@@ -66,6 +69,32 @@ async def visible_names(store: AsyncStorage, target: Target) -> list[str]:
     shared = await store.shared_watchlists()
     own = await store.own_watchlists(target.id)
     return sorted({w.label for w in shared} | {w.label for w in own})
+
+
+# Examples in the reader's language, each sensible for its command: an exclusion takes out another
+# meaning of a name (Курская, the Moscow metro station), a required term narrows it.
+_EXAMPLES: dict[str, dict[str, str]] = {
+    "terms": {
+        "en": "/watch kursk Kursk, Kursk region",
+        "ru": "/watch kursk Курск, Курская область",
+        "uk": "/watch kursk Курськ, Курська область",
+    },
+    "exclude": {
+        "en": "/exclude kursk Kurskaya metro station",
+        "ru": "/exclude kursk станция метро Курская, Курский вокзал",
+        "uk": "/exclude kursk станція метро Курська, Курський вокзал",
+    },
+    "require": {
+        "en": "/require rdk raid, border, prisoners",
+        "ru": "/require rdk рейд, граница, пленные",
+        "uk": "/require rdk рейд, кордон, полонені",
+    },
+}
+
+
+def _example(role: TermRole, lang: str) -> str:
+    examples = _EXAMPLES[role]
+    return examples.get(lang, examples["en"])
 
 
 class ListCommands(CommandGroup):
@@ -187,19 +216,19 @@ class ListCommands(CommandGroup):
 
     async def _add_terms(self, ask: Request, role: TermRole, command: str) -> None:
         update, target, lang = ask.update, ask.target, ask.lang
+        phrase = None
         try:
-            label, terms = parse.name_and_terms(ask.text)
+            if role == "terms":
+                own = [w.label for w in await self.store.own_watchlists(target.id)]
+                phrase = parse.phrase_watch(ask.text, own)
+            label, terms = phrase or parse.name_and_terms(ask.text)
         except ValueError as error:
             await self._answer(
                 update,
                 f"{_sentence(escape(translated(lang, error)))}.\n"
                 + tr(lang, "Usage: /{command} NAME TERM[, TERM…]", command=command)
                 + "\n"
-                + tr(
-                    lang,
-                    "For example: /{command} kursk Курск, Курская область, Kursk",
-                    command=command,
-                ),
+                + tr(lang, "For example: {example}", example=_example(role, lang)),
             )
             return
         try:
@@ -241,6 +270,14 @@ class ListCommands(CommandGroup):
                     lang,
                     "Already there: {terms}.",
                     terms=", ".join(escape(t) for t in result.already),
+                )
+            )
+        if phrase is not None and result.created:
+            lines.append(
+                tr(
+                    lang,
+                    "The whole phrase is one term. To name the list yourself and give several "
+                    "terms: /watch NAME TERM, TERM…",
                 )
             )
         if result.created:
@@ -366,6 +403,7 @@ class ListCommands(CommandGroup):
         except RefusedError as error:
             text = tr(lang, "Not done: {reason}.", reason=tr(lang, error.template, **error.params))
         await query.answer(text[:200])
+        await self._spend(query, only=ask.text)
         await self._answer(update, escape(text))
 
     @command(
@@ -375,6 +413,27 @@ class ListCommands(CommandGroup):
         acts="read",
     )
     async def test(self, ask: Request) -> None:
+        await self._try(ask, hint="")
+
+    async def free_text(self, ask: Request) -> None:
+        """Text sent in a private chat with no command: tried as /test, and said so."""
+        hint = tr(ask.lang, "Any text sent here is tried as with /test; /help lists the commands.")
+        await self._try(ask, hint="\n\n" + hint)
+
+    def install(self, application: AnyApplication) -> None:
+        super().install(application)
+        [test] = [mark for mark, attribute in commands_of(type(self)) if mark.name == "test"]
+        application.add_handler(
+            MessageHandler(
+                filters.UpdateType.MESSAGE
+                & filters.ChatType.PRIVATE
+                & filters.TEXT
+                & ~filters.COMMAND,
+                self._preamble(test, self.free_text, plain_text=True),
+            )
+        )
+
+    async def _try(self, ask: Request, *, hint: str) -> None:
         update, target, lang = ask.update, ask.target, ask.lang
         text = ask.text
         if not text:
@@ -390,13 +449,16 @@ class ListCommands(CommandGroup):
             where = target.where(lang)
             await self._answer(
                 update,
-                tr(lang, "None of {where}'s watchlists would match.", where=where)
-                if own
-                else tr(
-                    lang,
-                    "None of the available watchlists would match ({where} follows none yet).",
-                    where=where,
-                ),
+                (
+                    tr(lang, "None of {where}'s watchlists would match.", where=where)
+                    if own
+                    else tr(
+                        lang,
+                        "None of the available watchlists would match ({where} follows none yet).",
+                        where=where,
+                    )
+                )
+                + hint,
             )
             return
         labels = {w.name: w for w in followed}
@@ -420,4 +482,5 @@ class ListCommands(CommandGroup):
                 where=where,
             )
         )
-        await self._answer(update, fitted(head, lines, lang))
+        room = TELEGRAM_TEXT_LIMIT - visible_length(hint)
+        await self._answer(update, fitted(head, lines, lang, room) + hint)

@@ -371,7 +371,7 @@ async def test_a_long_watchlists_and_feeds_answer_fits_telegram(
         fake_bot_api.push_message(chat, "/help")  # answered after the command's last message
         await fake_bot_api.wait_for_async(
             lambda f, since=before: any(
-                "watches news feeds" in m.result["text"] for m in f.sent_messages(chat)[since:]
+                "Limits:" in m.result["text"] for m in f.sent_messages(chat)[since:]
             )
         )
         answers = fake_bot_api.sent_messages(chat)[before:-1]

@@ -110,7 +110,9 @@ async def test_a_channel_shows_in_feeds_with_its_health_and_its_posts_arrive_onc
     await say(fake_bot_api, "/subscribe rvc")
 
     await app.poll_once()
-    assert "• Русский добровольческий корпус: ok, last read" in await say(fake_bot_api, "/feeds")
+    assert "• Русский добровольческий корпус https://t.me/s/rusvolcorps: ok, last read" in (
+        await say(fake_bot_api, "/feeds")
+    )
     await app.digest_once()
     digest = fake_bot_api.sent_texts(CHAT)[-1]
     assert "РДК: 25 пленных в Курской области" in digest
@@ -129,8 +131,9 @@ async def test_a_channel_shows_in_feeds_with_its_health_and_its_posts_arrive_onc
     channel_server.disable_preview(NAME, "Русский добровольческий корпус")
     clock.advance(hours=1)
     await app.poll_once()
-    assert "• Русский добровольческий корпус: failing: the channel has no public preview" in (
-        await say(fake_bot_api, "/feeds")
+    assert (
+        "• Русский добровольческий корпус https://t.me/s/rusvolcorps: failing: the channel has no public preview"
+        in (await say(fake_bot_api, "/feeds"))
     )
 
 

@@ -248,8 +248,16 @@ async def test_watchlists_shows_own_and_shared_lists_with_buttons_that_work(
     assert await press(fake_bot_api, shown, "rm:kursk") == "Removed the watchlist kursk."
     assert fake_bot_api.sent_texts(CHAT)[-1] == "Removed the watchlist kursk."
     assert labels(app, CHAT, own=True) == []
+    # The pressed button leaves the message; the others stay.
+    [edit] = fake_bot_api.calls("editMessageReplyMarkup")
+    assert edit.params["message_id"] == shown.result["message_id"]
+    assert [b["callback_data"] for row in edit.params["reply_markup"]["inline_keyboard"]
+        for b in row] == ["unsub:rvc"]  # fmt: skip
     assert await press(fake_bot_api, shown, "unsub:rvc") == "No longer following rvc."
     assert labels(app, CHAT) == []
+    last = fake_bot_api.calls("editMessageReplyMarkup")[-1]
+    assert "reply_markup" not in last.params  # no button left: the keyboard is gone
+    # A stale client may still press one: it is answered as before.
     assert await press(fake_bot_api, shown, "unsub:rvc") == "Was not following rvc."
 
 
@@ -420,6 +428,10 @@ async def test_resume_and_send_held_delivers_them_once(
     before = len(fake_bot_api.sent_messages(CHAT))
     assert await press(fake_bot_api, offer, "held:send") == "Sending 1."
     assert "RVC fighters raid a border village" in fake_bot_api.sent_texts(CHAT)[-1]
+    # Both buttons go with the answer: there is nothing left to press a second time.
+    [edit] = fake_bot_api.calls("editMessageReplyMarkup")
+    assert edit.params["message_id"] == offer.result["message_id"]
+    assert "reply_markup" not in edit.params
     assert await press(fake_bot_api, offer, "held:send", then_message=False) == "Sending 0."
     await app.digest_once()
     assert await say(fake_bot_api, "/resume") == "Delivery is on."
@@ -783,3 +795,78 @@ async def test_a_member_of_a_group_is_refused_in_their_language(
     assert answer.startswith(
         "Извините, в группе настройки feedwatch меняют только её администраторы."
     )
+
+
+# --- first steps, as new users take them ----------------------------------------------------------
+
+
+async def test_a_phrase_without_a_comma_is_one_term_in_a_list_named_after_it(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi
+) -> None:
+    created = await say(fake_bot_api, "/watch Russian Volunteer Corps")
+    assert created.startswith("Created the watchlist russian_volunteer_corps for this chat.")
+    assert "Added to its terms: Russian Volunteer Corps." in created
+    assert "The whole phrase is one term." in created
+    # Its first word names a list of the chat: the rest is added to it, as always.
+    await say(fake_bot_api, "/watch kursk Курск")
+    added = await say(fake_bot_api, "/watch kursk Курская область")
+    assert added == "Added to its terms: Курская область."
+    [phrase_list] = [w for w in app.repo.own_watchlists(CHAT) if w.label != "kursk"]
+    assert phrase_list.terms == ("Russian Volunteer Corps",)
+
+
+async def test_a_list_may_be_named_in_cyrillic_and_examples_suit_the_command_and_language(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi
+) -> None:
+    assert "Создан список рдк" in await say(fake_bot_api, "/watch рдк РДК", language_code="ru")
+    assert labels(app, CHAT, own=True) == ["рдк"]
+    assert "«рдк!» cannot name a watchlist" in await say(fake_bot_api, "/watch рдк! РДК")
+    russian = await say(fake_bot_api, "/exclude", language_code="ru")
+    assert "/exclude kursk станция метро Курская, Курский вокзал" in russian
+    ukrainian = await say(fake_bot_api, "/watch", language_code="uk")
+    assert "/watch kursk Курськ, Курська область" in ukrainian
+    assert "/exclude kursk Kurskaya metro station" in await say(fake_bot_api, "/exclude")
+
+
+async def test_free_text_in_a_private_chat_is_tried_as_test_and_says_so(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi
+) -> None:
+    tried = await say(fake_bot_api, "Заявление РДК о рейде")
+    assert tried.startswith("Would match, of the available watchlists")
+    assert "«РДК»" in tried
+    assert tried.endswith("Any text sent here is tried as with /test; /help lists the commands.")
+    nothing = await say(fake_bot_api, "Погода во Львове", language_code="uk")
+    assert nothing.endswith(
+        "Будь-який текст, надісланий сюди, перевіряється як через /test; /help — усі команди."
+    )
+
+
+async def test_free_text_in_a_group_gets_no_answer(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi
+) -> None:
+    fake_bot_api.push_message(GROUP, "Заявление РДК о рейде", user_id=MEMBER)
+    # Updates are handled in order: the answer to /help comes, and nothing before it.
+    before = len(fake_bot_api.sent_messages(GROUP))
+    await say(fake_bot_api, "/help", GROUP, user_id=MEMBER)
+    assert len(fake_bot_api.sent_messages(GROUP)) == before + 1
+
+
+async def test_a_member_who_presses_a_button_in_a_group_gets_the_toast_alone(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi
+) -> None:
+    fake_bot_api.set_chat_member_status(GROUP, ADMIN, "administrator")
+    fake_bot_api.set_chat_member_status(GROUP, MEMBER, "member")
+    await say(fake_bot_api, "/subscribe rvc", GROUP, user_id=ADMIN)
+    shown = await ask(fake_bot_api, "/watchlists", GROUP, user_id=ADMIN)
+    sent = len(fake_bot_api.sent_messages(GROUP))
+    answered = len(fake_bot_api.calls("answerCallbackQuery"))
+    fake_bot_api.push_callback_query(
+        GROUP, "unsub:rvc", message_id=shown.result["message_id"], user_id=MEMBER
+    )
+    await fake_bot_api.wait_for_async(lambda f: len(f.calls("answerCallbackQuery")) > answered)
+    toast = fake_bot_api.calls("answerCallbackQuery")[answered].params.get("text", "")
+    assert "administrators" in toast
+    # Nothing in the group: the next message there is the answer to the admin's /watchlists.
+    await say(fake_bot_api, "/watchlists", GROUP, user_id=ADMIN)
+    assert len(fake_bot_api.sent_messages(GROUP)) == sent + 1
+    assert labels(app, GROUP) == ["rvc"]

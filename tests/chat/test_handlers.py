@@ -47,8 +47,9 @@ def test_every_command_has_one_handler_and_no_handler_lacks_a_command() -> None:
 def test_files_come_as_captions_too_and_buttons_and_membership_have_their_handlers() -> None:
     handlers = installed().handlers[0]
     captions = [h for h in handlers if isinstance(h, MessageHandler)]
-    # /import and /importopml with a file, and the last: commands no handler took.
-    assert len(captions) == 3
+    # /import and /importopml with a file, a private chat's text tried as /test, and the last:
+    # commands no handler took.
+    assert len(captions) == 4
     patterns = sorted(
         h.pattern.pattern  # type: ignore[union-attr]
         for h in handlers

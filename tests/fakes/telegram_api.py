@@ -1438,6 +1438,33 @@ class FakeBotApi:
         known.messages[message["message_id"]] = message
         return message
 
+    def _do_editMessageReplyMarkup(self, params: dict[str, Any], *_: Any) -> JSONDict | bool:
+        """As Telegram does: the message's keyboard replaced (or removed, when none is given),
+        and "message is not modified" when it would not change."""
+        if "inline_message_id" in params:
+            return True
+        if "chat_id" not in params or "message_id" not in params:
+            problem = "chat_id and message_id are required without inline_message_id"
+            raise _ApiError(400, f"Bad Request: {problem}", invalid=problem)
+        known = self._remember_chat(params["chat_id"], None, None)
+        current = known.messages.get(params["message_id"])
+        if current is None:
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        message = dict(current)
+        message.pop("reply_markup", None)
+        markup = params.get("reply_markup")
+        if isinstance(markup, dict) and markup.get("inline_keyboard"):
+            message["reply_markup"] = markup
+        if message.get("reply_markup") == current.get("reply_markup"):
+            raise _ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        message["edit_date"] = int(time.time())
+        known.messages[params["message_id"]] = message
+        return message
+
     def _do_getChat(self, params: dict[str, Any], *_: Any) -> JSONDict:
         chat = self._remember_chat(params["chat_id"], None, None).chat
         return self.spec.build("ChatFullInfo", **chat, accent_color_id=0, max_reaction_count=11)
