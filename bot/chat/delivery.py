@@ -113,7 +113,7 @@ class DeliveryCommands(CommandGroup):
         query = update.callback_query
         assert query is not None
         # Either button answers the offer: both go, so that neither is pressed again.
-        await self._spend(query)
+        await self._spend(query, target)
         if query.data == "held:send":
             released = await self.store.release_held(target.id)
             await query.answer(tr(lang, "Sending {count}.", count=released))

@@ -136,10 +136,13 @@ class CommandGroup:
         return pressed
 
     @staticmethod
-    async def _spend(query: CallbackQuery, *, only: str | None = None) -> None:
+    async def _spend(query: CallbackQuery, target: Target, *, only: str | None = None) -> None:
         """Take a pressed button off its message (every button unless `only` names the one), so
         that nothing is left to press twice: Telegram keeps a keyboard until it is edited. A
-        message too old to edit keeps its buttons; pressing one again is answered as before."""
+        message too old to edit keeps its buttons; pressing one again is answered as before. A
+        chat that removed the bot is sent nothing, an edit neither."""
+        if not target.chat.active:
+            return
         markup = query.message.reply_markup if isinstance(query.message, Message) else None
         rows = []
         if markup is not None and only is not None:

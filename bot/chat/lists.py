@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from html import escape
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import MessageHandler, filters
 
 from bot.chat import arguments as parse
@@ -29,7 +29,7 @@ from bot.core.errors import RefusedError
 from bot.core.matching import Matcher
 from bot.core.said import N_
 from bot.render.digest import TELEGRAM_TEXT_LIMIT, shorten, visible_length
-from bot.render.i18n import tr, translated
+from bot.render.i18n import ntr, tr, translated
 from bot.sources.parsing import html_to_text
 from bot.storage.asynchronous import AsyncStorage
 from bot.storage.chats import TermRole
@@ -322,15 +322,7 @@ class ListCommands(CommandGroup):
                     lines.append(tr(lang, "Not in {name}: {terms}.", name=name, terms=said))
                 await self._answer(update, "\n".join(lines))
             else:
-                await self.store.remove_list(target.id, label)
-                await self._answer(
-                    update,
-                    tr(
-                        lang,
-                        "Removed the watchlist {name}; its past hits stay in /hits.",
-                        name=codes([label]),
-                    ),
-                )
+                await self._confirm_removal(update, target, label, lang)
         except RefusedError as error:
             reason = refusal(update, error)
             await self._answer(update, tr(lang, "Not done: {reason}.", reason=reason))
@@ -382,28 +374,89 @@ class ListCommands(CommandGroup):
             update, lines, buttons=InlineKeyboardMarkup(buttons) if buttons else None
         )
 
-    @button(r"^(rm|unsub):")
-    async def list_button(self, ask: Request) -> None:
-        """The buttons under /watchlists: unsubscribe from a shared list, remove an own one."""
+    async def _confirm_removal(self, update: Update, target: Target, label: str, lang: str) -> None:
+        """Ask before a whole list goes: a slip of the finger must not cost a list of 40 terms.
+        (A name too long for a button's data is removed at once, as before.)"""
+        own = {w.label: w for w in await self.store.own_watchlists(target.id)}
+        watchlist = own.get(label)
+        data = f"rmyes:{label}"
+        if watchlist is None or len(data.encode()) > _CALLBACK_LIMIT:
+            await self.store.remove_list(target.id, label)  # refuses an unknown name with why
+            await self._answer(
+                update,
+                tr(
+                    lang,
+                    "Removed the watchlist {name}; its past hits stay in /hits.",
+                    name=codes([label]),
+                ),
+            )
+            return
+        count = len(watchlist.terms) + len(watchlist.require) + len(watchlist.exclude)
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(tr(lang, "Remove {name}", name=label), callback_data=data),
+                    InlineKeyboardButton(tr(lang, "Keep it"), callback_data=f"keep:{label}"),
+                ]
+            ]
+        )
+        await self._answer(
+            update,
+            ntr(
+                lang,
+                "Remove the watchlist {name} and its {count} term? Its past hits stay in /hits.",
+                "Remove the watchlist {name} and its {count} terms? Its past hits stay in /hits.",
+                count,
+                name=codes([label]),
+            ),
+            buttons=keyboard,
+        )
+
+    @button(r"^(rmyes|keep):")
+    async def removal_button(self, ask: Request) -> None:
+        """The answer to `_confirm_removal`: remove the list, or keep it; the question's buttons go."""
         update, target, lang = ask.update, ask.target, ask.lang
         query = update.callback_query
         assert query is not None
         action, _, label = ask.text.partition(":")
+        await self._spend(query, target)
+        if action == "keep":
+            await query.answer(tr(lang, "Kept {name}.", name=label)[:200])
+            return
         try:
-            if action == "rm":
-                await self.store.remove_list(target.id, label)
-                text = tr(lang, "Removed the watchlist {name}.", name=label)
-            else:
-                result = await self.store.unsubscribe(target.id, [label])
-                text = (
-                    tr(lang, "No longer following {name}.", name=label)
-                    if result.changed
-                    else tr(lang, "Was not following {name}.", name=label)
-                )
+            await self.store.remove_list(target.id, label)
+            text = tr(
+                lang, "Removed the watchlist {name}; its past hits stay in /hits.", name=label
+            )
         except RefusedError as error:
             text = tr(lang, "Not done: {reason}.", reason=tr(lang, error.template, **error.params))
         await query.answer(text[:200])
-        await self._spend(query, only=ask.text)
+        await self._answer(update, escape(text))
+
+    @button(r"^(rm|unsub):")
+    async def list_button(self, ask: Request) -> None:
+        """The buttons under /watchlists: unsubscribe from a shared list, or ask before an own one
+        is removed."""
+        update, target, lang = ask.update, ask.target, ask.lang
+        query = update.callback_query
+        assert query is not None
+        action, _, label = ask.text.partition(":")
+        if action == "rm":
+            await query.answer()
+            await self._spend(query, target, only=ask.text)
+            await self._confirm_removal(update, target, label, lang)
+            return
+        try:
+            result = await self.store.unsubscribe(target.id, [label])
+            text = (
+                tr(lang, "No longer following {name}.", name=label)
+                if result.changed
+                else tr(lang, "Was not following {name}.", name=label)
+            )
+        except RefusedError as error:
+            text = tr(lang, "Not done: {reason}.", reason=tr(lang, error.template, **error.params))
+        await query.answer(text[:200])
+        await self._spend(query, target, only=ask.text)
         await self._answer(update, escape(text))
 
     @command(

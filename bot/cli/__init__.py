@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -64,7 +65,12 @@ def _parser() -> argparse.ArgumentParser:
         "--watchlists", type=Path, required=True, help="TOML file with [[watchlist]] tables"
     )
     match.add_argument("--explain", action="store_true", help="add which term matched which words")
-    match.add_argument("file", nargs="?", type=Path, help="JSON lines to read (default: stdin)")
+    source = match.add_mutually_exclusive_group()
+    source.add_argument("file", nargs="?", type=Path, help="JSON lines to read (default: stdin)")
+    source.add_argument(
+        "--text",
+        help="a sentence to try instead, answered in words, a line per list (exit 1: no match)",
+    )
     story_commands.add_commands(commands)
     parse = commands.add_parser("parse", help="parse a feed file or URL into JSON lines")
     parse.add_argument("source", help="a file path or an http(s) URL")
@@ -94,6 +100,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `feedwatch feeds export | head`: the reader has what it wanted. Python would report
+        # the pipe again when it flushes stdout on exit; point stdout at nothing first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -101,6 +113,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "check-config":
         return _check_config(args.path)
     if command == "match":
+        if args.text is not None:
+            return _match_text(args.watchlists, args.text)
         return _match(args.watchlists, args.file, explain=args.explain)
     run_without_config: Callable[[argparse.Namespace], int] | None = getattr(args, "run", None)
     if run_without_config is not None:
@@ -150,6 +164,13 @@ def _check_config(path: Path | None) -> int:
         print(problem, file=sys.stderr)
     if settings is None or problems:
         return EXIT_ERROR
+    from bot.core.matching import term_warnings
+
+    # Valid, but likely to match what its owner does not mean: said, and the file still passes.
+    source = settings.source or path
+    for watchlist in settings.watchlists:
+        for warning in term_warnings(watchlist):
+            print(f"warning: {source}: {warning}", file=sys.stderr)
     print(summary(settings))
     return EXIT_OK
 
@@ -220,6 +241,21 @@ def _match(watchlists_path: Path, file: Path | None, *, explain: bool) -> int:
             ]
         print(json.dumps(out, ensure_ascii=False))
     return EXIT_ERROR if lines.bad else EXIT_OK
+
+
+def _match_text(watchlists_path: Path, text: str) -> int:
+    """`match --text`: which lists a sentence hits and by which words, for a person to read."""
+    from bot.core.matching import Matcher
+    from bot.ops.watchlist_file import load_watchlists
+
+    found = Matcher(load_watchlists(watchlists_path)).match(text)
+    if not found:
+        print("no watchlist matches")
+        return EXIT_ERROR
+    for name in sorted(found):
+        words = ", ".join(f"«{m.text}» ({m.term})" for m in found[name])
+        print(f"{name}: {words}")
+    return EXIT_OK
 
 
 def _parse(source: str, *, allow_private: bool = False) -> int:

@@ -25,6 +25,9 @@ CONTENT_TYPES = {
     ".xml": "application/xml",
 }
 
+DEMO_BASE = "http://demo.invalid"
+"""The base of the demo config's feed URLs, replaced with the local server's."""
+
 
 def config_dir() -> Path:
     """The folder of `demo.toml`: beside $FEEDWATCH_CONFIG (the image sets it to
@@ -78,8 +81,9 @@ def run_demo(stdout: TextIO) -> int:
         DemoFeedServer(source / "demo") as server,
     ):
         workdir = Path(tmp)
-        # The demo config names its feeds `{demo}/…`; they point at this run's local server.
-        text = (source / "demo.toml").read_text(encoding="utf-8").replace("{demo}", server.url)
+        # The demo config names its feeds `http://demo.invalid/…` (a host that never resolves, so
+        # that `check-config` passes the file as it is); they point at this run's local server.
+        text = (source / "demo.toml").read_text(encoding="utf-8").replace(DEMO_BASE, server.url)
         (workdir / "demo.toml").write_text(text, encoding="utf-8")
         shutil.copy(source / "watchlists.toml", workdir / "watchlists.toml")
         database = workdir / "feedwatch.db"

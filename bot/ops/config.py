@@ -919,9 +919,17 @@ def check_config(
     env = os.environ if env is None else env
     source = config_path(path, env)
     problems: list[str] = []
-    not_found = (
-        f"config file not found: {source}; copy config/feedwatch.toml or set FEEDWATCH_CONFIG"
-    )
+    if source == DEFAULT_CONFIG_PATH:
+        not_found = (
+            f"config file not found: {source.resolve()} (none was given, and this is the default, "
+            "relative to the current directory); run from the repository's folder, or give a "
+            "file with --config PATH or FEEDWATCH_CONFIG"
+        )
+    else:
+        not_found = (
+            f"config file not found: {source}; the repository's config/feedwatch.toml is an "
+            "example to start from"
+        )
     doc = read_toml(source, problems, not_found)
     file = _ConfigFile(_Schema, doc or {}, str(source))
     feeds: list[FeedSpec] = []

@@ -225,7 +225,17 @@ async def test_own_watchlist_terms_exclusions_requirements_and_removal(
     assert "Removed from kursk: Курщина, бої." in answer
     assert "Not in kursk: nothing." in answer
     assert app.repo.own_watchlists(CHAT)[0].terms == ("Курск", "Kursk")
-    assert "Removed the watchlist kursk" in await say(fake_bot_api, "/unwatch kursk")
+    # A whole list goes only once the question is answered; "Keep it" keeps it.
+    question = await ask(fake_bot_api, "/unwatch kursk")
+    assert question.result["text"] == (
+        "Remove the watchlist kursk and its 3 terms? Its past hits stay in /hits."
+    )
+    assert buttons(question) == ["rmyes:kursk", "keep:kursk"]
+    assert await press(fake_bot_api, question, "keep:kursk", then_message=False) == "Kept kursk."
+    assert labels(app, CHAT, own=True) == ["kursk"]
+    question = await ask(fake_bot_api, "/unwatch kursk")
+    removed = await press(fake_bot_api, question, "rmyes:kursk")
+    assert removed == "Removed the watchlist kursk; its past hits stay in /hits."
     assert labels(app, CHAT, own=True) == labels(app, CHAT) == []
     assert "Not done: this chat has no watchlist kursk." in await say(
         fake_bot_api, "/unwatch kursk"
@@ -245,11 +255,18 @@ async def test_watchlists_shows_own_and_shared_lists_with_buttons_that_work(
     assert "Also available\n• legion — Freedom of Russia Legion" in text
     assert buttons(shown) == ["rm:kursk", "unsub:rvc"]
 
-    assert await press(fake_bot_api, shown, "rm:kursk") == "Removed the watchlist kursk."
-    assert fake_bot_api.sent_texts(CHAT)[-1] == "Removed the watchlist kursk."
+    # Remove asks first; its question's own buttons do it.
+    assert await press(fake_bot_api, shown, "rm:kursk") == ""
+    question = fake_bot_api.sent_messages(CHAT)[-1]
+    assert question.result["text"].startswith("Remove the watchlist kursk and its 1 term?")
+    assert labels(app, CHAT, own=True) == ["kursk"]
+    assert await press(fake_bot_api, question, "rmyes:kursk") == (
+        "Removed the watchlist kursk; its past hits stay in /hits."
+    )
     assert labels(app, CHAT, own=True) == []
     # The pressed button leaves the message; the others stay.
-    [edit] = fake_bot_api.calls("editMessageReplyMarkup")
+    edit, answered = fake_bot_api.calls("editMessageReplyMarkup")
+    assert answered.params["message_id"] == question.result["message_id"]
     assert edit.params["message_id"] == shown.result["message_id"]
     assert [b["callback_data"] for row in edit.params["reply_markup"]["inline_keyboard"]
         for b in row] == ["unsub:rvc"]  # fmt: skip
@@ -658,7 +675,8 @@ async def test_the_start_example_matches_as_it_promises(
         lines = (await say(fake_bot_api, "/start", language_code=lang)).splitlines()
         watch = "/watch" + next(line for line in lines if "/watch " in line).split("/watch")[1]
         trial = "/test" + next(line for line in lines if "/test " in line).split("/test")[1]
-        await say(fake_bot_api, "/unwatch kursk")
+        if labels(app, CHAT, own=True):
+            app.repo.remove_list(CHAT, "kursk")
         assert "kursk" in await say(fake_bot_api, watch, language_code=lang)
         assert labels(app, CHAT, own=True) == ["kursk"]
         tried = await say(fake_bot_api, trial, language_code=lang)

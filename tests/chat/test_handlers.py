@@ -55,7 +55,7 @@ def test_files_come_as_captions_too_and_buttons_and_membership_have_their_handle
         for h in handlers
         if isinstance(h, CallbackQueryHandler)
     )
-    assert patterns == ["^(rm|unsub):", "^held:"]
+    assert patterns == ["^(rmyes|keep):", "^(rm|unsub):", "^held:"]
     assert sum(isinstance(h, ChatMemberHandler) for h in handlers) == 1
     assert isinstance(handlers[-1], MessageHandler)  # unknown commands, after every other
 

@@ -59,6 +59,44 @@ def test_check_config_of_a_valid_file_prints_one_summary_line(
     ]
 
 
+def test_check_config_warns_of_terms_that_match_what_nobody_meant_and_still_passes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    risky = """
+[[watchlist]]
+name = "kursk"
+terms = ["Курс.*", "Курск", "КУРСК", "Ку*", "K", "Kursk region"]
+exclude = ["(метро)"]
+"""
+    write_settings(tmp_path, ["https://news.example/a.rss"], watchlists=risky)
+    config = tmp_path / "feedwatch.toml"
+    assert main(["check-config", str(config)]) == 0
+    out, err = capsys.readouterr()
+    assert lines(err) == [
+        f"warning: {config}: watchlist kursk: the term «Курс.*» looks like a regular expression; "
+        "terms are words, matched in every grammatical form, and only a trailing * means anything "
+        "(«Курс*»: every word that begins with Курс)",
+        f"warning: {config}: watchlist kursk: «Курск» and «КУРСК» differ only in case, which "
+        "matching ignores: one of them is enough",
+        f"warning: {config}: watchlist kursk: the prefix «Ку*» has fewer than 4 letters and "
+        "matches every word that begins with them",
+        f"warning: {config}: watchlist kursk: the term «K» is one letter, which stands in many "
+        "words that have nothing to do with it",
+        f"warning: {config}: watchlist kursk: the term «(метро)» looks like a regular "
+        "expression; terms are words, matched in every grammatical form, and only a trailing * "
+        "means anything («Курс*»: every word that begins with Курс)",
+    ]
+    assert "1 feed, 1 watchlist" in out
+
+
+@pytest.mark.parametrize("name", ["demo.toml", "feedwatch.toml"])
+def test_the_shipped_configs_pass_check_config_without_a_warning(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check-config", str(REPO / "config" / name)]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_check_config_reports_every_problem_by_file_table_and_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -702,3 +740,41 @@ def test_check_config_of_a_file_over_1_mib_says_so_in_one_line(
     config.write_bytes(b"#" * (1024 * 1024 + 1))
     assert main(["check-config", str(config)]) == 1
     assert lines(capsys.readouterr().err) == [f"{config}: the file is larger than 1 MiB"]
+
+
+def test_a_reader_that_stops_early_ends_the_output_quietly(tmp_path: Path) -> None:
+    """`feedwatch … | head`: the pipe closes under a long output; no traceback, exit 0."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDWATCH_")}
+    records = tmp_path / "items.jsonl"
+    line = json.dumps({"id": 0, "title": "РДК и Курск", "summary": ""}, ensure_ascii=False)
+    records.write_text((line + "\n") * 20_000, encoding="utf-8")
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "bot", "match", "--watchlists", str(WATCHLISTS), str(records)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=env,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        first = process.stdout.readline()
+        process.stdout.close()  # as head does after its lines
+        errors = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 0, errors
+    assert json.loads(first)["id"] == 0
+    assert errors == ""
+
+
+def test_match_text_tries_one_sentence_and_answers_in_words(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    text = "Бойцы Русского добровольческого корпуса вошли в Курскую область"
+    assert main(["match", "--watchlists", str(WATCHLISTS), "--text", text]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.splitlines() == [
+        "kursk: «Курскую» (Курск)",
+        "rvc: «Русского добровольческого корпуса» (Русский добровольческий корпус)",
+    ]
+    assert main(["match", "--watchlists", str(WATCHLISTS), "--text", "Погода во Львове"]) == 1
+    assert capsys.readouterr().out == "no watchlist matches\n"

@@ -644,8 +644,20 @@ def test_a_missing_config_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
     assert check_config(missing, {}) == (
         None,
-        [f"config file not found: {missing}; copy config/feedwatch.toml or set FEEDWATCH_CONFIG"],
+        [
+            f"config file not found: {missing}; the repository's config/feedwatch.toml is an "
+            "example to start from"
+        ],
     )
+
+
+def test_a_missing_default_config_says_where_it_looked_and_how_to_give_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _, [problem] = check_config(None, {})
+    assert problem.startswith(f"config file not found: {tmp_path / 'config' / 'feedwatch.toml'} ")
+    assert "run from the repository's folder, or give a file with --config PATH" in problem
 
 
 def test_several_problems_are_reported_together(tmp_path: Path) -> None:
@@ -1182,9 +1194,11 @@ def test_the_shipped_config_file_loads() -> None:
 
 
 def test_the_shipped_demo_config_loads_once_its_server_url_is_filled_in(tmp_path: Path) -> None:
-    # The demo replaces {demo} with its local server's base URL before it loads the file.
+    # The demo replaces http://demo.invalid with its local server's base URL before loading.
     text = (REPO / "config" / "demo.toml").read_text(encoding="utf-8")
-    demo = write(tmp_path / "demo.toml", text.replace("{demo}", "http://127.0.0.1:8765"))
+    demo = write(
+        tmp_path / "demo.toml", text.replace("http://demo.invalid", "http://127.0.0.1:8765")
+    )
     write(tmp_path / "watchlists.toml", (REPO / "config" / "watchlists.toml").read_text("utf-8"))
     settings, problems = check_config(demo, env={})
     assert problems == []

@@ -4,6 +4,6 @@ Pure: imports no I/O library. `Matcher(watchlists).match(title, summary)` is the
 """
 
 from bot.core.matching.index import Matcher
-from bot.core.matching.terms import MAX_TERM_LENGTH, term_problem
+from bot.core.matching.terms import MAX_TERM_LENGTH, term_problem, term_warnings
 
-__all__ = ["MAX_TERM_LENGTH", "Matcher", "term_problem"]
+__all__ = ["MAX_TERM_LENGTH", "Matcher", "term_problem", "term_warnings"]
