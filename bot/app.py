@@ -13,6 +13,7 @@ import os
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -37,7 +38,7 @@ from bot.core.channel_depth import ChannelDepth
 from bot.core.domain import CONSOLE_CHAT_ID, PollOutcome
 from bot.core.errors import FeedwatchError, StorageError
 from bot.core.matching.morphology import default_morphology
-from bot.ops.config import Settings
+from bot.ops.config import Settings, format_duration
 from bot.ops.health import Health
 from bot.ops.metrics import Metrics, MetricsServer
 from bot.ops.outages import OutageReporter, plain
@@ -386,6 +387,31 @@ class FeedwatchApp:
         self._metrics_server = server
         self._resources.push_async_callback(asyncio.to_thread, server.close)
 
+    def where(self) -> str:
+        """One line of what the running bot does and where: its database, its metrics, how often
+        it polls, and where digests go and how often."""
+        settings = self.settings
+        database = settings.database.url
+        if database.startswith("sqlite:///"):
+            database = f"SQLite file {Path(database.removeprefix('sqlite:///')).resolve()}"
+        else:
+            database = database.partition("://")[0].partition("+")[0] + " database"
+        address = settings.metrics.address
+        metrics = (
+            f"metrics on http://{address[0]}:{self.metrics_port or address[1]}/metrics"
+            if address is not None
+            else "no metrics"
+        )
+        digests = (
+            f"digests to Telegram every {format_duration(settings.digest.interval)} by default"
+            if settings.telegram.token
+            else f"digests printed to this terminal every {format_duration(settings.digest.interval)}"
+        )
+        return (
+            f"running: {database}; {metrics}; feeds polled every "
+            f"{format_duration(settings.polling.interval)}; {digests}; Ctrl-C stops"
+        )
+
     @property
     def metrics_port(self) -> int | None:
         """The port /metrics is served on (the one chosen when the config said 0), once started."""
@@ -414,6 +440,7 @@ class FeedwatchApp:
     async def serve(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set."""
         await self.start()
+        log.info("%s", self.where())
         try:
             await stop.wait()
         finally:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
 import signal
 from pathlib import Path
+
+import pytest
 
 from bot.app import FeedwatchApp
 from bot.ops.config import load_settings
@@ -101,3 +104,21 @@ async def test_a_worker_killed_while_idle_is_replaced_and_the_next_round_stores_
         assert replacement != worker
         assert gone(worker)
     assert parse_workers() - before == set()
+
+
+async def test_the_running_bot_says_in_one_line_what_it_does_and_where(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = write_settings(tmp_path, [], metrics_listen="127.0.0.1:0")
+    stop = asyncio.Event()
+    stop.set()  # started, said, stopped
+    with caplog.at_level(logging.INFO, logger="bot.app"):
+        async with FeedwatchApp(settings, stdout=io.StringIO()) as app:
+            await app.serve(stop)
+            port = app.metrics_port
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("running: ")]
+    assert line == (
+        f"running: SQLite file {(tmp_path / 'feedwatch.db').resolve()}; metrics on "
+        f"http://127.0.0.1:{port}/metrics; feeds polled every 10m; digests printed to this "
+        "terminal every 1h; Ctrl-C stops"
+    )

@@ -99,8 +99,13 @@ def run_demo(stdout: TextIO) -> int:
             failed = [o for o in outcomes if o.error]
             for outcome in failed:
                 stdout.write(f"failed: {outcome.feed_url}: {outcome.error}\n")
-            return f"demo: {counts.feeds} feeds, {counts.items} items, {counts.hits} hits" + (
-                f", {len(failed)} feeds failed" if failed else ""
+            # One line that squares the digest's count with what was read: the items, those that
+            # matched, their hits (an item may match several lists), and the folding of stories.
+            return (
+                f"demo: read {counts.items} items from {counts.feeds} feeds; {counts.matched} "
+                f"matched the watchlists ({counts.hits} hits: an item may match several lists); "
+                "the digest above shows each story once, its copies named under it"
+                + (f"; {len(failed)} feeds failed" if failed else "")
             )
 
         stdout.write(asyncio.run(once()) + "\n")

@@ -77,6 +77,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False).translate(_LINE_BREAKS)
 
 
+def _skip_alembic_context(record: logging.LogRecord) -> bool:
+    """Alembic's two lines before any migration ("Context impl SQLiteImpl.", "Will assume
+    non-transactional DDL.") say how, not what: left out; each migration run is still said."""
+    message = str(record.msg)
+    return not message.startswith(("Context impl", "Will assume"))
+
+
 def setup_logging(
     level: int = logging.INFO, *, secrets: Iterable[str] = (), fmt: LogFormat = "text"
 ) -> None:
@@ -92,6 +99,11 @@ def setup_logging(
     # Every request URL carries the token; these libraries' INFO lines add noise and risk.
     for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Alembic's plugin set-up and the dictionaries' loading say nothing an operator acts on; the
+    # migrations run (alembic.runtime.migration) are still logged.
+    for chatty in ("alembic.runtime.plugins", "pymorphy3"):
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
+    logging.getLogger("alembic.runtime.migration").addFilter(_skip_alembic_context)
     # python-telegram-bot's DEBUG lines carry every update and every request's parameters: what
     # people write in their chats, their names, the bot's answers. Never logged, not even with -v.
     logging.getLogger("telegram").setLevel(max(level, logging.INFO))

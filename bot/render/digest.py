@@ -41,9 +41,14 @@ def visible_length(text: str, fmt: Format = "html") -> int:
     return len(plain.encode("utf-16-le")) // 2
 
 
+TERMINAL_UNLIMITED = 10**9
+"""A terminal's digest is one text, whatever its length."""
+
+
 def shorten(text: str, limit: int = TITLE_CAP) -> str:
-    """`text` on one line, cut to `limit` characters with an ellipsis when longer."""
-    text = " ".join(text.split())
+    """`text` on one line, cut to `limit` characters with an ellipsis when longer; without soft
+    hyphens, which a terminal shows as they are ("Bel\u00adgorod")."""
+    text = " ".join(text.replace("\u00ad", "").split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -238,13 +243,16 @@ def render_digest(
     now: datetime,
     fmt: Format = "html",
     tz: tzinfo = UTC,
-    limit: int = TELEGRAM_TEXT_LIMIT,
+    limit: int | None = None,
     lang: str = "en",
     updates: Sequence[StoryUpdate] = (),
 ) -> list[DigestMessage]:
     """Group the deliveries by watchlist (an item that hits several stands once, under the list
     whose term stands earliest in it), then the updates of stories sent before, and cut the result
-    into messages of at most `limit` visible characters."""
+    into messages of at most `limit` visible characters: Telegram's limit for HTML; plain text
+    for a terminal is not cut (no "(continued)" headings) unless a limit is given."""
+    if limit is None:
+        limit = TELEGRAM_TEXT_LIMIT if fmt == "html" else TERMINAL_UNLIMITED
     deliveries = [d for d in deliveries if d.matches]
     if not deliveries and not updates:
         return []

@@ -38,6 +38,7 @@ class Counts:
     feeds: int
     items: int
     hits: int
+    matched: int = 0  # items with at least one hit (an item may hit several lists)
 
 
 class ReportStore(Store):
@@ -148,7 +149,8 @@ class ReportStore(Store):
             feeds = session.exec(select(func.count(col(FeedRow.id)))).one()
             items = session.exec(select(func.count(col(ItemRow.id)))).one()
             hits = session.exec(select(func.count(col(HitRow.id)))).one()
-            return Counts(feeds, items, hits)
+            matched = session.exec(select(func.count(func.distinct(col(HitRow.item_id))))).one()
+            return Counts(feeds, items, hits, matched)
 
 
 def _span(

@@ -653,10 +653,23 @@ def test_demo_prints_the_digest_and_a_summary_and_leaves_no_files(
     out, err = capsys.readouterr()
     assert "Traceback" not in err
     last = lines(out)[-1]
-    found = re.fullmatch(r"demo: 5 feeds, (\d+) items, (\d+) hits", last)
+    found = re.fullmatch(
+        r"demo: read (\d+) items from 5 feeds; (\d+) matched the watchlists \((\d+) hits: an "
+        r"item may match several lists\); the digest above shows each story once, its copies "
+        r"named under it",
+        last,
+    )
     assert found, last
-    assert int(found.group(1)) >= 30
-    assert int(found.group(2)) >= 10
+    items, matched, hits = (int(n) for n in found.groups())
+    assert items >= 30
+    assert hits >= matched >= 10
+    # The header's count squares with the last line: each story once, never more than matched.
+    [mentions] = re.findall(r"feedwatch · (\d+) new mentions", out)
+    assert 10 <= int(mentions) <= matched
+    # Made for a terminal: one digest, no "(continued)" headings, no raw soft hyphen.
+    assert "(continued)" not in out
+    assert "\u00ad" not in out
+    assert "Drone alerts across Belgorod region for a third night" in out
     for title in demo_titles().values():
         assert f"• {title}" in out, title
     for heading in ("Kursk region", "Belgorod region", "Freedom of Russia Legion"):
@@ -690,7 +703,7 @@ def test_demo_reads_its_files_beside_feedwatch_config_as_in_the_image(
     monkeypatch.chdir(workdir)
     monkeypatch.setenv("FEEDWATCH_CONFIG", str(image_config / "feedwatch.toml"))
     assert main(["demo"]) == 0
-    assert re.fullmatch(r"demo: 4 feeds, \d+ items, \d+ hits", lines(capsys.readouterr().out)[-1])
+    assert re.match(r"demo: read \d+ items from 4 feeds;", lines(capsys.readouterr().out)[-1])
     assert list(workdir.iterdir()) == []
 
 

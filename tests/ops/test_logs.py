@@ -441,3 +441,21 @@ async def test_a_database_outage_is_one_line_then_one_a_minute_then_one_when_it_
         "INFO bot.app: the database came back after 5 min 2 s (302 failures)",
     ]
     assert "Traceback" not in logged
+
+
+def test_setup_logging_leaves_out_what_no_operator_acts_on_and_keeps_the_migrations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`make run` once logged seven alembic plugin lines and the dictionaries' loading."""
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    setup_logging(logging.INFO)
+    logging.getLogger("alembic.runtime.plugins").info("setup plugin alembic.autogenerate.schemas")
+    logging.getLogger("pymorphy3.opencorpora_dict.wrapper").info("Loading dictionaries from x")
+    migration = logging.getLogger("alembic.runtime.migration")
+    migration.info("Context impl SQLiteImpl.")
+    migration.info("Will assume non-transactional DDL.")
+    migration.info("Running upgrade %s -> %s, %s", "0007", "0008", "channel posts")
+    assert [line.split(" ", 3)[-1] for line in err.getvalue().splitlines()] == [
+        "alembic.runtime.migration: Running upgrade 0007 -> 0008, channel posts"
+    ]
