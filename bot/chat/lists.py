@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -24,9 +25,9 @@ from bot.chat.base import (
     typed,
 )
 from bot.chat.group import CommandGroup
-from bot.core.domain import Watchlist
+from bot.core.domain import Match, Watchlist
 from bot.core.errors import RefusedError
-from bot.core.matching import Matcher
+from bot.core.matching import Matcher, NearMiss, near_misses
 from bot.core.said import N_
 from bot.render.digest import TELEGRAM_TEXT_LIMIT, shorten, visible_length
 from bot.render.i18n import ntr, tr, translated
@@ -69,6 +70,43 @@ async def visible_names(store: AsyncStorage, target: Target) -> list[str]:
     shared = await store.shared_watchlists()
     own = await store.own_watchlists(target.id)
     return sorted({w.label for w in shared} | {w.label for w in own})
+
+
+def _list_name(watchlist: Watchlist) -> str:
+    """A list as /test names it: its name, then its title when it has one of its own."""
+    name = f"<code>{escape(watchlist.label)}</code>"
+    title = watchlist.display_title
+    return name if title == watchlist.label else f"{name} {escape(title)}"
+
+
+def _words(matches: Sequence[Match]) -> str:
+    return ", ".join(
+        f"«{escape(parse.shown(m.text))}» ({escape(m.term)})" for m in matches[:_WORDS_SHOWN]
+    )
+
+
+def _found_line(watchlist: Watchlist, matches: Sequence[Match]) -> str:
+    return f"• {_list_name(watchlist)}: {_words(matches)}"
+
+
+def _near_line(miss: NearMiss, lang: str) -> str:
+    """A list whose terms are in the text, and why it still would not match."""
+    name = _list_name(miss.watchlist)
+    if miss.excluded_by:
+        return "• " + tr(
+            lang,
+            "{name} would not match: {words} are there, but it is excluded by {excluded}.",
+            name=name,
+            words=_words(miss.found),
+            excluded=", ".join(f"«{escape(parse.shown(m.text))}»" for m in miss.excluded_by),
+        )
+    return "• " + tr(
+        lang,
+        "{name} would not match: {words} are there, but none of its required terms ({required}).",
+        name=name,
+        words=_words(miss.found),
+        required=escape(", ".join(miss.watchlist.require)),
+    )
 
 
 # Examples in the reader's language, each sensible for its command: an exclusion takes out another
@@ -493,47 +531,50 @@ class ListCommands(CommandGroup):
             await self._answer(update, tr(lang, "Usage: /test TEXT"))
             return
         followed = await self.store.chat_watchlists(target.id)
+        shared = await self.store.shared_watchlists()
         own = bool(followed)
         if not followed:
-            followed = await self.store.shared_watchlists()
-        # Compiling reads the dictionaries for new terms: off the event loop, like the match.
-        found = await asyncio.to_thread(lambda: Matcher(followed).match(html_to_text(text)))
-        if not found:
-            where = target.where(lang)
-            await self._answer(
-                update,
-                (
-                    tr(lang, "None of {where}'s watchlists would match.", where=where)
-                    if own
-                    else tr(
-                        lang,
-                        "None of the available watchlists would match ({where} follows none yet).",
-                        where=where,
-                    )
-                )
-                + hint,
-            )
-            return
-        labels = {w.name: w for w in followed}
-        lines = []
-        for name, matches in found.items():
-            words = ", ".join(
-                f"«{escape(parse.shown(m.text))}» ({escape(m.term)})"
-                for m in matches[:_WORDS_SHOWN]
-            )
-            watchlist = labels[name]
-            lines.append(
-                f"• <code>{escape(watchlist.label)}</code> {escape(watchlist.display_title)}: {words}"
-            )
+            followed = shared
+        plain = html_to_text(text)
+        others = [w for w in shared if w.name not in {f.name for f in followed}]
+
+        def judge() -> tuple[dict[str, tuple[Match, ...]], list[NearMiss], list[Watchlist]]:
+            # Compiling reads the dictionaries for new terms: off the event loop, like the match.
+            found = Matcher(followed).match(plain)
+            misses = near_misses([w for w in followed if w.name not in found], plain)
+            would = Matcher(others).match(plain) if others else {}
+            return found, misses, [w for w in others if w.name in would]
+
+        found, misses, suggested = await asyncio.to_thread(judge)
         where = target.where(lang)
-        head = (
-            tr(lang, "Would match, of {where}'s watchlists:", where=where)
-            if own
-            else tr(
+        lines = [_found_line(w, found[w.name]) for w in followed if w.name in found]
+        lines += [_near_line(miss, lang) for miss in misses]
+        lines += [
+            tr(
                 lang,
-                "Would match, of the available watchlists ({where} follows none yet):",
+                "/subscribe {name} would also catch this ({title}).",
+                name=escape(w.label),
+                title=escape(w.display_title),
+            )
+            for w in suggested
+        ]
+        if found:
+            head = (
+                tr(lang, "Would match, of {where}'s watchlists:", where=where)
+                if own
+                else tr(
+                    lang,
+                    "Would match, of the available watchlists ({where} follows none yet):",
+                    where=where,
+                )
+            )
+        elif own:
+            head = tr(lang, "None of {where}'s watchlists would match.", where=where)
+        else:
+            head = tr(
+                lang,
+                "None of the available watchlists would match ({where} follows none yet).",
                 where=where,
             )
-        )
         room = TELEGRAM_TEXT_LIMIT - visible_length(hint)
         await self._answer(update, fitted(head, lines, lang, room) + hint)

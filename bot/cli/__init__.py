@@ -48,8 +48,14 @@ def _parser() -> argparse.ArgumentParser:
     with_config(
         commands.add_parser("run", help="run the bot: poll feeds, send digests, answer chats")
     )
-    commands.add_parser(
+    demo = commands.add_parser(
         "demo", help="run the pipeline once on the bundled demo feeds and print the digest"
+    )
+    demo.add_argument(
+        "--keep",
+        type=Path,
+        metavar="FILE",
+        help="keep the demo's SQLite database in FILE, for stats, hits export and feeds",
     )
     poll = with_config(commands.add_parser("poll", help="poll the feeds that are due, once"))
     poll.add_argument("--once", action="store_true", help="one round, then exit (required)")
@@ -125,7 +131,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.cli.demo import run_demo
 
         _logging(args.verbose, quiet=True, fmt=args.log_format)
-        return run_demo(sys.stdout)
+        return run_demo(sys.stdout, keep=args.keep)
     if command in ("poll", "digest") and not args.once:
         print(
             f"feedwatch: {command} does one round and needs --once; `feedwatch run` keeps going",

@@ -72,7 +72,9 @@ class DemoFeedServer:
         self._thread.join()
 
 
-def run_demo(stdout: TextIO) -> int:
+def run_demo(stdout: TextIO, *, keep: Path | None = None) -> int:
+    """The pipeline once on the demo feeds, the digest printed; the database kept in `keep` when
+    given (for `stats --plot`, `hits export` and `feeds` to try on), else removed."""
     from bot.app import FeedwatchApp
 
     source = config_dir()
@@ -109,4 +111,12 @@ def run_demo(stdout: TextIO) -> int:
             )
 
         stdout.write(asyncio.run(once()) + "\n")
+        if keep is not None:
+            shutil.copyfile(database, keep)
+            url = f"sqlite:///{keep.resolve()}"
+            stdout.write(
+                f"kept the database in {keep}; try it with FEEDWATCH_DATABASE_URL={url} and "
+                "`feedwatch stats --days 3650`, `feedwatch hits export --since 2024-01-01` or "
+                "`feedwatch feeds`\n"
+            )
     return 0

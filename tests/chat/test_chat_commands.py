@@ -288,8 +288,33 @@ async def test_test_names_the_watchlist_and_the_words_that_matched(
     await say(fake_bot_api, "/watch kursk Курськ")
     answer = await say(fake_bot_api, "/test Бої у Курській області")
     assert answer.startswith("Would match, of this chat's watchlists:")
-    assert "• kursk kursk: «Курській» (Курськ)" in answer
-    assert "None of this chat's watchlists" in await say(fake_bot_api, "/test Заявление РДК")
+    assert "• kursk: «Курській» (Курськ)" in answer  # a list without a title is named once
+    nothing = await say(fake_bot_api, "/test Заявление РДК")
+    assert nothing.startswith("None of this chat's watchlists would match.")
+    # The shared lists it does not follow that would: one command away.
+    assert "/subscribe rvc would also catch this (Russian Volunteer Corps)." in nothing
+
+
+async def test_test_says_why_a_list_whose_terms_are_there_would_not_match(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi
+) -> None:
+    await say(fake_bot_api, "/watch kursk Курск*")
+    await say(fake_bot_api, "/exclude kursk Белгород-Днестровский")
+    answer = await say(fake_bot_api, "/test Курские новости из Белгорода-Днестровского")
+    assert answer.splitlines() == [
+        "None of this chat's watchlists would match.",
+        "• kursk would not match: «Курские» (Курск*) are there, but it is excluded by "
+        "«Белгорода-Днестровского».",
+    ]
+    await say(fake_bot_api, "/watch rdk РДК")
+    await say(fake_bot_api, "/require rdk боец, корпус")
+    answer = await say(fake_bot_api, "/test РДК провёл концерт", language_code="ru")
+    assert answer.splitlines() == [
+        "Ни один список, на который подписан этот чат, не совпадёт.",
+        "• rdk не совпадёт: есть «РДК» (РДК), но нет ни одного из обязательных терминов "
+        "(боец, корпус).",
+        "/subscribe rvc тоже поймал бы это (Russian Volunteer Corps).",
+    ]
 
 
 async def test_hits_and_digest_after_a_poll(app: FeedwatchApp, fake_bot_api: FakeBotApi) -> None:

@@ -791,3 +791,20 @@ def test_match_text_tries_one_sentence_and_answers_in_words(
     ]
     assert main(["match", "--watchlists", str(WATCHLISTS), "--text", "Погода во Львове"]) == 1
     assert capsys.readouterr().out == "no watchlist matches\n"
+
+
+def test_demo_keep_leaves_its_database_for_the_other_commands_to_try(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kept = tmp_path / "demo.db"
+    monkeypatch.chdir(tmp_path)
+    assert main(["demo", "--keep", str(kept)]) == 0
+    said = lines(capsys.readouterr().out)[-1]
+    assert said.startswith(f"kept the database in {kept}; try it with FEEDWATCH_DATABASE_URL=")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.db"]  # nothing else left behind
+    monkeypatch.setenv("FEEDWATCH_DATABASE_URL", f"sqlite:///{kept}")
+    config = str(REPO / "config" / "demo.toml")
+    assert main(["hits", "export", "--since", "2024-01-01", "--config", config]) == 0
+    exported = capsys.readouterr().out
+    assert "Russian Volunteer Corps" in exported or "Русского добровольческого корпуса" in exported
+    assert len(lines(exported)) > 20
