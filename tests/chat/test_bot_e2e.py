@@ -228,6 +228,8 @@ async def test_test_command_explains_which_watchlists_would_match_and_why(
     await say(fake_bot_api, "/subscribe rvc")
     answer = await say(fake_bot_api, "/test Заявление РДК: бой под Курском")
     assert "rvc Russian Volunteer Corps: «РДК» (РДК)" in answer
-    assert "kursk" not in answer  # not followed by this chat
+    # Not followed by this chat: not among its matches, but offered as one command away.
+    assert "• kursk" not in answer
+    assert "/subscribe kursk would also catch this (Kursk region)." in answer
     assert "None of this chat's watchlists" in await say(fake_bot_api, "/test Курс рубля вырос")
     assert "Usage: /test TEXT" in await say(fake_bot_api, "/test")
