@@ -138,11 +138,17 @@ def _item_block(
     candidates = (shorten(text) for text in (item.title, item.summary, item.link or ""))
     title = next((text for text in candidates if text), writer.say("(untitled)"))
     texts: list[str] = []
-    # The group's own words first: they are why the item stands under this heading.
+    terms: set[tuple[str, str]] = set()
+    seen_title = title.casefold()
+    # The group's own words first: they are why the item stands under this heading. Words the
+    # title shows already are not said again, and one term's forms are one ("RVC, RVC's": RVC).
     for match in sorted(delivery.matches, key=lambda m: m.watchlist != group):
         shown = shorten(match.text, _MATCH_TEXT_CAP)
-        if shown not in texts:
-            texts.append(shown)
+        term = (match.watchlist, match.term.casefold())
+        if shown in texts or term in terms or shown.casefold() in seen_title:
+            continue
+        terms.add(term)
+        texts.append(shown)
     source, when = source_name(item), _when(moment_of(item), tz, now)
     # A story told by several: its earliest item, the one shown, is where it began.
     origin = (
@@ -150,10 +156,11 @@ def _item_block(
         if delivery.also
         else [writer.esc(source), writer.esc(when)]
     )
-    facts = [
-        *origin,
-        writer.matched(texts[:_MATCHES_SHOWN] + (["…"] if len(texts) > _MATCHES_SHOWN else [])),
-    ]
+    facts = [*origin]
+    if texts:
+        facts.append(
+            writer.matched(texts[:_MATCHES_SHOWN] + (["…"] if len(texts) > _MATCHES_SHOWN else []))
+        )
     if item.forwarded_from:
         forwarded = shorten(item.forwarded_from, _FEED_NAME_CAP)
         facts.append(writer.esc(writer.say("forwarded from {name}", name=forwarded)))
@@ -260,10 +267,11 @@ def render_digest(
     titles: dict[str, str] = {name: w.display_title for name, w in watchlists.items()}
     order = _by_title({m.watchlist for d in deliveries for m in d.matches}, titles)
     groups: dict[str, list[PendingDelivery]] = {name: [] for name in order}
-    for delivery in sorted(deliveries, key=lambda d: (moment_of(d.item), d.id)):
+    # Newest first: on a phone the top of a section is what is read.
+    for delivery in sorted(deliveries, key=lambda d: (moment_of(d.item), d.id), reverse=True):
         groups[section_of(delivery, order)].append(delivery)
-
-    header = writer.bold(_header(writer, len(deliveries), len(updates)))
+    items = len(deliveries) + sum(len(d.merged_ids) for d in deliveries)
+    header = writer.bold(_header(writer, len(deliveries), len(updates), items))
     messages: list[DigestMessage] = []
     parts: list[str] = [header]
     ids: list[int] = []
@@ -305,8 +313,10 @@ def render_digest(
     return messages
 
 
-def _header(writer: _Writer, mentions: int, updates: int) -> str:
-    """ "feedwatch · 3 new mentions", with the updates of earlier stories when there are any."""
+def _header(writer: _Writer, mentions: int, updates: int, items: int = 0) -> str:
+    """ "feedwatch · 3 new mentions", with the items they stand for when stories folded copies
+    ("· 5 items": one count squares with /stats, the other with what is read), and the updates
+    of earlier stories when there are any."""
     if mentions:
         parts = [
             # translators: the first line of a digest; feedwatch is the bot's name
@@ -317,6 +327,8 @@ def _header(writer: _Writer, mentions: int, updates: int) -> str:
                 mentions,
             )
         ]
+        if items > mentions:
+            parts.append(ntr(writer.lang, "{count} item", "{count} items", items))
     else:
         parts = ["feedwatch"]
     if updates:

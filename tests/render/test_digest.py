@@ -155,7 +155,8 @@ def test_one_item_shows_linked_title_outlet_time_and_matched_words() -> None:
             delivery(
                 7,
                 match("rvc", "Russian Volunteer Corps"),
-                title="Russian Volunteer Corps claims raid",
+                title="Volunteer corps claims raid",
+                summary="The Russian Volunteer Corps said so.",
                 link="https://news.example/raid?id=7&lang=en",
                 feed_name="East Report",
             )
@@ -165,7 +166,7 @@ def test_one_item_shows_linked_title_outlet_time_and_matched_words() -> None:
     assert messages[0].delivery_ids == (7,)
     [(plain, entities)] = parse_all(messages)
     assert links(plain, entities) == [
-        ("Russian Volunteer Corps claims raid", "https://news.example/raid?id=7&lang=en")
+        ("Volunteer corps claims raid", "https://news.example/raid?id=7&lang=en")
     ]
     assert "Russian Volunteer Corps (1)" in styled(plain, entities, "bold")
     assert styled(plain, entities, "italic") == ["Russian Volunteer Corps"]
@@ -220,11 +221,12 @@ def test_items_are_grouped_under_watchlist_headings_in_title_order() -> None:
         "unlisted (1)",
     ]
     lines = [line for line in plain.splitlines() if line.startswith("• ")]
-    assert lines == ["• B one", "• K one", "• R one", "• R two", "• U one"]
+    assert lines == ["• B one", "• K one", "• R two", "• R one", "• U one"]  # newest first
     assert sorted(messages[0].delivery_ids) == [1, 2, 3, 4, 5]
 
 
-def test_items_within_a_group_are_in_publication_order() -> None:
+def test_items_within_a_group_are_newest_first() -> None:
+    """On a phone the top of a section is what is read."""
     base = PUBLISHED
     messages = render(
         [
@@ -235,9 +237,9 @@ def test_items_within_a_group_are_in_publication_order() -> None:
     )
     [(plain, _)] = parse_all(messages)
     assert [line for line in plain.splitlines() if line.startswith("• ")] == [
-        "• First",
-        "• Second",
         "• Third",
+        "• Second",
+        "• First",
     ]
 
 
@@ -273,7 +275,8 @@ def test_an_item_hitting_two_watchlists_appears_once_and_mentions_the_other() ->
     )
     facts = lines[lines.index("• RVC fighters enter Kursk region") + 1]
     assert "also Kursk region" in facts
-    assert facts.index("RVC") < facts.index("Kursk")
+    # The words the title shows are not said again: only the other list's title is.
+    assert facts.endswith("· also Kursk region")
     facts = lines[lines.index("• Kursk governor: RVC fighters crossed the border") + 1]
     assert "also Russian Volunteer Corps" in facts
     assert "also" not in lines[lines.index("• RVC video") + 1]
@@ -311,7 +314,7 @@ def test_many_matches_are_shown_up_to_five_then_an_ellipsis() -> None:
 
 def test_the_same_words_matched_twice_are_shown_once() -> None:
     messages = render(
-        [delivery(1, match("rvc", "RVC", "RVC"), match("rvc", "RVC", "rvc"), title="RVC")]
+        [delivery(1, match("rvc", "RVC", "RVC"), match("rvc", "RVC", "rvc"), title="Raid")]
     )
     [(plain, entities)] = parse_all(messages)
     assert styled(plain, entities, "italic") == ["RVC"]
@@ -327,7 +330,7 @@ def test_an_untitled_item_is_shown_by_its_summary_then_its_link() -> None:
     )
     [(plain, _)] = parse_all(messages)
     bullets = [line for line in plain.splitlines() if line.startswith("• ")]
-    assert bullets == ["• Summary stands in", "• https://news.example/x", "• (untitled)"]
+    assert bullets == ["• (untitled)", "• https://news.example/x", "• Summary stands in"]
 
 
 def test_a_blank_title_falls_back_like_an_empty_one() -> None:
@@ -356,7 +359,8 @@ HOSTILE_TEXTS = [
 def test_hostile_feed_text_is_escaped_and_reads_as_plain_text(text: str) -> None:
     messages = render_digest(
         [
-            delivery(1, match("rvc", text), title=text, feed_name=text),
+            # The matched words differ from the title, so that the meta line shows them too.
+            delivery(1, match("rvc", text), title=text, feed_name=text, summary=f"{text}!"),
             delivery(2, match("kursk", "Kursk"), title="", link=None, summary=f"{text} (sum)"),
         ],
         {**WATCHLISTS, "rvc": Watchlist("rvc", ("RVC",), text)},
@@ -365,7 +369,7 @@ def test_hostile_feed_text_is_escaped_and_reads_as_plain_text(text: str) -> None
     [(plain, entities)] = parse_all(messages)
     assert links(plain, entities) == [(text, "https://news.example/1")]
     assert f"{text} (1)" in styled(plain, entities, "bold")  # the watchlist title, escaped too
-    assert text in styled(plain, entities, "italic")
+    assert "Kursk" in styled(plain, entities, "italic")
     lines = plain.splitlines()
     facts = lines[lines.index(f"• {text}") + 1]
     assert facts.strip().startswith(text)  # the outlet
@@ -734,10 +738,11 @@ def test_a_channel_post_shows_the_channel_with_its_handle_and_a_forward_its_orig
         post.matches,
     )  # fmt: skip
     text = "\n".join(plain for plain, _ in parse_all(render([post, forwarded])))
-    assert "  Русский добровольческий корпус (@rusvolcorps) · 12 Mar 05:40 UTC · РДК" in text
+    # РДК stands in the title: the meta line says no more than where and when.
+    assert "  Русский добровольческий корпус (@rusvolcorps) · 12 Mar 05:40 UTC\n" in text + "\n"
     # A channel named by its handle already is not named twice.
     assert (
-        "  @war_reporter · 12 Mar 05:40 UTC · РДК · forwarded from Русский добровольческий корпус"
+        "  @war_reporter · 12 Mar 05:40 UTC · forwarded from Русский добровольческий корпус"
     ) in text
     russian = "\n".join(plain for plain, _ in parse_all(render([forwarded], lang="ru")))
     assert "переслано из Русский добровольческий корпус" in russian
@@ -753,6 +758,36 @@ def test_a_story_shows_its_origin_first_and_when_each_other_source_reported_it()
     )  # fmt: skip
     lines = "\n".join(plain for plain, _ in parse_all(render([head]))).splitlines()
     at = lines.index("• РДК: 25 пленных")
-    assert lines[at + 1] == "  first: RVC (@rusvolcorps) 12 Mar 05:40 UTC · РДК"
+    assert lines[at + 1] == "  first: RVC (@rusvolcorps) 12 Mar 05:40 UTC"
     # The same day: the time alone; another day: with its date.
     assert lines[at + 2] == "  then Meduza 06:40, Kyiv Independent 13 Mar 05:45 UTC"
+
+
+def test_the_meta_line_says_only_words_the_title_does_not_show_each_term_once() -> None:
+    messages = render(
+        [
+            delivery(
+                1,
+                match("rvc", "RVC", "RVC"),
+                match("rvc", "RVC's", "RVC"),
+                match("rvc", "Russian Volunteer Corps", "Russian Volunteer Corps"),
+                title="RVC's statement",
+                summary="The Russian Volunteer Corps said …",
+            )
+        ]
+    )
+    [(plain, entities)] = parse_all(messages)
+    facts = plain.splitlines()[-1]
+    # «RVC» and «RVC's» are one term, and the title shows it; the summary's words are said.
+    assert styled(plain, entities, "italic") == ["Russian Volunteer Corps"]
+    assert facts == "  Kyiv Wire · 12 Mar 05:40 UTC · Russian Volunteer Corps"
+
+
+def test_the_header_counts_the_items_behind_the_stories_when_copies_were_folded() -> None:
+    story = replace(
+        delivery(1, match("rvc", "RVC"), title="Raid"), also=("B", "C"), merged_ids=(2, 3)
+    )
+    [(plain, _)] = parse_all(render([story, delivery(4, match("rvc", "RVC"), title="Other")]))
+    assert plain.splitlines()[0] == "feedwatch · 2 new mentions · 4 items"
+    [(single, _)] = parse_all(render([delivery(5, match("rvc", "RVC"), title="Solo")]))
+    assert single.splitlines()[0] == "feedwatch · 1 new mention"
