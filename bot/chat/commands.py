@@ -99,7 +99,9 @@ class HelpCommands(CommandGroup):
             if chat.quiet
             else tr(lang, "no quiet hours")
         )
-        example = shared[0].label if shared else "rvc"
+        # The founding case's list when there is one, else the first.
+        labels = [w.label for w in shared]
+        example = "rvc" if "rvc" in labels or not labels else labels[0]
         lines = [
             tr(
                 lang,
@@ -168,10 +170,11 @@ class HelpCommands(CommandGroup):
 
 
 # The examples of /start in the reader's language: their own words are what they will watch.
+# An own list's name no shared list has ("kursk" is one in the shipped lists).
 _OWN_EXAMPLE = {
-    "en": "/watch kursk Kursk, Kursk region",
-    "ru": "/watch kursk Курск, Курская область",
-    "uk": "/watch kursk Курськ, Курська область",
+    "en": "/watch my_kursk Kursk, Kursk region",
+    "ru": "/watch my_kursk Курск, Курская область",
+    "uk": "/watch my_kursk Курськ, Курська область",
 }
 _TEST_EXAMPLE = {
     "en": "/test The Kursk governor announced an evacuation",

@@ -24,6 +24,7 @@ from tests.fakes.feed_server import FeedServer
 from tests.fakes.telegram_api import FakeBotApi, RecordedRequest
 
 CHAT, OTHER = 111, 222
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 GROUP, ADMIN, MEMBER = -5001, 501, 502
 FORUM, TOPIC = -1001234567890, 7
 CHANNEL = "@feedwatch_news"
@@ -165,8 +166,8 @@ async def test_start_is_short_with_three_steps_the_shared_lists_by_title_and_the
     assert len(lines) <= 15
     assert lines[2:6] == [
         "Three steps",
-        "1. Follow a shared list: /subscribe legion",
-        "2. Or make your own: /watch kursk Kursk, Kursk region",
+        "1. Follow a shared list: /subscribe rvc",
+        "2. Or make your own: /watch my_kursk Kursk, Kursk region",
         "3. Try it on a text: /test The Kursk governor announced an evacuation",
     ]
     assert "• rvc — Russian Volunteer Corps ✓" in lines
@@ -174,7 +175,7 @@ async def test_start_is_short_with_three_steps_the_shared_lists_by_title_and_the
     assert "This chat: a digest every 1h; time zone Europe/Kyiv; no quiet hours." in lines
     assert lines[-1] == "/help lists every command."
     ukrainian = await say(fake_bot_api, "/start", language_code="uk")
-    assert "2. Або створіть власний: /watch kursk Курськ, Курська область" in ukrainian
+    assert "2. Або створіть власний: /watch my_kursk Курськ, Курська область" in ukrainian
 
 
 async def test_subscribe_and_unsubscribe(app: FeedwatchApp, fake_bot_api: FakeBotApi) -> None:
@@ -701,11 +702,11 @@ async def test_the_start_example_matches_as_it_promises(
         watch = "/watch" + next(line for line in lines if "/watch " in line).split("/watch")[1]
         trial = "/test" + next(line for line in lines if "/test " in line).split("/test")[1]
         if labels(app, CHAT, own=True):
-            app.repo.remove_list(CHAT, "kursk")
-        assert "kursk" in await say(fake_bot_api, watch, language_code=lang)
-        assert labels(app, CHAT, own=True) == ["kursk"]
+            app.repo.remove_list(CHAT, "my_kursk")
+        assert "my_kursk" in await say(fake_bot_api, watch, language_code=lang)
+        assert labels(app, CHAT, own=True) == ["my_kursk"]
         tried = await say(fake_bot_api, trial, language_code=lang)
-        assert "kursk" in tried
+        assert "my_kursk" in tried
 
 
 async def test_an_import_addressed_to_another_bot_is_ignored(
@@ -913,3 +914,15 @@ async def test_a_member_who_presses_a_button_in_a_group_gets_the_toast_alone(
     await say(fake_bot_api, "/watchlists", GROUP, user_id=ADMIN)
     assert len(fake_bot_api.sent_messages(GROUP)) == sent + 1
     assert labels(app, GROUP) == ["rvc"]
+
+
+def test_the_start_examples_name_no_shipped_shared_list() -> None:
+    """Step 2's own list must not collide with a shared one: "/watch kursk …" was refused where
+    the shipped lists are used, as they have a "kursk"."""
+    from bot.chat.commands import _OWN_EXAMPLE
+    from bot.ops.watchlist_file import load_watchlists
+
+    shipped = {w.name for w in load_watchlists(REPO_CONFIG / "watchlists.toml")}
+    assert "rvc" in shipped
+    assert {example.split()[1] for example in _OWN_EXAMPLE.values()} == {"my_kursk"}
+    assert "my_kursk" not in shipped
