@@ -1409,15 +1409,22 @@ class FakeBotApi:
         ]  # fmt: skip
         return self._new_message(params, formatted, photo=photo)
 
-    def _do_editMessageText(
-        self, params: dict[str, Any], _files: Any, formatted: dict[str, Any]
-    ) -> JSONDict | bool:
+    def _edited_chat(self, params: dict[str, Any]) -> _Known | None:
+        """The chat of a message to edit; None for an inline message (nothing to keep). Editing
+        needs chat_id and message_id without inline_message_id, as Telegram says."""
         if "inline_message_id" in params:
-            return True
+            return None
         if "chat_id" not in params or "message_id" not in params:
             problem = "chat_id and message_id are required without inline_message_id"
             raise _ApiError(400, f"Bad Request: {problem}", invalid=problem)
-        known = self._remember_chat(params["chat_id"], None, None)
+        return self._remember_chat(params["chat_id"], None, None)
+
+    def _do_editMessageText(
+        self, params: dict[str, Any], _files: Any, formatted: dict[str, Any]
+    ) -> JSONDict | bool:
+        known = self._edited_chat(params)
+        if known is None:
+            return True
         message = dict(known.messages.get(params["message_id"]) or {})
         message.update(
             message_id=params["message_id"],
@@ -1441,12 +1448,9 @@ class FakeBotApi:
     def _do_editMessageReplyMarkup(self, params: dict[str, Any], *_: Any) -> JSONDict | bool:
         """As Telegram does: the message's keyboard replaced (or removed, when none is given),
         and "message is not modified" when it would not change."""
-        if "inline_message_id" in params:
+        known = self._edited_chat(params)
+        if known is None:
             return True
-        if "chat_id" not in params or "message_id" not in params:
-            problem = "chat_id and message_id are required without inline_message_id"
-            raise _ApiError(400, f"Bad Request: {problem}", invalid=problem)
-        known = self._remember_chat(params["chat_id"], None, None)
         current = known.messages.get(params["message_id"])
         if current is None:
             raise _ApiError(400, "Bad Request: message to edit not found")
