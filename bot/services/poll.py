@@ -326,9 +326,6 @@ class Poller:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._compiled: tuple[tuple[Watchlist, ...], Matcher] | None = None
         self._unchanged: list[FeedState] = []
-        # Feeds being polled now: one whose claim lapsed meanwhile and is claimed again is not
-        # polled twice at once.
-        self._in_flight: set[int] = set()
 
     async def poll(self, *, all_feeds: bool = False) -> list[PollOutcome]:
         """Poll the feeds that are due, claimed a batch at a time so that replicas sharing the
@@ -359,6 +356,7 @@ class Poller:
         matcher: Matcher | None = None
         running: set[asyncio.Task[PollOutcome]] = set()
         outcomes: list[PollOutcome] = []
+        started: set[int] = set()  # feed ids polled this round: none is polled twice
         try:
             while True:
                 room = self._concurrency - len(running)
@@ -379,10 +377,12 @@ class Poller:
                         matcher = await self._matcher()
                     for feed in claimed:
                         assert matcher is not None
-                        if feed.id in self._in_flight:
+                        if feed.id in started:
                             # Its claim ran out while it waited for its host (a thousand channels
-                            # queue for t.me's pace): it is being polled already.
+                            # queue for t.me's pace), and it was claimed again: it is being polled,
+                            # or was polled while the claim was asked for, this round.
                             continue
+                        started.add(feed.id)
                         running.add(asyncio.create_task(self._poll_guarded(feed, matcher)))
                 if not running:
                     return outcomes
@@ -412,13 +412,9 @@ class Poller:
         return slots
 
     async def _poll_guarded(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
-        """`poll_feed` when the feed's host and the round have room, known to be in flight."""
-        self._in_flight.add(feed.id)
-        try:
-            async with self._host_slots(feed.url), self._slots:
-                return await self._poll_caught(feed, matcher)
-        finally:
-            self._in_flight.discard(feed.id)
+        """`poll_feed` when the feed's host and the round have room."""
+        async with self._host_slots(feed.url), self._slots:
+            return await self._poll_caught(feed, matcher)
 
     async def _poll_caught(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
         """`poll_feed`, with whatever it raises made this feed's failure, never the round's
