@@ -201,7 +201,12 @@ class HistoryCommands(CommandGroup):
         lists = await self._lists(update, target, request.names, lang)
         if lists is None:
             return
-        titles = {w.name: w.display_title for w in lists}
+        # A chat's own list and a shared one may have one title: the own one says so.
+        own = tr(lang, "(own)")
+        titles = {
+            w.name: f"{w.display_title} {own}" if w.owner is not None else w.display_title
+            for w in lists
+        }
         counts = await asyncio.to_thread(
             self._count, target.id, [w.name for w in lists], request.days, target.chat.timezone
         )
@@ -225,7 +230,8 @@ class HistoryCommands(CommandGroup):
             charts.draw,
             counts,
             titles,
-            heading=title,
+            # The caption under the photo says it; on a phone the image's room goes to the lines.
+            heading="",
             ylabel=tr(lang, "hits"),
             others=lambda count: ntr(lang, "{count} other list", "{count} other lists", count),
         )

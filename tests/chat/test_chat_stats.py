@@ -180,7 +180,7 @@ async def test_stats_of_the_chats_own_list_names_it_as_the_chat_does(
     opened(photo)
     assert photo.result["caption"] == (
         "Hits per day, 06.03.2024 – 12.03.2024 (UTC)\n"
-        "• kursk: 2\n"
+        "• kursk (own): 2\n"  # told from a shared list of the same name or title
         "Total: 2. Busiest day: 12.03.2024, hits: 2."
     )
 

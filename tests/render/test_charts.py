@@ -371,3 +371,16 @@ def test_bucket_labels_and_periods() -> None:
     hours = count_hits([], now=NOW, days=1, tz=KYIV, bucket="hour").window
     assert charts.period(hours) == ("13.03.2024 18:00", "14.03.2024 18:00")
     assert charts.bucket_label(hours.starts[-1], hours) == "14.03.2024 17:00"
+
+
+def test_a_chart_for_a_phone_has_large_text_and_leaves_its_title_to_the_caption() -> None:
+    counts = count_hits([], now=datetime(2024, 3, 12, 12, tzinfo=UTC), days=7, tz=UTC)
+    untitled = charts.figure(counts, (), heading="")
+    assert untitled.axes[0].get_title() == ""
+    labels = untitled.axes[0].get_xticklabels()
+    assert labels
+    # A phone shows the image at about a third of its 1080 pixels: 17-point text, not 11.
+    assert all(label.get_fontsize() >= charts.TEXT_SIZE for label in labels)
+    assert charts.TEXT_SIZE >= 16
+    titled = charts.figure(counts, (), heading="Hits per day")
+    assert titled.axes[0].get_title() == "Hits per day"
