@@ -32,7 +32,7 @@ def _cities() -> dict[str, str]:
     locales = [Locale.parse(lang) for lang in LANGUAGES]
     aliases = _aliases()
     # Canonical zones first: an alias (Europe/Belfast) never takes its city's name (London).
-    for zone in sorted(available_timezones(), key=lambda z: (z in aliases, z)):
+    for zone in sorted(_zones().values(), key=lambda z: (z in aliases, z)):
         area, _, city = zone.partition("/")
         if not city or area in ("Etc", "SystemV", "US", "Brazil", "Canada", "Chile", "Mexico"):
             continue
@@ -55,7 +55,15 @@ def _cities() -> dict[str, str]:
 def _aliases() -> dict[str, str]:
     """Old and linked zone names to the zone that stands for them now (Europe/Kiev: Europe/Kyiv)."""
     found: Mapping[str, str] = get_global("zone_aliases")
-    return {alias: zone for alias, zone in found.items() if zone in available_timezones()}
+    zones = set(_zones().values())
+    return {alias: zone for alias, zone in found.items() if zone in zones}
+
+
+@cache
+def _zones() -> dict[str, str]:
+    """The zones this machine knows, by their name in lower case: `available_timezones` walks the
+    tz database's folders on every call, so once is enough."""
+    return {name.lower(): name for name in available_timezones()}
 
 
 def zone_for(text: str) -> str | None:
@@ -64,8 +72,7 @@ def zone_for(text: str) -> str | None:
     wanted = text.strip()
     if not wanted:
         return None
-    known = {name.lower(): name for name in available_timezones()}
-    if (name := known.get(wanted.lower())) is not None:
+    if (name := _zones().get(wanted.lower())) is not None:
         return _aliases().get(name, name)
     if (offset := _OFFSET.fullmatch(wanted)) is not None:
         hours, ahead = int(offset[2]), offset[1] == "+"

@@ -81,6 +81,8 @@ def channel_name(address: str) -> str | None:
     text = address.strip()
     if text.startswith("@"):
         return _name(text[1:])
+    if ".me" not in text.lower():  # every feed's URL ends here: no t.me, no telegram.me
+        return None
     if "://" not in text:
         text = "https://" + text
     try:

@@ -441,6 +441,7 @@ class Poller:
 
     async def poll_feed(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
         now = self.clock()
+        channel = channel_name(feed.url)
         started = time.perf_counter()
         try:
             fetched = await self.fetcher.fetch(
@@ -463,9 +464,7 @@ class Poller:
         healthy = replace(
             feed,
             # A channel keeps its one address, whichever base served its page.
-            url=fetched.final_url
-            if fetched.moved_permanently and channel_name(feed.url) is None
-            else feed.url,
+            url=fetched.final_url if fetched.moved_permanently and channel is None else feed.url,
             etag=fetched.etag or feed.etag,
             last_modified=fetched.last_modified or feed.last_modified,
             last_polled_at=now,
@@ -496,7 +495,6 @@ class Poller:
             parse_seconds = time.perf_counter() - started
             failed = await self._failed(feed, now, error.reason)
             return replace(failed, fetch_seconds=fetch_seconds, parse_seconds=parse_seconds)
-        channel = channel_name(feed.url)
         if channel is not None:
             # A channel's page holds its newest posts only: older pages fill what it misses.
             try:

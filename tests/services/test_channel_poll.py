@@ -5,6 +5,7 @@ gap filled after downtime, a preview turned off, a name nobody has, 429s, the fa
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -428,3 +429,42 @@ async def test_posts_a_gap_longer_than_the_depth_leaves_unread_are_counted(
     assert outcome.new_items == 40
     assert _stored_numbers(repo) == list(range(66, 106))
     assert _state(repo, NAME).missed_posts == 60
+
+
+async def test_a_base_that_cannot_be_reached_is_passed_over_for_the_next_pages(
+    channel_server: ChannelServer, clock: Clock
+) -> None:
+    """A blocked t.me is not tried before every page: once it fails, the fallback goes first."""
+    accepted: list[int] = []
+    with socket.socket() as refusing:
+        # Takes each connection and closes it at once: a base that answers nothing.
+        refusing.bind(("127.0.0.1", 0))
+        refusing.listen()
+        stop = threading.Event()
+
+        def hang_up() -> None:
+            refusing.settimeout(0.05)
+            while not stop.is_set():
+                try:
+                    connection, _ = refusing.accept()
+                except TimeoutError:
+                    continue
+                accepted.append(1)
+                connection.close()
+
+        closer = threading.Thread(target=hang_up, daemon=True)
+        closer.start()
+        channel_server.channel(NAME, "RVC", hourly_posts(2, newest=clock()))
+        dead = f"http://127.0.0.1:{refusing.getsockname()[1]}"
+        try:
+            async with Fetcher(
+                timeout=5, allow_private_addresses=True, channel_bases=(dead, channel_server.url)
+            ) as fetcher:
+                pages = [await fetcher.fetch(channel_url(NAME)) for _ in range(3)]
+        finally:
+            stop.set()
+            closer.join(timeout=5)
+
+    assert all(page.final_url.startswith(channel_server.url) for page in pages)
+    assert len(accepted) == 1  # the first page only
+    assert channel_server.hits(NAME) == 3
