@@ -187,6 +187,7 @@ class FeedwatchApp:
             channel_depth=ChannelDepth(
                 settings.polling.channel_depth, settings.polling.channel_depth_posts
             ),
+            archive_age=settings.polling.archive_age,
         )
         sink: DigestSink
         if settings.telegram.token:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from html import escape
 from pathlib import Path
 
@@ -84,13 +85,21 @@ listen = "{metrics_listen}"
     return load_settings(config, env={})
 
 
-def rss(*items: tuple[str, str, str], title: str = "Test outlet") -> bytes:
+PUBLISHED = datetime(2024, 3, 12, 5, 40, tzinfo=UTC)
+"""When `rss` items are published: 20 minutes before `Clock` starts. A test on the real clock
+passes its own time, or its items would be a new feed's archive (older than a day)."""
+
+
+def rss(
+    *items: tuple[str, str, str], title: str = "Test outlet", published: datetime = PUBLISHED
+) -> bytes:
     """An RSS 2.0 document of (guid, title, description) items; text is escaped as XML needs."""
+    date = format_datetime(published.astimezone(UTC), usegmt=True)
     entries = "".join(
         f"<item><guid>{escape(guid)}</guid><title>{escape(item_title)}</title>"
         f"<link>https://news.example/{escape(guid)}</link>"
         f"<description>{escape(description)}</description>"
-        "<pubDate>Tue, 12 Mar 2024 05:40:00 GMT</pubDate></item>"
+        f"<pubDate>{date}</pubDate></item>"
         for guid, item_title, description in items
     )
     return (

@@ -8,6 +8,7 @@ import io
 import logging
 import os
 import signal
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,10 @@ class SignallingStream(io.StringIO):
 async def test_the_schedule_polls_and_prints_a_digest_until_stopped(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
-    url = feed_server.add("/a.rss", rss(("raid", "RVC claims raid", "")))
+    # On the real clock: published now, or the new feed's item would be its archive.
+    url = feed_server.add(
+        "/a.rss", rss(("raid", "RVC claims raid", ""), published=datetime.now(UTC))
+    )
     (tmp_path / "watchlists.toml").write_text(WATCHLISTS_TOML, encoding="utf-8")
     config = tmp_path / "feedwatch.toml"
     config.write_text(

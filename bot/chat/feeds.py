@@ -91,7 +91,7 @@ class FeedCommands(CommandGroup):
                     feed.consecutive_failures,
                 )
         elif feed.last_success_at is not None:
-            when = format_moment(feed.last_success_at, zone, now)
+            when = format_moment(feed.last_success_at, zone, now, lang)
             state = tr(lang, "ok, last read {when}", when=when)
         else:
             state = tr(lang, "not read yet")

@@ -168,9 +168,11 @@ class HistoryCommands(CommandGroup):
             item = past.item
             headline = html_link(escape(shorten(item.title or tr(lang, "(untitled)"))), item.link)
             words = ", ".join(f"«{escape(shorten(m.text, 60))}»" for m in past.matches[:5])
-            when = format_moment(moment_of(item), zone, self.clock())
+            when = format_moment(moment_of(item), zone, self.clock(), lang)
+            # A feed's archive item was counted in a digest, not listed: here it is, marked.
+            mark = escape(tr(lang, " · archive")) if item.archived else ""
             lines.append(
-                f"• {headline} — {escape(shorten(item.feed_name, 80))}, {when}"
+                f"• {headline} — {escape(shorten(item.feed_name, 80))}, {when}{mark}"
                 + (f"\n   {words}" if words else "")
             )
         # Fifty long titles pass one message's limit: as many messages as they need.

@@ -158,6 +158,8 @@ class StoredItem:
     edited: bool = False
     author: str | None = None
     cites: str | None = None
+    # Read on its feed's first poll and already old then: the feed's archive, not news.
+    archived: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +228,9 @@ class DigestMessage:
     thread_id: int | None = None
     # Delivered without a notification sound (a spike alert in the chat's quiet hours).
     silent: bool = False
+    # Outbox rows of archive items this message counts without listing them: they close as
+    # "archived" with it.
+    archived_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +267,19 @@ class Backlog:
     counts: dict[str, int]
     newest: list[PendingDelivery]
     last_id: int
+    # The feeds' archive items among the rows (not in `total`): counted apart, closed with it.
+    archived: tuple[ArchiveCount, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveCount:
+    """What a digest says of one feed's archive items (read on its first poll, already old): how
+    many, and the span of their dates."""
+
+    feed_name: str
+    count: int
+    oldest: datetime
+    newest: datetime
 
 
 @dataclass(frozen=True, slots=True)

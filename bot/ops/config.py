@@ -355,6 +355,9 @@ class PollingSettings(BaseModel):
     # How far back a channel is read on its first poll, and after a gap: whichever comes first.
     channel_depth: _Duration = timedelta(hours=24)
     channel_depth_posts: Annotated[int, PlainValidator(_integer(1, 10_000))] = 100
+    # Items a feed's first poll finds older than this are its archive, not news: digests count
+    # them apart ("12 older items from Meduza's archive") and /hits lists them. "0s": none are.
+    archive_age: Annotated[timedelta, PlainValidator(_duration(timedelta(0)))] = timedelta(hours=24)
     tick: _Duration = timedelta(seconds=30)
     # Off, feeds may reach only public addresses; tests and the demo serve feeds on 127.0.0.1.
     allow_private_addresses: Annotated[bool, PlainValidator(_boolean)] = False

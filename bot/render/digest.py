@@ -9,13 +9,15 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime, format_interval
+
 from bot.core.channel_address import source_label as channel_source_label
-from bot.core.domain import DigestMessage, PendingDelivery, StoredItem, Watchlist
+from bot.core.domain import ArchiveCount, DigestMessage, PendingDelivery, StoredItem, Watchlist
 from bot.core.matching.normalize import strip_invisible
 from bot.render.i18n import ntr, tr
 from bot.render.links import html_link, web_link
@@ -52,11 +54,14 @@ def shorten(text: str, limit: int = TITLE_CAP) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _when(moment: datetime, tz: tzinfo, now: datetime) -> str:
+def _when(moment: datetime, tz: tzinfo, now: datetime, lang: str = "en") -> str:
+    """ "12 Mar 05:40 UTC" in the chat's language ("12 мар. 05:40 MSK"), with the year only
+    when it is not this one."""
     local = moment.astimezone(tz)
     label = "UTC" if tz is UTC else (local.tzname() or "")
-    pattern = "%d %b %H:%M" if local.year == now.astimezone(tz).year else "%d %b %Y %H:%M"
-    return f"{local.strftime(pattern)} {label}".strip()
+    pattern = "dd MMM HH:mm" if local.year == now.astimezone(tz).year else "dd MMM y HH:mm"
+    written = format_datetime(local, pattern, locale=_DATE_LOCALES.get(lang, lang))
+    return f"{written} {label}".strip()
 
 
 def pack_lines(lines: Sequence[str], limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
@@ -75,9 +80,10 @@ def zone(name: str | None) -> tzinfo:
     return ZoneInfo(name) if name else UTC
 
 
-def format_moment(moment: datetime, timezone: str | None, now: datetime) -> str:
-    """A moment as a chat reads it: on its clock, with the year only when it is not this one."""
-    return _when(moment, zone(timezone), now)
+def format_moment(moment: datetime, timezone: str | None, now: datetime, lang: str = "en") -> str:
+    """A moment as a chat reads it: on its clock, in its language, with the year only when it
+    is not this one."""
+    return _when(moment, zone(timezone), now, lang)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +155,7 @@ def _item_block(
             continue
         terms.add(term)
         texts.append(shown)
-    source, when = source_name(item), _when(moment_of(item), tz, now)
+    source, when = source_name(item), _when(moment_of(item), tz, now, writer.lang)
     # A story told by several: its earliest item, the one shown, is where it began.
     origin = (
         [writer.esc(writer.say("first: {source} {time}", source=source, time=when))]
@@ -173,7 +179,11 @@ def _item_block(
         moments = delivery.also_at if len(delivery.also_at) == len(delivery.also) else ()
         outlets = ", ".join(
             shorten(name, _FEED_NAME_CAP)
-            + (f" {_then(moments[index], moment_of(item), tz, now)}" if moments else "")
+            + (
+                f" {_then(moments[index], moment_of(item), tz, now, writer.lang)}"
+                if moments
+                else ""
+            )
             for index, name in enumerate(delivery.also[:_MATCHES_SHOWN])
         )
         more = "…" if len(delivery.also) > _MATCHES_SHOWN else ""
@@ -192,11 +202,11 @@ def source_label(feed_name: str, link: str | None) -> str:
     return channel_source_label(shorten(feed_name, _FEED_NAME_CAP), link)
 
 
-def _then(moment: datetime, origin: datetime, tz: tzinfo, now: datetime) -> str:
+def _then(moment: datetime, origin: datetime, tz: tzinfo, now: datetime, lang: str) -> str:
     """When a later report came: its time alone on the origin's day, else with its date."""
     if moment.astimezone(tz).date() == origin.astimezone(tz).date():
         return moment.astimezone(tz).strftime("%H:%M")
-    return _when(moment, tz, now)
+    return _when(moment, tz, now, lang)
 
 
 class _Places:
@@ -253,15 +263,18 @@ def render_digest(
     limit: int | None = None,
     lang: str = "en",
     updates: Sequence[StoryUpdate] = (),
+    archived: Sequence[PendingDelivery] = (),
 ) -> list[DigestMessage]:
     """Group the deliveries by watchlist (an item that hits several stands once, under the list
-    whose term stands earliest in it), then the updates of stories sent before, and cut the result
-    into messages of at most `limit` visible characters: Telegram's limit for HTML; plain text
-    for a terminal is not cut (no "(continued)" headings) unless a limit is given."""
+    whose term stands earliest in it), then the updates of stories sent before, then the count of
+    the `archived` (feeds' archive items, not listed), and cut the result into messages of at most
+    `limit` visible characters: Telegram's limit for HTML; plain text for a terminal is not cut
+    (no "(continued)" headings) unless a limit is given."""
     if limit is None:
         limit = TELEGRAM_TEXT_LIMIT if fmt == "html" else TERMINAL_UNLIMITED
     deliveries = [d for d in deliveries if d.matches]
-    if not deliveries and not updates:
+    archived = [d for d in archived if d.matches]
+    if not deliveries and not updates and not archived:
         return []
     writer = _Writer(fmt, lang)
     titles: dict[str, str] = {name: w.display_title for name, w in watchlists.items()}
@@ -271,7 +284,7 @@ def render_digest(
     for delivery in sorted(deliveries, key=lambda d: (moment_of(d.item), d.id), reverse=True):
         groups[section_of(delivery, order)].append(delivery)
     items = len(deliveries) + sum(len(d.merged_ids) for d in deliveries)
-    header = writer.bold(_header(writer, len(deliveries), len(updates), items))
+    header = writer.bold(_header(writer, len(deliveries), len(updates), items, len(archived)))
     messages: list[DigestMessage] = []
     parts: list[str] = [header]
     ids: list[int] = []
@@ -309,14 +322,69 @@ def render_digest(
         add("\n" + writer.heading(f"{heading} ({len(updates)})"), (), "")
         for block in _update_blocks(writer, updates, tz, now):
             add(block.body, block.delivery_ids, continued)
+    if archived:
+        add("\n" + "\n".join(_archive_lines(writer, archive_counts(archived), tz)), (), "")
     flush()
+    if archived:
+        messages[-1] = replace(messages[-1], archived_ids=tuple(d.id for d in archived))
     return messages
 
 
-def _header(writer: _Writer, mentions: int, updates: int, items: int = 0) -> str:
+def archive_counts(deliveries: Iterable[PendingDelivery]) -> list[ArchiveCount]:
+    """The archive items among `deliveries`, counted by feed: most first."""
+    moments: dict[str, list[datetime]] = {}
+    for delivery in deliveries:
+        moments.setdefault(delivery.item.feed_name, []).append(moment_of(delivery.item))
+    return sorted(
+        (ArchiveCount(name, len(times), min(times), max(times)) for name, times in moments.items()),
+        key=lambda c: (-c.count, c.feed_name),
+    )
+
+
+def _archive_lines(writer: _Writer, counts: Sequence[ArchiveCount], tz: tzinfo) -> list[str]:
+    """The feeds' archive items as a digest tells them: not one by one, but a line a feed with
+    how many and from when, and where to read them."""
+    total = sum(c.count for c in counts)
+    lines = [
+        writer.heading(
+            writer.say("From the archives of feeds read for the first time") + f" ({total})"
+        )
+    ]
+    for count in counts:
+        dates = format_interval(
+            count.oldest.astimezone(tz).date(),
+            count.newest.astimezone(tz).date(),
+            "yMMMd",
+            locale=_DATE_LOCALES.get(writer.lang, writer.lang),
+        )
+        lines.append(
+            writer.esc(
+                "  "
+                + ntr(
+                    writer.lang,
+                    "{feed}: {count} item, {dates}",
+                    "{feed}: {count} items, {dates}",
+                    count.count,
+                    feed=shorten(count.feed_name, _FEED_NAME_CAP),
+                    dates=dates,
+                )
+            )
+        )
+    if writer.fmt == "html":
+        lines.append(writer.esc(writer.say("Not news, so not listed: /hits shows them.")))
+    else:
+        lines.append(writer.say("Not news, so not listed: `feedwatch hits export` writes them."))
+    return lines
+
+
+# Dates as the digest's times read them: "12 Mar", not the American "Mar 12".
+_DATE_LOCALES = {"en": "en_GB"}
+
+
+def _header(writer: _Writer, mentions: int, updates: int, items: int = 0, archived: int = 0) -> str:
     """ "feedwatch · 3 new mentions", with the items they stand for when stories folded copies
-    ("· 5 items": one count squares with /stats, the other with what is read), and the updates
-    of earlier stories when there are any."""
+    ("· 5 items": one count squares with /stats, the other with what is read), the updates of
+    earlier stories, and the feeds' archive items held apart, when there are any."""
     if mentions:
         parts = [
             # translators: the first line of a digest; feedwatch is the bot's name
@@ -340,6 +408,15 @@ def _header(writer: _Writer, mentions: int, updates: int, items: int = 0) -> str
                 updates,
             )
         )
+    if archived:
+        parts.append(
+            ntr(
+                writer.lang,
+                "{count} older item from archives",
+                "{count} older items from archives",
+                archived,
+            )
+        )
     return " · ".join(parts)
 
 
@@ -359,7 +436,7 @@ def _update_blocks(
         for update in story_updates:
             item = update.delivery.item
             outlet = shorten(item.feed_name, _FEED_NAME_CAP)
-            when = _when(moment_of(item), tz, now)
+            when = _when(moment_of(item), tz, now, writer.lang)
             outlets.append(f"{writer.link(outlet, item.link)} {writer.esc(when)}")
         body = writer.title_line(title, story.link) + "\n  + " + ", ".join(outlets)
         blocks.append(_Block(body, tuple(row for u in story_updates for row in _rows(u.delivery))))
@@ -420,10 +497,12 @@ def render_backlog(
     fmt: Format = "html",
     tz: tzinfo = UTC,
     lang: str = "en",
+    archived: Sequence[ArchiveCount] = (),
 ) -> DigestMessage:
     """A backlog too long for a digest: one message with how many mentions wait in all, how many
-    each watchlist has, and the `newest` items, newest first; the message carries the rows of the
-    items it shows (the others close as summarised, and stay in /hits)."""
+    each watchlist has, and the `newest` items, newest first, then the feeds' `archived` items
+    counted; the message carries the rows of the items it shows (the others close as summarised,
+    and stay in /hits)."""
     writer = _Writer(fmt, lang)
     titles = {name: w.display_title for name, w in watchlists.items()}
     latest = sorted((d for d in newest if d.matches), key=lambda d: (moment_of(d.item), d.id))
@@ -450,6 +529,8 @@ def render_backlog(
             group = section_of(delivery, _by_title((m.watchlist for m in delivery.matches), titles))
             lines.append(_item_block(writer, delivery, group, titles, tz, now).body)
         lines += ["", writer.esc(writer.say("The rest: /hits 50."))]
+        if archived:
+            lines += ["", *_archive_lines(writer, archived, tz)]
         text = "\n".join(lines)
         # The newest items alone could pass the limit only with extreme titles: show fewer.
         if visible_length(text, fmt) <= TELEGRAM_TEXT_LIMIT or len(latest) <= 1:

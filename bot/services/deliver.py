@@ -84,6 +84,7 @@ class DeliveryStorage(GateStore, Protocol):
         *,
         message_id: int | None = ...,
         outcome: str = ...,
+        archived_ids: Sequence[int] = ...,
     ) -> int: ...
 
     async def set_last_digest(self, chat_id: int, now: datetime) -> None: ...
@@ -290,6 +291,7 @@ class Deliverer:
             fmt=self.courier.sink.format,
             tz=zone(chat.timezone),
             lang=language_of(chat.language),
+            archived=backlog.archived,
         )
 
         async def record(at: datetime, *, message_id: int | None) -> None:
@@ -309,35 +311,49 @@ class Deliverer:
         # in the last 48 hours come as updates under it.
         recent = await self.store.recent_sent_deliveries(chat.id, now - STORY_WINDOW)
         by_thread: dict[int | None, list[PendingDelivery]] = {}
+        # Feeds' archive items are counted apart, never folded into stories or told as news.
+        archived: dict[int | None, list[PendingDelivery]] = {}
         for delivery in pending:
             if delivery.matches:
-                by_thread.setdefault(delivery.thread_id, []).append(delivery)
+                into = archived if delivery.item.archived else by_thread
+                into.setdefault(delivery.thread_id, []).append(delivery)
         stories = {
-            thread_id: group_stories(group, [d for d in recent if d.thread_id == thread_id])
-            for thread_id, group in by_thread.items()
+            thread_id: group_stories(
+                by_thread.get(thread_id, []), [d for d in recent if d.thread_id == thread_id]
+            )
+            for thread_id in by_thread.keys() | archived.keys()
         }
         watchlists = {w.name: w for w in await self.store.watchlists()}
         return [
-            _Outgoing(message, len(message.delivery_ids), partial(self._mark_sent, message))
-            for message in self._render(chat, stories, watchlists)
+            _Outgoing(
+                message,
+                len(message.delivery_ids) + len(message.archived_ids),
+                partial(self._mark_sent, message),
+            )
+            for message in self._render(chat, stories, archived, watchlists)
         ]
 
     async def _mark_sent(
         self, message: DigestMessage, at: datetime, *, message_id: int | None
     ) -> None:
-        await self.store.mark_sent(message.delivery_ids, at, message_id=message_id)
+        await self.store.mark_sent(
+            message.delivery_ids, at, message_id=message_id, archived_ids=message.archived_ids
+        )
 
     def _render(
         self,
         chat: Chat,
         stories: dict[int | None, Stories],
+        archived: dict[int | None, list[PendingDelivery]],
         watchlists: dict[str, Watchlist],
     ) -> list[DigestMessage]:
-        """The messages for a chat: one digest per forum topic, or one message a hit."""
+        """The messages for a chat: one digest per forum topic, or one message a hit (and one
+        for the feeds' archive items, counted)."""
         now, fmt, tz = self.clock(), self.courier.sink.format, zone(chat.timezone)
         lang = language_of(chat.language)
         messages: list[DigestMessage] = []
         for thread_id, story in stories.items():
+            kept = archived.get(thread_id, [])
             if chat.instant:
                 for delivery in story.deliveries:
                     one = render_instant(delivery, watchlists, now=now, fmt=fmt, tz=tz, lang=lang)
@@ -347,17 +363,19 @@ class Deliverer:
                     render_instant_update(update, now=now, fmt=fmt, tz=tz, lang=lang)
                     for update in story.updates
                 )
-            else:
-                rendered = render_digest(
-                    list(story.deliveries),
-                    watchlists,
-                    now=now,
-                    fmt=fmt,
-                    tz=tz,
-                    lang=lang,
-                    updates=story.updates,
-                )
-                messages.extend(replace(m, thread_id=thread_id) for m in rendered)
+            # An instant chat gets its archive items counted in a message of their own.
+            shown = () if chat.instant else story.deliveries
+            rendered = render_digest(
+                list(shown),
+                watchlists,
+                now=now,
+                fmt=fmt,
+                tz=tz,
+                lang=lang,
+                updates=() if chat.instant else story.updates,
+                archived=kept,
+            )
+            messages.extend(replace(m, thread_id=thread_id) for m in rendered)
         return messages
 
     async def _moved(self, chat: Chat, new_id: int, sent: int, items: int) -> DeliveryOutcome:

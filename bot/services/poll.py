@@ -88,6 +88,7 @@ class PollSyncStorage(Protocol):
         now: datetime,
         *,
         state: FeedState | None = None,
+        archive_before: datetime | None = None,
     ) -> StoreResult: ...
 
 
@@ -294,9 +295,12 @@ class Poller:
         owner: str | None = None,
         lease: timedelta = timedelta(minutes=2),
         channel_depth: ChannelDepth | None = None,
+        archive_age: timedelta | None = None,
     ) -> None:
         self.store = store
         self.channel_depth = channel_depth or ChannelDepth()
+        # None or zero: a feed's first poll stores every item as news, however old.
+        self.archive_age = archive_age or None
         self.fetcher = fetcher
         self.clock = clock
         self.default_interval = default_interval
@@ -526,11 +530,20 @@ class Poller:
                 ),
             )
 
+        # A feed read for the first time may list years of items: those already old are its
+        # archive, which digests hold apart rather than tell as new mentions.
+        first_read = feed.last_success_at is None
+        archive_before = now - self.archive_age if first_read and self.archive_age else None
         async with self._store_lock:
             # Matching runs in a thread, one feed at a time (under this lock): the matcher's
             # word caches are not shared between threads, and the event loop stays free.
             stored = await asyncio.to_thread(
-                self._store, parsed.items, matcher, replace(healthy, body_hash=body_hash), now
+                self._store,
+                parsed.items,
+                matcher,
+                replace(healthy, body_hash=body_hash),
+                now,
+                archive_before,
             )
         if stored.new_items:
             log.info(
@@ -583,10 +596,16 @@ class Poller:
         return replace(newest, items=tuple(items)), missed
 
     def _store(
-        self, items: Sequence[ParsedItem], matcher: Matcher, state: FeedState, now: datetime
+        self,
+        items: Sequence[ParsedItem],
+        matcher: Matcher,
+        state: FeedState,
+        now: datetime,
+        archive_before: datetime | None = None,
     ) -> StoreResult:
         """Match the items this feed has not stored yet, then store them with the feed's new
-        state (in a worker thread: storage and matching block)."""
+        state (in a worker thread: storage and matching block); those published before
+        `archive_before` are marked as the feed's archive."""
         unseen = self.store.sync.unseen_keys(state.id, [item.key for item in items])
         fresh: list[tuple[ParsedItem, Mapping[str, Sequence[Match]]]] = []
         fresh += _match_new(matcher, items, unseen)
@@ -595,7 +614,9 @@ class Poller:
         if edited:
             stored = self.store.sync.stored_versions(state.id, [item.key for item in edited])
             fresh += edit_versions(edited, stored, matcher.match)
-        return self.store.sync.store_items(state.id, fresh, now, state=state)
+        return self.store.sync.store_items(
+            state.id, fresh, now, state=state, archive_before=archive_before
+        )
 
     async def _save_unchanged(self, *, flush: bool = False) -> None:
         """Save the state of the unchanged feeds polled so far, once a batch is full (or now)."""

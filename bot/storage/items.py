@@ -17,6 +17,7 @@ from bot.storage.queries import chunks, followers_of, recipients
 from bot.storage.rows import CHAT_SOURCE, poll_values
 from bot.storage.store import Store
 from bot.storage.tables import DeliveryRow, FeedRow, HitRow, ItemRow, WatchlistRow
+from bot.trends.stories import credible_date
 
 STREAM_CHUNK = 1000
 """Rows fetched from the database at a time by the streaming reads."""
@@ -77,11 +78,13 @@ class ItemStore(Store):
         now: datetime,
         *,
         state: FeedState | None = None,
+        archive_before: datetime | None = None,
     ) -> StoreResult:
         """Store new items with their hits, and queue each hit for every chat that follows its
         watchlist, all in one transaction: an item is never stored without its outbox rows. With
         `state`, the feed's poll state is saved in the same transaction, so that the body hash
-        that says "already read" is never saved without the items of that body.
+        that says "already read" is never saved without the items of that body. Items published
+        before `archive_before` (a feed's first poll) are marked as its archive.
 
         Items, hits and outbox rows each go in as one multi-row INSERT, not a flush per item."""
         with self._session() as session:
@@ -114,6 +117,7 @@ class ItemStore(Store):
                     "edited": parsed.edited,
                     "author": parsed.author,
                     "cites": parsed.cites,
+                    "archived": _archived(parsed, now, archive_before),
                 }
                 for parsed, _ in fresh
             ]
@@ -302,3 +306,12 @@ def _stored_keys(session: Session, feed_id: int, keys: set[str]) -> set[str]:
             )
         )
     return seen
+
+
+def _archived(item: ParsedItem, now: datetime, archive_before: datetime | None) -> bool:
+    """Whether an item is its feed's archive: dated before `archive_before`, by a date that can
+    be right (one of 1970 says nothing of its age)."""
+    if archive_before is None:
+        return False
+    published = credible_date(item.published, now)
+    return published is not None and published < archive_before

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, update
+from sqlalchemy import ColumnElement, case, func, update
 from sqlmodel import Session, col, select
 
 from bot.core.domain import (
+    ArchiveCount,
     Backlog,
     Chat,
     Match,
@@ -34,6 +35,8 @@ from bot.storage.tables import (
 )
 
 HELD = "held"
+ARCHIVED = "archived"
+"""A feed's archive item, counted in a digest without being listed (in `/hits`)."""
 RECENT_SENT_LIMIT = 5000
 """Rows sent in the story window that a digest compares new items with, at most."""
 
@@ -157,34 +160,42 @@ class OutboxStore(Store):
         return self._deliveries(chat_id, *conditions, limit=limit)
 
     def pending_by_topic(self, chat_id: int) -> dict[int | None, int]:
-        """How many outbox rows wait for each forum topic of the chat (None: the chat itself)."""
+        """How many outbox rows wait for each forum topic of the chat (None: the chat itself),
+        not counting feeds' archive items (a topic with only those is listed with 0): they never
+        make a backlog, since a digest counts them without listing them."""
+        news = case((col(ItemRow.archived).is_(False), 1), else_=0)
         with self._session() as session:
             rows = session.exec(
-                select(DeliveryRow.thread_id, func.count(col(DeliveryRow.id)))
+                select(DeliveryRow.thread_id, func.sum(news))
+                .join(ItemRow, col(ItemRow.id) == DeliveryRow.item_id)
                 .where(DeliveryRow.chat_id == chat_id)
                 .where(open_rows())
                 .group_by(col(DeliveryRow.thread_id))
             ).all()
-            return {thread_id or None: count for thread_id, count in rows}
+            return {thread_id or None: int(count or 0) for thread_id, count in rows}
 
     def backlog(self, chat_id: int, topic: int | None, newest: int) -> Backlog:
         """A topic's whole outbox as a summary reads it: how many rows wait, how many hit each
-        list the chat follows there, and the `newest` of them by their items' time. `last_id`
-        bounds the rows the summary speaks for (`close_backlog`): rows that come meanwhile wait
-        for the next digest."""
+        list the chat follows there, and the `newest` of them by their items' time; the feeds'
+        archive items apart, counted by feed. `last_id` bounds the rows the summary speaks for
+        (`close_backlog`): rows that come meanwhile wait for the next digest."""
         thread = topic or NO_TOPIC
         mine = (
             (col(DeliveryRow.chat_id) == chat_id)
             & (col(DeliveryRow.thread_id) == thread)
             & open_rows()
         )
+        news = mine & col(ItemRow.archived).is_(False)
+        on_item = col(ItemRow.id) == DeliveryRow.item_id
         with self._session() as session:
-            total, last_id = session.exec(
-                select(func.count(col(DeliveryRow.id)), func.max(DeliveryRow.id)).where(mine)
+            last_id = session.exec(select(func.max(DeliveryRow.id)).where(mine)).one()
+            total = session.exec(
+                select(func.count(col(DeliveryRow.id))).join(ItemRow, on_item).where(news)
             ).one()
             counts = session.exec(
                 select(WatchlistRow.name, func.count(col(DeliveryRow.id)))
                 .select_from(DeliveryRow)
+                .join(ItemRow, on_item)
                 .join(HitRow, col(HitRow.item_id) == DeliveryRow.item_id)
                 .join(WatchlistRow, col(WatchlistRow.id) == HitRow.watchlist_id)
                 .join(
@@ -192,7 +203,7 @@ class OutboxStore(Store):
                     (col(SubscriptionRow.watchlist_id) == HitRow.watchlist_id)
                     & (col(SubscriptionRow.chat_id) == chat_id),
                 )
-                .where(mine)
+                .where(news)
                 .where(func.coalesce(SubscriptionRow.thread_id, NO_TOPIC) == thread)
                 .where(col(WatchlistRow.retired).is_(False))
                 .group_by(col(WatchlistRow.name))
@@ -200,13 +211,33 @@ class OutboxStore(Store):
             moment = func.coalesce(ItemRow.published_at, ItemRow.seen_at)
             latest = session.exec(
                 select(DeliveryRow.id)
-                .join(ItemRow, col(ItemRow.id) == DeliveryRow.item_id)
-                .where(mine)
+                .join(ItemRow, on_item)
+                .where(news)
                 .order_by(moment.desc(), col(DeliveryRow.id).desc())
                 .limit(newest)
             ).all()
+            archive = session.exec(
+                select(
+                    func.coalesce(func.nullif(FeedRow.name, ""), FeedRow.url),
+                    func.count(col(DeliveryRow.id)),
+                    func.min(moment),
+                    func.max(moment),
+                )
+                .select_from(DeliveryRow)
+                .join(ItemRow, on_item)
+                .join(FeedRow, col(FeedRow.id) == ItemRow.feed_id)
+                .where(mine & col(ItemRow.archived).is_(True))
+                .group_by(col(FeedRow.id), col(FeedRow.name), col(FeedRow.url))
+            ).all()
         shown = self._deliveries(chat_id, col(DeliveryRow.id).in_(list(latest)), limit=newest)
-        return Backlog(total, dict(counts), shown, last_id or 0)
+        archived = sorted(
+            (
+                ArchiveCount(name, count, oldest, newest_at)
+                for name, count, oldest, newest_at in archive
+            ),
+            key=lambda c: (-c.count, c.feed_name),
+        )
+        return Backlog(total, dict(counts), shown, last_id or 0, tuple(archived))
 
     def close_backlog(
         self,
@@ -218,7 +249,8 @@ class OutboxStore(Store):
         message_id: int | None,
     ) -> None:
         """Close what a sent summary speaks for, in one transaction: the rows it showed as sent
-        in its message, every other row up to `backlog.last_id` as summarised (in `/hits`)."""
+        in its message, the feeds' archive items it counted as archived, every other row up to
+        `backlog.last_id` as summarised (in `/hits`)."""
         shown = [delivery.id for delivery in backlog.newest]
         base = (
             update(DeliveryRow)
@@ -227,11 +259,18 @@ class OutboxStore(Store):
             .where(col(DeliveryRow.id) <= backlog.last_id)
             .where(open_rows())
         )
+        archive_items = select(ItemRow.id).where(col(ItemRow.archived).is_(True))
         with self._session() as session:
             if shown:
                 session.execute(
                     base.where(col(DeliveryRow.id).in_(shown)).values(
                         sent_at=now, outcome="sent", message_id=message_id
+                    )
+                )
+            if backlog.archived:
+                session.execute(
+                    base.where(col(DeliveryRow.item_id).in_(archive_items)).values(
+                        sent_at=now, outcome=ARCHIVED, message_id=message_id
                     )
                 )
             session.execute(base.values(sent_at=now, outcome="summarised"))
@@ -263,18 +302,23 @@ class OutboxStore(Store):
         *,
         message_id: int | None = None,
         outcome: str = "sent",
+        archived_ids: Sequence[int] = (),
     ) -> int:
-        """Close outbox rows; only rows still open are touched, so a repeat is harmless."""
-        if not delivery_ids:
+        """Close outbox rows, and the `archived_ids` (feeds' archive items a digest counted)
+        with them as archived, in one transaction; only rows still open are touched, so a
+        repeat is harmless."""
+        if not delivery_ids and not archived_ids:
             return 0
+        archived = set(archived_ids)
         with self._session() as session:
             rows = session.exec(
                 select(DeliveryRow)
-                .where(col(DeliveryRow.id).in_(list(delivery_ids)))
+                .where(col(DeliveryRow.id).in_([*delivery_ids, *archived]))
                 .where(col(DeliveryRow.sent_at).is_(None))
             ).all()
             for row in rows:
-                row.sent_at, row.message_id, row.outcome = now, message_id, outcome
+                row.sent_at, row.message_id = now, message_id
+                row.outcome = ARCHIVED if row.id in archived else outcome
             return len(rows)
 
     # --- what reached a chat ----------------------------------------------------------------

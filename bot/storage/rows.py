@@ -87,6 +87,7 @@ def stored_item(item: ItemRow, feed: FeedRow) -> StoredItem:
         edited=item.edited,
         author=item.author,
         cites=item.cites,
+        archived=item.archived,
     )
 
 

@@ -95,6 +95,10 @@ class ItemRow(SQLModel, table=True):
     )
     author: str | None = Field(default=None, sa_type=Text)
     cites: str | None = Field(default=None, max_length=128)
+    # Read on its feed's first poll, and older than the archive age then: digests hold it apart.
+    archived: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 class WatchlistRow(SQLModel, table=True):
@@ -239,7 +243,8 @@ class DeliveryRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     # Open rows: None (pending) or "held" (came while the chat was paused; offered on /resume).
-    # Closed rows: "sent"; "summarised" (in a backlog summary, left to /hits); "dropped" (the chat
+    # Closed rows: "sent"; "summarised" (in a backlog summary, left to /hits); "archived" (a
+    # feed's archive item, counted in a digest, left to /hits); "dropped" (the chat
     # no longer follows any watchlist the item hit); "skipped" (held, and the chat declined them);
     # "duplicate" (before 0006: a story the chat had got from another outlet; now such an item
     # is sent as an update line under that story).

@@ -124,9 +124,14 @@ def link_key(url: str | None) -> str | None:
 def moment_of(item: StoredItem) -> datetime:
     """When an item was published, or first seen when its date cannot be right (before any news
     feed existed, or a day later than we saw it)."""
-    published = item.published
-    if published is None or published < EARLIEST_NEWS or published > item.seen_at + timedelta(1):
-        return item.seen_at
+    return credible_date(item.published, item.seen_at) or item.seen_at
+
+
+def credible_date(published: datetime | None, seen_at: datetime) -> datetime | None:
+    """An item's date, unless it cannot be right: before any news feed existed, or a day later
+    than the item was seen."""
+    if published is None or published < EARLIEST_NEWS or published > seen_at + timedelta(1):
+        return None
     return published
 
 

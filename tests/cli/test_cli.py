@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from textwrap import dedent
 
@@ -559,9 +560,13 @@ def test_poll_once_then_digest_once_print_to_the_terminal(
         rss(
             ("raid-1", "RVC & Legion <claim> raid", "Fighters of the Russian Volunteer Corps"),
             ("weather-1", "Sunny in Lviv", "Nothing to see"),
+            published=datetime.now(UTC),  # the CLI runs on the real clock: news, not archive
         ),
     )
-    kursk = feed_server.add("/kursk.rss", rss(("k-1", "Shelling in Kursk region", "Border")))
+    kursk = feed_server.add(
+        "/kursk.rss",
+        rss(("k-1", "Shelling in Kursk region", "Border"), published=datetime.now(UTC)),
+    )
     broken = feed_server.add("/broken.rss", b"oops", status=500, content_type="text/plain")
     write_settings(tmp_path, [news, kursk, broken])
     config = str(tmp_path / "feedwatch.toml")

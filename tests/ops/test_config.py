@@ -840,6 +840,7 @@ ENVIRONMENT_SAMPLES: dict[tuple[str, str], tuple[str, object]] = {
     ("polling", "proxy"): ("socks5://127.0.0.1:1080", "socks5://127.0.0.1:1080"),
     ("polling", "channel_depth"): ("6h", timedelta(hours=6)),
     ("polling", "channel_depth_posts"): ("40", 40),
+    ("polling", "archive_age"): ("0s", timedelta(0)),
     ("polling", "tick"): ("10s", timedelta(seconds=10)),
     ("polling", "allow_private_addresses"): ("True", True),
     ("polling", "parse_workers"): ("0", 0),

@@ -100,7 +100,8 @@ def feed_body(index: int) -> bytes:
         words = " ".join(word(ITEMS_PER_FEED * 3 * index + 3 * n + k) for k in range(3))
         title = f"РДК {words}" if n == 0 and hits(index) else f"Weather {words}"
         entries.append((f"f{index}-{n}", title, ""))
-    return rss(*entries, title=f"Outlet {index}")
+    # The replicas run on the real clock: published now, or a new feed's items are its archive.
+    return rss(*entries, title=f"Outlet {index}", published=datetime.now(UTC))
 
 
 # --- a database of its own: three processes must see the same tables ------------------------

@@ -381,11 +381,13 @@ async def test_a_backlog_larger_than_one_read_is_counted_whole_shows_the_newest_
     lists the ten newest, and the whole backlog closes with it."""
     follow(app, PRIVATE, "rvc", chat_type="private")
     total = 3000
-    start = datetime(2024, 3, 1, tzinfo=UTC)
+    # All within the last day (the clock stands at 12 Mar 06:00): news, not the feed's archive.
+    start = datetime(2024, 3, 11, 12, tzinfo=UTC)
     items = "".join(
         f"<item><guid>raid-{n}</guid><title>RVC report {n}</title>"
         f"<link>https://news.example/raid-{n}</link>"
-        f"<pubDate>{(start + timedelta(minutes=n)).strftime('%a, %d %b %Y %H:%M:%S GMT')}</pubDate>"
+        f"<pubDate>{(start + timedelta(seconds=20 * n)).strftime('%a, %d %b %Y %H:%M:%S GMT')}"
+        "</pubDate>"
         "</item>"
         for n in range(total)
     )
@@ -605,7 +607,8 @@ async def test_a_run_killed_mid_round_delivers_every_hit_once_after_restart(
     that one."""
     chats = [-5001 - n for n in range(20)]
     entries = news("raid", 2)
-    url = feed_server.add(FEED, rss(*entries))
+    # `feedwatch run` polls on the real clock: published now, or they would be the feed's archive.
+    url = feed_server.add(FEED, rss(*entries, published=datetime.now(UTC)))
     settings = write_settings(tmp_path, [url], token=fake_bot_api.token, api_url=fake_bot_api.url)
     config = tmp_path / "feedwatch.toml"
     text = config.read_text(encoding="utf-8")
