@@ -21,7 +21,7 @@ import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ if str(REPO) not in sys.path:  # run as a plain script from a checkout
     sys.path.insert(0, str(REPO))
 
 from benchmarks.corpus import bench_documents  # noqa: E402
-from bot.core.domain import Watchlist  # noqa: E402
+from bot.core.domain import TermContext, Watchlist  # noqa: E402
 from bot.core.errors import ParseError  # noqa: E402
 from bot.core.matching import Matcher  # noqa: E402
 from bot.sources.parsing import parse_feed  # noqa: E402
@@ -758,6 +758,27 @@ def build_watchlists(terms: Sequence[str], rng: random.Random) -> list[Watchlist
     return watchlists
 
 
+CONTEXT_SHARE = 0.10
+
+
+def with_contexts(
+    watchlists: Sequence[Watchlist], terms: Sequence[str], rng: random.Random
+) -> list[Watchlist]:
+    """The same lists with one term in ten given a context: two in three `near` three other
+    terms, the rest `not_near` two, within the default reach."""
+    made = []
+    for watchlist in watchlists:
+        chosen = [t for t in watchlist.terms if rng.random() < CONTEXT_SHARE]
+        contexts = tuple(
+            TermContext(term, near=tuple(rng.sample(terms, 3)))
+            if rng.random() < 2 / 3
+            else TermContext(term, not_near=tuple(rng.sample(terms, 2)))
+            for term in chosen
+        )
+        made.append(replace(watchlist, contexts=contexts))
+    return made
+
+
 # ---------------------------------------------------------------------------------------------
 # Measuring
 # ---------------------------------------------------------------------------------------------
@@ -1022,6 +1043,29 @@ def main(argv: list[str] | None = None) -> int:
     for one in warm_passes:
         print(one.line() + ("  <- median" if one is warm else ""))
     sys.stdout.flush()
+
+    # Context terms (issue 18): one term in ten gets `near` or `not_near` words; the same items,
+    # against the plain lists' warm median just measured.
+    contextual = with_contexts(watchlists, terms, random.Random(args.seed + 4))
+    in_context = Matcher(contextual)
+    feedwatch_pass("", in_context, items, total_bytes)  # fills its caches, as `warm` had
+    context_passes = [
+        feedwatch_pass(f"context terms warm ({n} pass), all items", in_context, items, total_bytes)
+        for n in ("2nd", "3rd", "4th")
+    ]
+    context_warm = sorted(context_passes, key=lambda one: one.seconds)[1]
+    given = sum(len(w.contexts) for w in contextual)
+    print(
+        f"context terms: {given} of {len(terms)} terms ({given / len(terms):.0%}) given near or "
+        f"not_near words, in the same one-pass index"
+    )
+    for one in context_passes:
+        print(one.line() + ("  <- median" if one is context_warm else ""))
+    print(
+        f"  context terms against plain terms, warm: {context_warm.mbps:.2f} / {warm.mbps:.2f} "
+        f"MB/s = {context_warm.mbps / warm.mbps:.2f}x",
+        flush=True,
+    )
 
     # Baseline: one alternation of every term, timed on the sample. feedwatch runs on the same
     # items just before and just after it (the mean of the two), so drift in the load of the

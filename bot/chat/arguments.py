@@ -12,6 +12,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.chat.time_zones import zone_for
+from bot.core.domain import CONTEXT_WITHIN, CONTEXT_WITHIN_MOST, TermContext
 from bot.core.limits import QUOTED_AT_MOST
 from bot.core.matching import term_problem
 from bot.core.said import said
@@ -71,6 +72,39 @@ def phrase_watch(args: str, lists: Collection[str]) -> tuple[str, list[str]] | N
             break
         slug = longer
     return label(slug[:64] or "phrase"), terms(phrase)
+
+
+# `/watch NAME TERM near WORD, WORD not near WORD within N`, with the keywords in any of the
+# three languages: a context belongs to the one term before it.
+_CONTEXT = re.compile(r"\s(not\s+near|не\s+рядом|не\s+поруч|near|рядом|поруч)\s", re.IGNORECASE)
+_WITHIN = re.compile(r"\s(?:within|в\s+пределах|в\s+межах)\s+(\d{1,3})\s*(?:\w+)?\s*$", re.I)
+_NEGATIONS = ("not", "не")
+
+
+def watch_in_context(args: str) -> tuple[str, TermContext] | None:
+    """`NAME TERM near WORD[, WORD…] [not near WORD[, …]] [within N]` as typed after /watch: the
+    list and the term with its context; None when no `near` or `not near` stands in `args`."""
+    name, _, rest = args.strip().partition(" ")
+    pieces = _CONTEXT.split(f" {rest} ")
+    if len(pieces) == 1:
+        return None
+    if "," in pieces[0]:
+        raise ValueError(said("a context belongs to one term: /watch NAME TERM near WORD, WORD"))
+    [term] = terms(pieces[0])
+    near: list[str] = []
+    not_near: list[str] = []
+    within = CONTEXT_WITHIN
+    for keyword, words in zip(pieces[1::2], pieces[2::2], strict=True):
+        if found := _WITHIN.search(" " + words):
+            within = int(found.group(1))
+            words = (" " + words)[: found.start()]
+        negated = keyword.casefold().startswith(_NEGATIONS)
+        (not_near if negated else near).extend(terms(words))
+    if not 1 <= within <= CONTEXT_WITHIN_MOST:
+        raise ValueError(
+            said("within must be a number of words from 1 to {most}", most=CONTEXT_WITHIN_MOST)
+        )
+    return label(name), TermContext(term, tuple(near), tuple(not_near), within)
 
 
 def name_and_terms(args: str) -> tuple[str, list[str]]:

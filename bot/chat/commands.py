@@ -157,6 +157,16 @@ class HelpCommands(CommandGroup):
             tr(lang, "<b>Commands</b>"),
             *(f"{escape(usage)} — {escape(tr(lang, about))}" for _, usage, about in COMMANDS),
             "",
+            escape(
+                tr(
+                    lang,
+                    "A term that means other things elsewhere can ask for words near it: "
+                    "{example} (near: one of them within 12 words; not near: none of them; "
+                    "within N: another reach).",
+                    example=_CONTEXT_EXAMPLE.get(lang, _CONTEXT_EXAMPLE["en"]),
+                )
+            ),
+            "",
             tr(
                 lang,
                 "Limits: {lists} watchlists per chat, {terms} terms per list, {feeds} feeds per "
@@ -175,6 +185,11 @@ _OWN_EXAMPLE = {
     "en": "/watch my_kursk Kursk, Kursk region",
     "ru": "/watch my_kursk Курск, Курская область",
     "uk": "/watch my_kursk Курськ, Курська область",
+}
+_CONTEXT_EXAMPLE = {
+    "en": "/watch my_rvc RVC near fighters, raid, Belgorod* not near concert",
+    "ru": "/watch my_rdk РДК рядом боец, рейд, Белгород* не рядом концерт",
+    "uk": "/watch my_rdk РДК поруч боєць, рейд, Бєлгород* не поруч концерт",
 }
 _TEST_EXAMPLE = {
     "en": "/test The Kursk governor announced an evacuation",

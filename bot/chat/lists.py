@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -25,7 +25,7 @@ from bot.chat.base import (
     typed,
 )
 from bot.chat.group import CommandGroup
-from bot.core.domain import Match, Watchlist
+from bot.core.domain import Match, TermContext, Watchlist
 from bot.core.errors import RefusedError
 from bot.core.matching import Matcher, NearMiss, near_misses
 from bot.core.said import N_
@@ -49,10 +49,50 @@ TERMS_SHOWN_AT_MOST = 600
 """Characters of a list's terms `/watchlists` shows."""
 
 
+def context_sentence(context: TermContext, lang: str) -> str:
+    """What a term's context means, as a chat reads it."""
+    parts = []
+    if context.near:
+        parts.append(
+            ntr(
+                lang,
+                "«{term}» is a hit only within {count} word of: {words}.",
+                "«{term}» is a hit only within {count} words of: {words}.",
+                context.within,
+                term=context.term,
+                words=", ".join(context.near),
+            )
+        )
+    if context.not_near:
+        parts.append(
+            ntr(
+                lang,
+                "«{term}» is not a hit within {count} word of: {words}.",
+                "«{term}» is not a hit within {count} words of: {words}.",
+                context.within,
+                term=context.term,
+                words=", ".join(context.not_near),
+            )
+        )
+    return " ".join(parts)
+
+
+def _term_shown(term: str, contexts: Mapping[str, TermContext], lang: str) -> str:
+    """A term as /watchlists lists it, with its context: РДК (near боец, корпус)."""
+    context = contexts.get(term)
+    if context is None:
+        return term
+    parts = [tr(lang, "near {words}", words=", ".join(context.near))] if context.near else []
+    if context.not_near:
+        parts.append(tr(lang, "not near {words}", words=", ".join(context.not_near)))
+    return f"{term} ({'; '.join(parts)})"
+
+
 def _terms_line(watchlist: Watchlist, lang: str) -> str:
     """A list's terms on one line, cut short when long: 200 terms of 200 characters would not
     fit in a message (/export gives them all)."""
-    parts = [", ".join(watchlist.terms)]
+    contexts = {context.term: context for context in watchlist.contexts}
+    parts = [", ".join(_term_shown(term, contexts, lang) for term in watchlist.terms)]
     if watchlist.require:
         parts.append(tr(lang, "requires: {terms}", terms=", ".join(watchlist.require)))
     if watchlist.exclude:
@@ -79,14 +119,19 @@ def _list_name(watchlist: Watchlist) -> str:
     return name if title == watchlist.label else f"{name} {escape(title)}"
 
 
-def _words(matches: Sequence[Match]) -> str:
+def _words(matches: Sequence[Match], lang: str = "en") -> str:
+    """The words a list matched, each with its term, and the context word that let it match:
+    «РДК» (РДК, near «бойцы»)."""
     return ", ".join(
-        f"«{escape(parse.shown(m.text))}» ({escape(m.term)})" for m in matches[:_WORDS_SHOWN]
+        f"«{escape(parse.shown(m.text))}» ({escape(m.term)}"
+        + (", " + tr(lang, "near «{word}»", word=escape(parse.shown(m.near))) if m.near else "")
+        + ")"
+        for m in matches[:_WORDS_SHOWN]
     )
 
 
-def _found_line(watchlist: Watchlist, matches: Sequence[Match]) -> str:
-    return f"• {_list_name(watchlist)}: {_words(matches)}"
+def _found_line(watchlist: Watchlist, matches: Sequence[Match], lang: str) -> str:
+    return f"• {_list_name(watchlist)}: {_words(matches, lang)}"
 
 
 def _near_line(miss: NearMiss, lang: str) -> str:
@@ -255,11 +300,17 @@ class ListCommands(CommandGroup):
     async def _add_terms(self, ask: Request, role: TermRole, command: str) -> None:
         update, target, lang = ask.update, ask.target, ask.lang
         phrase = None
+        contexts: list[TermContext] = []
         try:
-            if role == "terms":
-                own = [w.label for w in await self.store.own_watchlists(target.id)]
-                phrase = parse.phrase_watch(ask.text, own)
-            label, terms = phrase or parse.name_and_terms(ask.text)
+            in_context = parse.watch_in_context(ask.text) if role == "terms" else None
+            if in_context is not None:
+                label, context = in_context
+                terms, contexts = [context.term], [context]
+            else:
+                if role == "terms":
+                    own = [w.label for w in await self.store.own_watchlists(target.id)]
+                    phrase = parse.phrase_watch(ask.text, own)
+                label, terms = phrase or parse.name_and_terms(ask.text)
         except ValueError as error:
             await self._answer(
                 update,
@@ -277,6 +328,7 @@ class ListCommands(CommandGroup):
                 terms,
                 self.clock(),
                 thread_id=target.thread_id,
+                contexts=contexts,
             )
         except RefusedError as error:
             await self._answer(
@@ -302,7 +354,7 @@ class ListCommands(CommandGroup):
                     "exclude": tr(lang, "Added to its exclusions: {terms}.", terms=said),
                 }[role]
             )
-        if result.already:
+        if result.already and not contexts:
             lines.append(
                 tr(
                     lang,
@@ -310,6 +362,7 @@ class ListCommands(CommandGroup):
                     terms=", ".join(escape(t) for t in result.already),
                 )
             )
+        lines.extend(escape(context_sentence(context, lang)) for context in contexts)
         if phrase is not None and result.created:
             lines.append(
                 tr(
@@ -547,7 +600,7 @@ class ListCommands(CommandGroup):
 
         found, misses, suggested = await asyncio.to_thread(judge)
         where = target.where(lang)
-        lines = [_found_line(w, found[w.name]) for w in followed if w.name in found]
+        lines = [_found_line(w, found[w.name], lang) for w in followed if w.name in found]
         lines += [_near_line(miss, lang) for miss in misses]
         lines += [
             tr(

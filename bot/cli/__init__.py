@@ -240,8 +240,10 @@ def _match(watchlists_path: Path, file: Path | None, *, explain: bool) -> int:
         found = matcher.match(title, summary_text)
         out: dict[str, Any] = {"id": record.get("id"), "watchlists": sorted(found)}
         if explain:
+            # A term with a context also names the context word that let it match.
             out["matched"] = [
                 {"watchlist": m.watchlist, "term": m.term, "text": m.text}
+                | ({"near": m.near} if m.near else {})
                 for name in sorted(found)
                 for m in found[name]
             ]
@@ -259,7 +261,10 @@ def _match_text(watchlists_path: Path, text: str) -> int:
         print("no watchlist matches")
         return EXIT_ERROR
     for name in sorted(found):
-        words = ", ".join(f"«{m.text}» ({m.term})" for m in found[name])
+        words = ", ".join(
+            f"«{m.text}» ({m.term}" + (f", near «{m.near}»" if m.near else "") + ")"
+            for m in found[name]
+        )
         print(f"{name}: {words}")
     return EXIT_OK
 

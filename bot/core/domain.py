@@ -23,10 +23,26 @@ class FeedSpec:
     interval: timedelta | None = None
 
 
+CONTEXT_WITHIN = 12
+"""Words between a term and its context word, at most, when a list does not say."""
+CONTEXT_WITHIN_MOST = 100
+
+
+@dataclass(frozen=True, slots=True)
+class TermContext:
+    """What a term of a list needs around it: one of `near` within `within` words of it, and none
+    of `not_near` ("РДК", but only near «боец»; never near «культур*»)."""
+
+    term: str
+    near: tuple[str, ...] = ()
+    not_near: tuple[str, ...] = ()
+    within: int = CONTEXT_WITHIN
+
+
 @dataclass(frozen=True, slots=True)
 class Watchlist:
-    """A named set of terms; an item is a hit when a term matches, a required term (if any) matches
-    and no excluded term matches."""
+    """A named set of terms; an item is a hit when a term matches (with its context, if it has
+    one), a required term (if any) matches and no excluded term matches."""
 
     name: str
     terms: tuple[str, ...]
@@ -35,6 +51,8 @@ class Watchlist:
     exclude: tuple[str, ...] = ()
     # The chat whose own list this is (`/watch`); None for a configured list.
     owner: int | None = None
+    # The terms among `terms` that need (or refuse) words around them.
+    contexts: tuple[TermContext, ...] = ()
 
     @property
     def label(self) -> str:
@@ -109,6 +127,8 @@ class Match:
     watchlist: str
     term: str
     text: str
+    # The context word, as it stands in the item, that let a term with `near` words match.
+    near: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import tomli_w
 from pydantic import BaseModel, BeforeValidator, PlainValidator
 
-from bot.core.domain import Watchlist
+from bot.core.domain import CONTEXT_WITHIN, CONTEXT_WITHIN_MOST, TermContext, Watchlist
 from bot.core.errors import ConfigError
 from bot.core.matching.terms import term_problem
 from bot.core.said import said
@@ -70,13 +70,80 @@ def _array(*, allow_empty: bool) -> BeforeValidator:
 
 _Term = Annotated[str, PlainValidator(_term)]
 
+_CONTEXT_KEYS = ("term", "near", "not_near", "within")
+_CONTEXT_EXAMPLE = '{ term = "РДК", near = ["боец", "корпус"], within = 12 }'
+
+
+def _term_entry(value: object) -> str | TermContext:
+    """A term: a string, or an inline table that gives it a context,
+    `{ term = "РДК", near = [...], not_near = [...], within = 12 }`."""
+    if not isinstance(value, dict):
+        if isinstance(value, str):
+            return _term(value)
+        raise ValueError(
+            said(
+                "must be a string or a table such as {example}, not {type}",
+                example=_CONTEXT_EXAMPLE,
+                type=toml_type(value),
+            )
+        )
+    unknown = [key for key in value if key not in _CONTEXT_KEYS]
+    if unknown:
+        raise ValueError(
+            said(
+                "unknown key {key} in a term's table; it takes term, near, not_near and within",
+                key=quoted(str(unknown[0])),
+            )
+        )
+    if "term" not in value:
+        raise ValueError(said("a term's table needs its term: {example}", example=_CONTEXT_EXAMPLE))
+    term = _term(value["term"])
+    near, not_near = _context_words(value, "near"), _context_words(value, "not_near")
+    if not near and not not_near:
+        raise ValueError(
+            said(
+                "{term} has no near or not_near words; write it as a plain string",
+                term=quoted(term),
+            )
+        )
+    within = value.get("within", CONTEXT_WITHIN)
+    if (
+        isinstance(within, bool)
+        or not isinstance(within, int)
+        or not 1 <= within <= CONTEXT_WITHIN_MOST
+    ):
+        raise ValueError(
+            said("within must be a number of words from 1 to {most}", most=CONTEXT_WITHIN_MOST)
+        )
+    return TermContext(term, near, not_near, within)
+
+
+def _context_words(table: Mapping[str, object], key: str) -> tuple[str, ...]:
+    words = table.get(key, [])
+    if not isinstance(words, list):
+        raise ValueError(
+            said("{key} must be an array of strings, not {type}", key=key, type=toml_type(words))
+        )
+    checked = []
+    for index, word in enumerate(words, 1):
+        try:
+            checked.append(_term(word))
+        except ValueError as error:
+            raise ValueError(
+                said("{key}[{index}]: {problem}", key=key, index=index, problem=error.args[0])
+            ) from None
+    return tuple(checked)
+
+
+_TermEntry = Annotated[str | TermContext, PlainValidator(_term_entry)]
+
 
 class _WatchlistTable(BaseModel):
     model_config = TABLE
 
     name: Annotated[str, PlainValidator(_name)]
     title: OptionalText = None
-    terms: Annotated[tuple[_Term, ...], _array(allow_empty=False)]
+    terms: Annotated[tuple[_TermEntry, ...], _array(allow_empty=False)]
     require: Annotated[tuple[_Term, ...], _array(allow_empty=True)] = ()
     exclude: Annotated[tuple[_Term, ...], _array(allow_empty=True)] = ()
 
@@ -100,8 +167,21 @@ def _read_watchlists(
                 continue
             names[name.lower()] = f"{file} {label.partition(' (')[0]}"
         if watchlist is not None:
-            watchlists.append(Watchlist(**dict(watchlist)))
+            watchlists.append(_watchlist(watchlist))
     return watchlists
+
+
+def _watchlist(table: _WatchlistTable) -> Watchlist:
+    """A checked table as a watchlist: a term's inline table gives the term and its context."""
+    entries = table.terms
+    return Watchlist(
+        name=table.name,
+        title=table.title,
+        terms=tuple(e.term if isinstance(e, TermContext) else e for e in entries),
+        require=table.require,
+        exclude=table.exclude,
+        contexts=tuple(e for e in entries if isinstance(e, TermContext)),
+    )
 
 
 def _read_watchlist_files(
@@ -189,10 +269,25 @@ def watchlists_document(watchlists: Sequence[Watchlist]) -> str:
         table: dict[str, Any] = {"name": watchlist.label}
         if watchlist.title:
             table["title"] = watchlist.title
-        table["terms"] = list(watchlist.terms)
+        contexts = {context.term: context for context in watchlist.contexts}
+        table["terms"] = [_term_table(term, contexts.get(term)) for term in watchlist.terms]
         if watchlist.require:
             table["require"] = list(watchlist.require)
         if watchlist.exclude:
             table["exclude"] = list(watchlist.exclude)
         documented.append(table)
     return tomli_w.dumps({"watchlist": documented})
+
+
+def _term_table(term: str, context: TermContext | None) -> str | dict[str, Any]:
+    """A term as the file writes it: a string, or an inline table with its context."""
+    if context is None:
+        return term
+    table: dict[str, Any] = {"term": term}
+    if context.near:
+        table["near"] = list(context.near)
+    if context.not_near:
+        table["not_near"] = list(context.not_near)
+    if context.within != CONTEXT_WITHIN:
+        table["within"] = context.within
+    return table

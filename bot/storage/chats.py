@@ -12,11 +12,11 @@ from sqlalchemy import ColumnElement, CursorResult, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.core.domain import CONSOLE_CHAT_ID, Chat, Watchlist, own_watchlist_name
+from bot.core.domain import CONSOLE_CHAT_ID, Chat, TermContext, Watchlist, own_watchlist_name
 from bot.core.errors import RefusedError, StorageError
 from bot.core.limits import MAX_LISTS_PER_CHAT, MAX_TERMS_PER_LIST
 from bot.storage.queries import chat_row
-from bot.storage.rows import CHAT_SOURCE, chat_of, watchlist_of
+from bot.storage.rows import CHAT_SOURCE, chat_of, contexts_row, watchlist_of
 from bot.storage.store import Store
 from bot.storage.tables import (
     ChatFeedRow,
@@ -45,6 +45,8 @@ class TermsResult:
     created: bool
     added: tuple[str, ...]
     already: tuple[str, ...]
+    # Terms whose context (near / not near words) was set by this change.
+    in_context: tuple[str, ...] = ()
 
 
 class ChatStore(Store):
@@ -392,8 +394,10 @@ class ChatStore(Store):
         now: datetime,
         *,
         thread_id: int | None = None,
+        contexts: Sequence[TermContext] = (),
     ) -> TermsResult:
-        """Add terms to the chat's own list `label`; `/watch` creates it (and follows it)."""
+        """Add terms to the chat's own list `label`; `/watch` creates it (and follows it). A term
+        in `contexts` gets that context, in place of any it had."""
         with self._session() as session:
             chat_row(session, chat_id)
             row = self._visible_lists(session, chat_id, prefer_own=True).get(label)
@@ -430,6 +434,10 @@ class ChatStore(Store):
                     adding=len(added),
                 )
             setattr(row, role, current + added)
+            if contexts:
+                given = {context.term.casefold() for context in contexts}
+                kept = [c for c in row.contexts or () if str(c["term"]).casefold() not in given]
+                row.contexts = kept + contexts_row(contexts)
             row.updated_at = now
             assert row.id is not None
             subscription = session.exec(
@@ -446,7 +454,12 @@ class ChatStore(Store):
                 )
             elif thread_id is not None:
                 subscription.thread_id = thread_id
-            return TermsResult(created, tuple(added), tuple(dict.fromkeys(already)))
+            return TermsResult(
+                created,
+                tuple(added),
+                tuple(dict.fromkeys(already)),
+                tuple(context.term for context in contexts),
+            )
 
     @staticmethod
     def _own_row(session: Session, chat_id: int, label: str, now: datetime) -> WatchlistRow:
@@ -485,6 +498,8 @@ class ChatStore(Store):
                     else:
                         kept.append(term)
                 setattr(row, role, kept)
+            if row.contexts:
+                row.contexts = [c for c in row.contexts if str(c["term"]).casefold() not in wanted]
             row.updated_at = now
             gone = {term.casefold() for term in removed}
             missing = tuple(term for key, term in wanted.items() if key not in gone)

@@ -20,6 +20,7 @@ from bot.storage.rows import (
     CONFIG_SOURCE,
     IMPORT_SOURCE,
     SHARED_SOURCES,
+    contexts_row,
     poll_values,
     state_of,
 )
@@ -82,6 +83,7 @@ class FeedStore(Store):
                 list_row.terms = list(watchlist.terms)
                 list_row.require = list(watchlist.require)
                 list_row.exclude = list(watchlist.exclude)
+                list_row.contexts = contexts_row(watchlist.contexts)
                 list_row.source = CONFIG_SOURCE
                 list_row.retired = False
                 list_row.updated_at = now

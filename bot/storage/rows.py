@@ -3,9 +3,11 @@ store's row mappers, so that a table's reading is written once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
-from bot.core.domain import Chat, FeedState, StoredItem, Watchlist
+from bot.core.domain import CONTEXT_WITHIN, Chat, FeedState, StoredItem, TermContext, Watchlist
 from bot.storage.tables import ChatRow, FeedRow, ItemRow, WatchlistRow
 
 CONFIG_SOURCE = "config"
@@ -24,7 +26,24 @@ def watchlist_of(row: WatchlistRow) -> Watchlist:
         require=tuple(row.require),
         exclude=tuple(row.exclude),
         owner=row.owner_chat_id,
+        contexts=tuple(
+            TermContext(
+                str(c["term"]),
+                tuple(c.get("near", ())),
+                tuple(c.get("not_near", ())),
+                int(c.get("within", CONTEXT_WITHIN)),
+            )
+            for c in row.contexts or ()
+        ),
     )
+
+
+def contexts_row(contexts: Sequence[TermContext]) -> list[dict[str, Any]]:
+    """Terms' contexts as the watchlist row keeps them (JSON)."""
+    return [
+        {"term": c.term, "near": list(c.near), "not_near": list(c.not_near), "within": c.within}
+        for c in contexts
+    ]
 
 
 def chat_of(row: ChatRow) -> Chat:

@@ -118,6 +118,8 @@ class WatchlistRow(SQLModel, table=True):
     terms: list[str] = Field(sa_type=JSON)
     require: list[str] = Field(sa_type=JSON)
     exclude: list[str] = Field(sa_type=JSON)
+    # The terms' contexts: [{"term", "near", "not_near", "within"}]; None before migration 0010.
+    contexts: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
     source: str = Field(default="config", max_length=16)
     retired: bool = False
     updated_at: datetime = Field(sa_type=UtcDateTime)

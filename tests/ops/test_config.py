@@ -446,7 +446,8 @@ def test_watchlist_files_are_relative_to_the_config_file_not_the_cwd(
         ),
         pytest.param(
             '[[watchlist]]\nname = "rvc"\nterms = ["RVC", 7]\n',
-            "[[watchlist]] #1 (rvc) terms[2]: must be a string, not an integer",
+            "[[watchlist]] #1 (rvc) terms[2]: must be a string or a table such as "
+            '{ term = "РДК", near = ["боец", "корпус"], within = 12 }, not an integer',
             id="term-not-a-string",
         ),
         pytest.param(

@@ -117,7 +117,8 @@ def test_an_imported_document_holds_only_watchlists_and_every_problem_is_named()
         "lists.toml: unknown key 'watchlist_files'; did you mean [[watchlist]] tables?",
         "lists.toml: [[watchlist]] #1 (a b) name: 'a b' is not a valid name; use 1 to 64 letters,"
         " digits, - and _",
-        "lists.toml: [[watchlist]] #1 (a b) terms[2]: must be a string, not an integer",
+        "lists.toml: [[watchlist]] #1 (a b) terms[2]: must be a string or a table such as "
+        '{ term = "РДК", near = ["боец", "корпус"], within = 12 }, not an integer',
     ]
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from itertools import compress
 
-from bot.core.domain import Match, Watchlist
+from bot.core.domain import Match, TermContext, Watchlist
 from bot.core.matching.morphology import Morphology, default_morphology
 from bot.core.matching.normalize import (
     BARRIER,
@@ -36,6 +36,8 @@ class Role(Enum):
     TERM = "term"
     REQUIRE = "require"
     EXCLUDE = "exclude"
+    NEAR = "near"
+    NOT_NEAR = "not_near"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,10 @@ class _Owner:
     watchlist: str
     role: Role
     term: str
+    # For NEAR and NOT_NEAR: the term of the list whose context this is.
+    anchor: str = ""
+    # A TERM that has a context, a NEAR or a NOT_NEAR: its finds are weighed by their places.
+    placed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,11 @@ class _Outcome:
     matches: tuple[tuple[str, tuple[Match, ...]], ...]
     required: frozenset[str]
     excluded: frozenset[str]
+    # The context words it is, for terms with a context: (watchlist, term, near?, text).
+    contexts: tuple[tuple[str, str, bool, str], ...] = ()
+    # Whether its place matters (a term with a context or a context word): such a find is kept
+    # at every place, and weighed; the others are told once and pass as they are.
+    placed: bool = False
 
 
 _NOTHING = _Outcome((), frozenset(), frozenset())
@@ -98,21 +109,46 @@ def _outcome(patterns: Iterable[_Pattern], text: str) -> _Outcome:
     matches: dict[str, dict[Match, None]] = defaultdict(dict)
     required: set[str] = set()
     excluded: set[str] = set()
+    contexts: dict[tuple[str, str, bool, str], None] = {}
+    placed = False
     for pattern in patterns:
         for owner in pattern.owners:
+            placed = placed or owner.placed
             if owner.role is Role.TERM:
                 matches[owner.watchlist][Match(owner.watchlist, owner.term, text)] = None
             elif owner.role is Role.REQUIRE:
                 required.add(owner.watchlist)
-            else:
+            elif owner.role is Role.EXCLUDE:
                 excluded.add(owner.watchlist)
-    if not (matches or required or excluded):
+            else:
+                contexts[(owner.watchlist, owner.anchor, owner.role is Role.NEAR, text)] = None
+    if not (matches or required or excluded or contexts):
         return _NOTHING
     return _Outcome(
         tuple((name, tuple(found)) for name, found in matches.items()),
         frozenset(required),
         frozenset(excluded),
+        tuple(contexts),
+        placed,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A term found in the text, and which words it spans there (by index)."""
+
+    outcome: _Outcome
+    start: int
+    end: int
+
+
+def _distance(a: _Found, b: _Found) -> int:
+    """How many words apart two finds stand: 1 for neighbours, 0 when they overlap."""
+    if b.start > a.end:
+        return b.start - a.end
+    if a.start > b.end:
+        return a.start - b.end
+    return 0
 
 
 _QUOTE_PAIRS = {"«": "»", "“": "”", "„": "“", '"': '"'}
@@ -127,6 +163,15 @@ def _close_quote(text: str, start: int, end: int) -> int:
     return end
 
 
+def _once(matches: list[Match]) -> tuple[Match, ...]:
+    """Each term as read in the text once, where it first stood in context (a term with a
+    context is found at every place, and may read the same at several)."""
+    first: dict[tuple[str, str], Match] = {}
+    for match in matches:
+        first.setdefault((match.term, match.text), match)
+    return tuple(first.values())
+
+
 class Matcher:
     """All watchlists compiled into one index; `match` tells which watchlists a text hits and why."""
 
@@ -136,23 +181,35 @@ class Matcher:
         self._morph = morphology or default_morphology()
         self._watchlists = {w.name: w for w in watchlists}
         self._requiring = frozenset(w.name for w in self._watchlists.values() if w.require)
+        # The terms that need words around them, by (watchlist, term).
+        self._contexts: dict[tuple[str, str], TermContext] = {
+            (w.name, context.term): context
+            for w in self._watchlists.values()
+            for context in w.contexts
+            if context.near or context.not_near
+        }
         # Patterns are shared by every watchlist that uses the same normalised term.
         patterns: dict[tuple[tuple[str, ...], bool], _Pattern] = {}
         for watchlist in self._watchlists.values():
-            for role, terms in (
-                (Role.TERM, watchlist.terms),
-                (Role.REQUIRE, watchlist.require),
-                (Role.EXCLUDE, watchlist.exclude),
-            ):
-                for term in terms:
-                    words, is_prefix = term_words(term)
-                    if not words:
-                        continue
-                    pattern = patterns.get((words, is_prefix))
-                    if pattern is None:
-                        pattern = _Pattern(self._compile(words, is_prefix))
-                        patterns[(words, is_prefix)] = pattern
-                    pattern.owners.append(_Owner(watchlist.name, role, term))
+            owned = (
+                [(Role.TERM, term, "") for term in watchlist.terms]
+                + [(Role.REQUIRE, term, "") for term in watchlist.require]
+                + [(Role.EXCLUDE, term, "") for term in watchlist.exclude]
+            )
+            for context in watchlist.contexts:
+                owned += [(Role.NEAR, word, context.term) for word in context.near]
+                owned += [(Role.NOT_NEAR, word, context.term) for word in context.not_near]
+            for role, term, anchor in owned:
+                words, is_prefix = term_words(term)
+                if not words:
+                    continue
+                pattern = patterns.get((words, is_prefix))
+                if pattern is None:
+                    pattern = _Pattern(self._compile(words, is_prefix))
+                    patterns[(words, is_prefix)] = pattern
+                placed = role is not Role.TERM or (watchlist.name, term) in self._contexts
+                placed = placed and role not in (Role.REQUIRE, Role.EXCLUDE)
+                pattern.owners.append(_Owner(watchlist.name, role, term, anchor, placed))
         # One-word terms by key (or by prefix, `word*`); longer terms by the keys of their first
         # two words, so that a common first word costs one look-up, not one check per term.
         self._singles: dict[str, list[_Pattern]] = defaultdict(list)
@@ -263,13 +320,15 @@ class Matcher:
         self._starters.clear()
         self._pairs_seen.clear()
 
-    def _find(self, prepared: str, scanned: str, words: list[str]) -> list[_Outcome]:
-        """What the terms that stand in one text do to it, in the order they stand there. A word
-        that repeats is told once, where it first stands; so is a phrase that repeats the same way."""
+    def _find(self, prepared: str, scanned: str, words: list[str]) -> list[_Found]:
+        """What the terms that stand in one text do to it, in the order they stand there, with
+        their places. A word that repeats is told once, where it first stands, and so is a phrase
+        that repeats the same way, unless its place matters (a term with a context, a context
+        word): a name's second place may be the one in context."""
         seen = self._seen
         present = self._starters.intersection(words)
         count = len(words)
-        found: list[_Outcome] = []
+        found: list[_Found] = []
         told: set[object] = set()
         starts: list[int] | None = None  # where each word starts, once a phrase needs it
         as_spaced: dict[str, bool] = {}  # whether a phrase stands in the text as joined
@@ -279,8 +338,9 @@ class Matcher:
             known = seen[word]
             # Two spellings of one word that read the same (one with a soft hyphen) count once.
             if known.singles is not _NOTHING and known.shown not in told:
-                told.add(known.shown)
-                found.append(known.singles)
+                if not known.singles.placed:
+                    told.add(known.shown)
+                found.append(_Found(known.singles, index, index))
             if not known.leads or index + 1 == count:
                 continue
             pair = (word, words[index + 1])
@@ -310,8 +370,9 @@ class Matcher:
                     text = prepared[start : _close_quote(prepared, start, end)]
                 outcome = self._phrase_outcome(pattern, text)
                 if outcome not in told:
-                    told.add(outcome)
-                    found.append(outcome)
+                    if not outcome.placed:
+                        told.add(outcome)
+                    found.append(_Found(outcome, index, last))
         return found
 
     def match(self, *texts: str) -> dict[str, tuple[Match, ...]]:
@@ -328,10 +389,13 @@ class Matcher:
         # Most items end here: no word of theirs may begin a term.
         if self._starters.isdisjoint(words):
             return {}
+        finds = self._find(prepared, scanned, words)
+        if self._contexts and any(found.outcome.placed for found in finds):
+            finds = self._in_context(finds)
         matches: dict[str, list[Match]] = {}
         required: set[str] = set()
         excluded: set[str] = set()
-        for outcome in self._find(prepared, scanned, words):
+        for outcome in (found.outcome for found in finds):
             for name, found in outcome.matches:
                 known = matches.get(name)
                 if known is None:
@@ -346,5 +410,53 @@ class Matcher:
         for name in sorted(matches):
             if name in excluded or (name in self._requiring and name not in required):
                 continue
-            result[name] = tuple(matches[name])
+            result[name] = tuple(matches[name]) if not self._contexts else _once(matches[name])
         return result
+
+    def _in_context(self, finds: list[_Found]) -> list[_Found]:
+        """The finds with each match of a context term kept only where its context holds: one of
+        its `near` words within reach (the match then names it) and none of its `not_near`."""
+        places: dict[tuple[str, str], list[tuple[_Found, bool, str]]] = defaultdict(list)
+        for found in finds:
+            for watchlist, term, near, text in found.outcome.contexts:
+                places[(watchlist, term)].append((found, near, text))
+        kept: list[_Found] = []
+        for found in finds:
+            outcome = found.outcome
+            if not outcome.placed or not outcome.matches:
+                kept.append(found)
+                continue
+            matches: list[tuple[str, tuple[Match, ...]]] = []
+            for name, list_matches in outcome.matches:
+                held = []
+                for match in list_matches:
+                    context = self._contexts.get((name, match.term))
+                    if context is None:
+                        held.append(match)
+                        continue
+                    word = self._context_word(context, found, places[(name, match.term)])
+                    if word is not None:
+                        held.append(replace(match, near=word or None))
+                if held:
+                    matches.append((name, tuple(held)))
+            kept.append(_Found(replace(outcome, matches=tuple(matches)), found.start, found.end))
+        return kept
+
+    @staticmethod
+    def _context_word(
+        context: TermContext, found: _Found, places: list[tuple[_Found, bool, str]]
+    ) -> str | None:
+        """Whether a term found at `found` stands in its context: None when not; else the nearest
+        `near` word as it stands in the text ("" for a term with only `not_near`)."""
+        nearest: tuple[int, str] | None = None
+        for other, near, text in places:
+            distance = _distance(found, other)
+            if distance > context.within:
+                continue
+            if not near:
+                return None
+            if nearest is None or distance < nearest[0]:
+                nearest = (distance, text)
+        if context.near:
+            return nearest[1] if nearest is not None else None
+        return ""

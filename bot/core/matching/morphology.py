@@ -50,6 +50,10 @@ def adjectives_of(lemma: str) -> set[str]:
     return forms
 
 
+
+LONGEST_ANALYSED = 60
+"""Letters of the longest word the dictionaries are asked about."""
+
 class Morphology:
     """pymorphy3 for Russian and Ukrainian, behind a cache: news repeats its words."""
 
@@ -71,6 +75,10 @@ class Morphology:
         return (self._ru, self._uk)
 
     def _parses(self, word: str) -> list[Any]:
+        if len(word) > LONGEST_ANALYSED:
+            # No word of a dictionary is this long, and pymorphy3 takes "не" off the front of
+            # «НЕНЕНЕ…» once a level, deeper than Python's stack: a hostile item is only itself.
+            return []
         with self._lock:
             return [parse for analyser in self._analysers(word) for parse in analyser.parse(word)]
 
