@@ -28,6 +28,7 @@ from bot.chat.group import CommandGroup
 from bot.core.domain import Match, TermContext, Watchlist
 from bot.core.errors import RefusedError
 from bot.core.matching import Matcher, NearMiss, near_misses
+from bot.core.matching.spellings import other_spellings
 from bot.core.said import N_
 from bot.render.digest import TELEGRAM_TEXT_LIMIT, shorten, visible_length
 from bot.render.i18n import ntr, tr, translated
@@ -37,6 +38,7 @@ from bot.storage.chats import TermRole
 from bot.storage.repository import SubscribeResult
 
 _CALLBACK_LIMIT = 64  # bytes of callback data Telegram keeps
+_SPELLINGS_OFFERED = 8  # buttons under a /watch answer, at most
 _WORDS_SHOWN = 10  # matched words /test shows per watchlist
 
 
@@ -375,7 +377,51 @@ class ListCommands(CommandGroup):
             lines.append(
                 tr(lang, "New mentions come in the digest; /test TEXT tries it on any text.")
             )
-        await self._answer(update, "\n".join(lines))
+        offers = await self._spellings(target.id, label, result.added) if role == "terms" else []
+        keyboard = None
+        if offers:
+            lines.append(tr(lang, "The same name in the other scripts; add these too?"))
+            keyboard = InlineKeyboardMarkup([[offer] for offer in offers])
+        await self._answer(update, "\n".join(lines), buttons=keyboard)
+
+    async def _spellings(
+        self, chat_id: int, label: str, added: Sequence[str]
+    ) -> list[InlineKeyboardButton]:
+        """A button for each spelling in the other scripts of the names just added that the list
+        lacks (Kursk → Курск, Курськ); none is added until pressed."""
+        if not added:
+            return []
+        own = {w.label: w for w in await self.store.own_watchlists(chat_id)}.get(label)
+        held = {term.casefold() for term in own.terms} if own is not None else set()
+        offered = await asyncio.to_thread(
+            lambda: [s.text for term in added for s in other_spellings(term)]
+        )
+        buttons = []
+        for text in dict.fromkeys(offered):
+            data = f"also:{label}:{text}"
+            if text.casefold() not in held and len(data.encode()) <= _CALLBACK_LIMIT:
+                buttons.append(InlineKeyboardButton(f"+ {text}", callback_data=data))
+        return buttons[:_SPELLINGS_OFFERED]
+
+    @button(r"^also:")
+    async def spelling_button(self, ask: Request) -> None:
+        """ "Add these too": one spelling of a name offered after /watch goes into the list."""
+        update, target, lang = ask.update, ask.target, ask.lang
+        query = update.callback_query
+        assert query is not None
+        _, label, term = ask.text.split(":", 2)
+        try:
+            result = await self.store.add_terms(target.id, label, "terms", [term], self.clock())
+            text = (
+                tr(lang, "Added {term} to {name}.", term=term, name=label)
+                if result.added
+                else tr(lang, "Already there: {terms}.", terms=term)
+            )
+        except RefusedError as error:
+            text = tr(lang, "Not done: {reason}.", reason=tr(lang, error.template, **error.params))
+        await query.answer(text[:200])
+        await self._spend(query, target, only=ask.text)
+        await self._answer(update, escape(text))
 
     @command(
         "unwatch", "/unwatch NAME [TERM, …]", N_("remove terms, or the whole list"), acts="change"

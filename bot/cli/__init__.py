@@ -1,4 +1,5 @@
-"""The `feedwatch` command: run, demo, poll, digest, feeds, match, same-story, parse, check-config.
+"""The `feedwatch` command: run, demo, poll, digest, feeds, match, suggest, same-story, parse,
+check-config.
 
 Each subcommand turns feedwatch's errors into one line on stderr and an exit status; no traceback
 reaches a user for a problem with their input.
@@ -21,6 +22,7 @@ from bot import __version__
 from bot.cli import data as data_commands
 from bot.cli import feeds as feeds_commands
 from bot.cli import stories as story_commands
+from bot.cli import suggest as suggest_commands
 from bot.cli.common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, Handler, JsonLines, with_config
 from bot.core.errors import ConfigError, FeedwatchError
 from bot.ops.config import Settings, check_config, load_settings, summary
@@ -77,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         "--text",
         help="a sentence to try instead, answered in words, a line per list (exit 1: no match)",
     )
+    suggest_commands.add_commands(commands)
     story_commands.add_commands(commands)
     parse = commands.add_parser("parse", help="parse a feed file or URL into JSON lines")
     parse.add_argument("source", help="a file path or an http(s) URL")
