@@ -50,9 +50,9 @@ def adjectives_of(lemma: str) -> set[str]:
     return forms
 
 
-
 LONGEST_ANALYSED = 60
 """Letters of the longest word the dictionaries are asked about."""
+
 
 class Morphology:
     """pymorphy3 for Russian and Ukrainian, behind a cache: news repeats its words."""
