@@ -57,11 +57,13 @@ def terms(text: str) -> list[str]:
 
 def phrase_watch(args: str, lists: Collection[str]) -> tuple[str, list[str]] | None:
     """`/watch Russian Volunteer Corps`: a phrase of `PHRASE_WORDS` words or more with no comma,
-    whose first word names none of `lists`, is one term, and names a new list after itself
-    (russian_volunteer_corps). None when `args` is `NAME TERM[, TERM…]` as usual."""
+    whose first word names none of `lists` and holds no "_", is one term, and names a new list
+    after itself (russian_volunteer_corps). None when `args` is `NAME TERM[, TERM…]` as usual."""
     words = args.split()
     if "," in args or len(words) < PHRASE_WORDS:
         return None
+    if "_" in words[0]:
+        return None  # my_lsr is a list's name, as people write names, not a word of a phrase
     if words[0].casefold() in {name.casefold() for name in lists}:
         return None
     phrase = " ".join(words)

@@ -1,10 +1,12 @@
 """Watchlist commands: follow shared lists, keep the chat's own (`/watch`, `/exclude`, `/require`,
-`/unwatch`), see them with buttons (`/watchlists`) and try them on text (`/test`)."""
+`/unwatch`), see them with buttons (`/watchlists`), try them on text (`/test`) and find the names
+they miss (`/suggest`)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -29,6 +31,7 @@ from bot.core.domain import Match, TermContext, Watchlist
 from bot.core.errors import RefusedError
 from bot.core.matching import Matcher, NearMiss, near_misses
 from bot.core.matching.spellings import other_spellings
+from bot.core.matching.suggestions import Suggester, Suggestion
 from bot.core.said import N_
 from bot.render.digest import TELEGRAM_TEXT_LIMIT, shorten, visible_length
 from bot.render.i18n import ntr, tr, translated
@@ -39,6 +42,9 @@ from bot.storage.repository import SubscribeResult
 
 _CALLBACK_LIMIT = 64  # bytes of callback data Telegram keeps
 _SPELLINGS_OFFERED = 8  # buttons under a /watch answer, at most
+SUGGEST_DAYS = 30
+SUGGEST_ITEMS = 50_000  # the newest items /suggest reads, at most: a few seconds of work
+SUGGESTIONS_SHOWN = 10
 _WORDS_SHOWN = 10  # matched words /test shows per watchlist
 
 
@@ -402,6 +408,104 @@ class ListCommands(CommandGroup):
             if text.casefold() not in held and len(data.encode()) <= _CALLBACK_LIMIT:
                 buttons.append(InlineKeyboardButton(f"+ {text}", callback_data=data))
         return buttons[:_SPELLINGS_OFFERED]
+
+    @command(
+        "suggest",
+        "/suggest NAME",
+        N_("names your list is missing, seen in the last 30 days"),
+        acts="read",
+    )
+    async def suggest(self, ask: Request) -> None:
+        update, target, lang = ask.update, ask.target, ask.lang
+        label = ask.text.strip()
+        own = {w.label: w for w in await self.store.own_watchlists(target.id)}
+        shared = {w.label: w for w in await self.store.shared_watchlists()}
+        watchlist = own.get(label) or shared.get(label)
+        if watchlist is None:
+            names = ", ".join(sorted(own)) or "—"
+            await self._answer(
+                update,
+                escape(
+                    tr(lang, "Usage: /suggest NAME, one of this chat's lists: {names}", names=names)
+                ),
+            )
+            return
+        now = self.clock()
+        found, read = await asyncio.to_thread(self._suggestions, watchlist, now)
+        if not found:
+            await self._answer(
+                update,
+                escape(
+                    ntr(
+                        lang,
+                        "Nothing {name} misses in the {count} item of the last {days} days.",
+                        "Nothing {name} misses in the {count} items of the last {days} days.",
+                        read,
+                        name=label,
+                        days=SUGGEST_DAYS,
+                    )
+                ),
+            )
+            return
+        lines = [
+            escape(
+                ntr(
+                    lang,
+                    "Names {name} nearly matched in the {count} item of the last {days} days:",
+                    "Names {name} nearly matched in the {count} items of the last {days} days:",
+                    read,
+                    name=label,
+                    days=SUGGEST_DAYS,
+                )
+            )
+        ]
+        buttons = []
+        for suggestion in found:
+            lines.append(
+                "• «"
+                + escape(parse.shown(suggestion.phrase))
+                + "» "
+                + escape(
+                    ntr(
+                        lang,
+                        "({count} item, nearly {term})",
+                        "({count} items, nearly {term})",
+                        suggestion.count,
+                        term=suggestion.term,
+                    )
+                )
+            )
+            data = f"also:{label}:{suggestion.phrase}"
+            if watchlist.owner is not None and len(data.encode()) <= _CALLBACK_LIMIT:
+                buttons.append([InlineKeyboardButton(f"+ {suggestion.phrase}", callback_data=data)])
+        if watchlist.owner is None:
+            lines.append(escape(tr(lang, "A shared list: its operator adds terms to it.")))
+        await self._answer(
+            update, "\n".join(lines), buttons=InlineKeyboardMarkup(buttons) if buttons else None
+        )
+
+    def _suggestions(self, watchlist: Watchlist, now: datetime) -> tuple[list[Suggestion], int]:
+        """The near misses of `watchlist` in the items seen in the last `SUGGEST_DAYS` days (at
+        most `SUGGEST_ITEMS` of them, the newest), the best first; and how many items were read.
+        Runs in a worker thread: it reads pages of items and matches them."""
+        suggester = Suggester([watchlist])
+        # The window ends just after now: an item stored this second counts.
+        since, now = now - timedelta(days=SUGGEST_DAYS), now + timedelta(seconds=1)
+        total = self.store.sync.count_items_seen(since, now)
+        after, read = 0, 0
+        if total > SUGGEST_ITEMS:
+            # The newest: skip the oldest pages by id, one query, none of their text.
+            after = self.store.sync.nth_item_id_seen(since, now, total - SUGGEST_ITEMS)
+        while read < SUGGEST_ITEMS:
+            page = self.store.sync.items_seen(since, now, after_id=after, limit=1000)
+            if not page:
+                break
+            for item in page:
+                suggester.add(str(item.id), item.title, item.summary)
+            read += len(page)
+            after = page[-1].id
+        ranked = suggester.ranked().get(watchlist.name, [])
+        return ranked[:SUGGESTIONS_SHOWN], read
 
     @button(r"^also:")
     async def spelling_button(self, ask: Request) -> None:

@@ -173,6 +173,20 @@ class ItemStore(Store):
                 .where(col(ItemRow.seen_at) < until)
             ).one()
 
+    def nth_item_id_seen(self, since: datetime, until: datetime, n: int) -> int:
+        """The id of the `n`th item seen in [since, until), by id (0 when there are fewer): the
+        items after it are the newest, for a reader that takes only those."""
+        with self._session() as session:
+            found = session.exec(
+                select(ItemRow.id)
+                .where(col(ItemRow.seen_at) >= since)
+                .where(col(ItemRow.seen_at) < until)
+                .order_by(col(ItemRow.id))
+                .offset(max(n - 1, 0))
+                .limit(1)
+            ).first()
+            return found or 0
+
     def items_seen(
         self, since: datetime, until: datetime, *, after_id: int = 0, limit: int = 500
     ) -> list[ItemText]:

@@ -753,6 +753,7 @@ READING = [
     "/help",
     "/watchlists",
     "/test Заявление РДК",
+    "/suggest rvc",
     "/hits",
     "/stats",
     "/digest",
