@@ -117,9 +117,11 @@ class FileCommands(CommandGroup):
                 )
                 for role, terms in parts:
                     if terms:
+                        contexts = watchlist.contexts if role == "terms" else ()
                         await self.store.add_terms(target.id, watchlist.name, role, terms,
-                            self.clock(), thread_id=target.thread_id,
+                            self.clock(), thread_id=target.thread_id, contexts=contexts,
                         )  # fmt: skip
+                await self.store.set_scope(target.id, watchlist.name, watchlist, self.clock())
                 lines.append(
                     f"• <code>{escape(watchlist.name)}</code>: "
                     + ntr(lang, "{count} term", "{count} terms", len(watchlist.terms))

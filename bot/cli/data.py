@@ -419,7 +419,7 @@ def stats_table(counts: HitCounts) -> str:
 def _backfill(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
-    from bot.core.matching import Matcher
+    from bot.core.matching.scope import ScopedMatcher
     from bot.services.backfill import backfill
 
     now = datetime.now(UTC)
@@ -432,7 +432,7 @@ def _backfill(args: argparse.Namespace, settings: Settings) -> int:
             return _usage(message)
         if args.watchlist is not None:
             lists = [w for w in lists if w.name in args.watchlist]
-        matcher = Matcher(lists)
+        matcher = ScopedMatcher(lists)
         total = repo.count_items_seen(since, now)
         with tqdm(total=total, unit="item", desc="backfill", file=sys.stderr, disable=None) as bar:
             done = backfill(

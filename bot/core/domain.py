@@ -27,6 +27,10 @@ CONTEXT_WITHIN = 12
 """Words between a term and its context word, at most, when a list does not say."""
 CONTEXT_WITHIN_MOST = 100
 
+ITEM_FIELDS = ("title", "summary", "author", "categories")
+"""The fields of an item a watchlist may match, in the order they are read."""
+DEFAULT_FIELDS = ("title", "summary")
+
 
 @dataclass(frozen=True, slots=True)
 class TermContext:
@@ -53,6 +57,11 @@ class Watchlist:
     owner: int | None = None
     # The terms among `terms` that need (or refuse) words around them.
     contexts: tuple[TermContext, ...] = ()
+    # Where it looks: only these sources (feed names, hosts, @channels), if any, never these; and
+    # which fields of an item (ITEM_FIELDS), read in that order as one text.
+    sources: tuple[str, ...] = ()
+    skip_sources: tuple[str, ...] = ()
+    fields: tuple[str, ...] = DEFAULT_FIELDS
 
     @property
     def label(self) -> str:
@@ -106,6 +115,8 @@ class ParsedItem:
     # The channel post this item reports or forwards, as "<channel>/<id>" in lower case: a story
     # joins it to that post whatever the titles say.
     cites: str | None = None
+    # The feed's categories (tags) of the item, as written.
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,11 +363,22 @@ class PendingAlert:
 
 @dataclass(frozen=True, slots=True)
 class ItemText:
-    """A stored item as the matcher reads it."""
+    """A stored item as the matcher reads it, with the source it came from."""
 
     id: int
     title: str
     summary: str
+    author: str | None = None
+    categories: tuple[str, ...] = ()
+    source: Source | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where an item came from, as a watchlist's `sources` name it: the feed's name and URL."""
+
+    name: str
+    url: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,14 @@ from typing import Annotated, Any
 import tomli_w
 from pydantic import BaseModel, BeforeValidator, PlainValidator
 
-from bot.core.domain import CONTEXT_WITHIN, CONTEXT_WITHIN_MOST, TermContext, Watchlist
+from bot.core.domain import (
+    CONTEXT_WITHIN,
+    CONTEXT_WITHIN_MOST,
+    DEFAULT_FIELDS,
+    ITEM_FIELDS,
+    TermContext,
+    Watchlist,
+)
 from bot.core.errors import ConfigError
 from bot.core.matching.terms import term_problem
 from bot.core.said import said
@@ -138,6 +145,34 @@ def _context_words(table: Mapping[str, object], key: str) -> tuple[str, ...]:
 _TermEntry = Annotated[str | TermContext, PlainValidator(_term_entry)]
 
 
+def _sources(value: object) -> tuple[str, ...]:
+    """Sources as a list names them: a feed's name, a host (meduza.io), an address or @channel."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ValueError(
+            said(
+                "must be an array of feed names, hosts or @channels, such as {example}",
+                example='["Meduza", "kyivindependent.com", "@rusvolcorps"]',
+            )
+        )
+    return tuple(dict.fromkeys(v.strip() for v in value))
+
+
+def _fields(value: object) -> tuple[str, ...]:
+    known = ", ".join(ITEM_FIELDS)
+    if not isinstance(value, list) or not value:
+        raise ValueError(said("must be a non-empty array of fields: {fields}", fields=known))
+    for field in value:
+        if field not in ITEM_FIELDS:
+            raise ValueError(
+                said(
+                    "unknown field {field}; the fields are {fields}",
+                    field=quoted(str(field)),
+                    fields=known,
+                )
+            )
+    return tuple(f for f in ITEM_FIELDS if f in value)
+
+
 class _WatchlistTable(BaseModel):
     model_config = TABLE
 
@@ -146,6 +181,9 @@ class _WatchlistTable(BaseModel):
     terms: Annotated[tuple[_TermEntry, ...], _array(allow_empty=False)]
     require: Annotated[tuple[_Term, ...], _array(allow_empty=True)] = ()
     exclude: Annotated[tuple[_Term, ...], _array(allow_empty=True)] = ()
+    sources: Annotated[tuple[str, ...], PlainValidator(_sources)] = ()
+    skip_sources: Annotated[tuple[str, ...], PlainValidator(_sources)] = ()
+    fields: Annotated[tuple[str, ...], PlainValidator(_fields)] = DEFAULT_FIELDS
 
 
 def _read_watchlists(
@@ -181,6 +219,9 @@ def _watchlist(table: _WatchlistTable) -> Watchlist:
         require=table.require,
         exclude=table.exclude,
         contexts=tuple(e for e in entries if isinstance(e, TermContext)),
+        sources=table.sources,
+        skip_sources=table.skip_sources,
+        fields=table.fields,
     )
 
 
@@ -275,6 +316,12 @@ def watchlists_document(watchlists: Sequence[Watchlist]) -> str:
             table["require"] = list(watchlist.require)
         if watchlist.exclude:
             table["exclude"] = list(watchlist.exclude)
+        if watchlist.sources:
+            table["sources"] = list(watchlist.sources)
+        if watchlist.skip_sources:
+            table["skip_sources"] = list(watchlist.skip_sources)
+        if watchlist.fields != DEFAULT_FIELDS:
+            table["fields"] = list(watchlist.fields)
         documented.append(table)
     return tomli_w.dumps({"watchlist": documented})
 

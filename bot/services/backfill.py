@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from bot.core.domain import BackfillResult, ItemText, Match
+from bot.core.domain import BackfillResult, ItemText, Match, Source
 
 PAGE = 500
 """Items matched, and their hits stored, at a time."""
@@ -32,7 +32,15 @@ class BackfillStorage(Protocol):
 
 
 class ItemMatcher(Protocol):
-    def match(self, *texts: str) -> Mapping[str, Sequence[Match]]: ...
+    def match_item(
+        self,
+        title: str,
+        summary: str,
+        *,
+        author: str | None = ...,
+        categories: Sequence[str] = ...,
+        source: Source | None = ...,
+    ) -> Mapping[str, Sequence[Match]]: ...
 
 
 @dataclass(slots=True)
@@ -57,7 +65,19 @@ def backfill(
     done = Backfilled()
     after = 0
     while page := store.items_seen(since, now, after_id=after, limit=PAGE):
-        found = [(item.id, matcher.match(item.title, item.summary)) for item in page]
+        found = [
+            (
+                item.id,
+                matcher.match_item(
+                    item.title,
+                    item.summary,
+                    author=item.author,
+                    categories=item.categories,
+                    source=item.source,
+                ),
+            )
+            for item in page
+        ]
         result = store.add_backfilled_hits(found, now, deliver=deliver)
         for name, count in result.new_hits.items():
             done.new_hits[name] = done.new_hits.get(name, 0) + count

@@ -30,11 +30,12 @@ from bot.core.domain import (
     ParsedFeed,
     ParsedItem,
     PollOutcome,
+    Source,
     StoreResult,
     Watchlist,
 )
 from bot.core.errors import FeedwatchError, FetchError, ParseError
-from bot.core.matching import Matcher
+from bot.core.matching.scope import ScopedMatcher
 from bot.core.schedule import cache_hint, next_poll_at, retry_after
 from bot.ops.outages import OutageReporter, plain
 from bot.ops.replica import replica_name
@@ -328,7 +329,7 @@ class Poller:
         # Storage writes go one at a time: SQLite has one writer, and it keeps PostgreSQL calm too.
         self._store_lock = asyncio.Lock()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self._compiled: tuple[tuple[Watchlist, ...], Matcher] | None = None
+        self._compiled: tuple[tuple[Watchlist, ...], ScopedMatcher] | None = None
         self._unchanged: list[FeedState] = []
 
     async def poll(self, *, all_feeds: bool = False) -> list[PollOutcome]:
@@ -357,7 +358,7 @@ class Poller:
         """Claim due feeds as there is room to poll them, until none is left: a replica holds no
         more feeds than it is polling, so the others take the rest, and a feed due meanwhile is
         not left for the next tick."""
-        matcher: Matcher | None = None
+        matcher: ScopedMatcher | None = None
         running: set[asyncio.Task[PollOutcome]] = set()
         outcomes: list[PollOutcome] = []
         started: set[int] = set()  # feed ids polled this round: none is polled twice
@@ -400,11 +401,11 @@ class Poller:
                 await asyncio.wait(running)
             raise
 
-    async def _matcher(self) -> Matcher:
+    async def _matcher(self) -> ScopedMatcher:
         """The compiled watchlists, compiled again only when they changed."""
         watchlists = tuple(await self.store.watchlists())
         if self._compiled is None or self._compiled[0] != watchlists:
-            matcher = await asyncio.to_thread(Matcher, watchlists)
+            matcher = await asyncio.to_thread(ScopedMatcher, watchlists)
             self._compiled = (watchlists, matcher)
         return self._compiled[1]
 
@@ -415,12 +416,12 @@ class Poller:
             slots = self._hosts[host] = asyncio.Semaphore(self._per_host)
         return slots
 
-    async def _poll_guarded(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
+    async def _poll_guarded(self, feed: FeedState, matcher: ScopedMatcher) -> PollOutcome:
         """`poll_feed` when the feed's host and the round have room."""
         async with self._host_slots(feed.url), self._slots:
             return await self._poll_caught(feed, matcher)
 
-    async def _poll_caught(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
+    async def _poll_caught(self, feed: FeedState, matcher: ScopedMatcher) -> PollOutcome:
         """`poll_feed`, with whatever it raises made this feed's failure, never the round's
         (cancellation, KeyboardInterrupt and SystemExit still go through)."""
         try:
@@ -443,7 +444,7 @@ class Poller:
                 log.error("%s: its failure could not be saved: %s", feed.url, plain(saving))
                 return PollOutcome(feed.url, error=reason)
 
-    async def poll_feed(self, feed: FeedState, matcher: Matcher) -> PollOutcome:
+    async def poll_feed(self, feed: FeedState, matcher: ScopedMatcher) -> PollOutcome:
         now = self.clock()
         channel = channel_name(feed.url)
         started = time.perf_counter()
@@ -598,7 +599,7 @@ class Poller:
     def _store(
         self,
         items: Sequence[ParsedItem],
-        matcher: Matcher,
+        matcher: ScopedMatcher,
         state: FeedState,
         now: datetime,
         archive_before: datetime | None = None,
@@ -607,13 +608,18 @@ class Poller:
         state (in a worker thread: storage and matching block); those published before
         `archive_before` are marked as the feed's archive."""
         unseen = self.store.sync.unseen_keys(state.id, [item.key for item in items])
+        source = Source(state.display_name, state.url)
         fresh: list[tuple[ParsedItem, Mapping[str, Sequence[Match]]]] = []
-        fresh += _match_new(matcher, items, unseen)
+        fresh += _match_new(matcher, items, unseen, source)
         # A channel marks a post it edited: its new text may hit a list the old one did not.
         edited = [item for item in items if item.edited and item.key not in unseen]
         if edited:
             stored = self.store.sync.stored_versions(state.id, [item.key for item in edited])
-            fresh += edit_versions(edited, stored, matcher.match)
+
+            def match(title: str, summary: str) -> dict[str, tuple[Match, ...]]:
+                return matcher.match_item(title, summary, source=source)
+
+            fresh += edit_versions(edited, stored, match)
         return self.store.sync.store_items(
             state.id, fresh, now, state=state, archive_before=archive_before
         )
@@ -705,15 +711,23 @@ class Poller:
 
 
 def _match_new(
-    matcher: Matcher, items: Sequence[ParsedItem], unseen: set[str]
+    matcher: ScopedMatcher, items: Sequence[ParsedItem], unseen: set[str], source: Source
 ) -> list[tuple[ParsedItem, dict[str, tuple[Match, ...]]]]:
-    """The items not stored yet, each with its hits; a feed that lists a key twice yields one."""
+    """The items not stored yet, each with its hits (of the lists that look at `source`); a
+    feed that lists a key twice yields one."""
     fresh: list[tuple[ParsedItem, dict[str, tuple[Match, ...]]]] = []
     seen_now: set[str] = set()
     for item in items:
         if item.key in unseen and item.key not in seen_now:
             seen_now.add(item.key)
-            fresh.append((item, matcher.match(item.title, item.summary)))
+            found = matcher.match_item(
+                item.title,
+                item.summary,
+                author=item.author,
+                categories=item.categories,
+                source=source,
+            )
+            fresh.append((item, found))
     return fresh
 
 

@@ -659,7 +659,41 @@ def _item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
     if made is None:
         return None
     cites = _cited_post(raw_summary, content)
-    return replace(made, cites=cites) if cites else made
+    author = _one_line(_get(entry, "author"), _AUTHOR_LENGTH)
+    tags = _get(entry, "tags")
+    categories = (
+        _categories(
+            _get(tag, "term") or _get(tag, "label") for tag in tags if isinstance(tag, Mapping)
+        )
+        if isinstance(tags, list)
+        else ()
+    )
+    if cites or author or categories:
+        return replace(made, cites=cites, author=author, categories=categories)
+    return made
+
+
+_AUTHOR_LENGTH = 200
+_CATEGORY_LENGTH = 100
+_CATEGORIES_KEPT = 20
+
+
+def _one_line(value: object, limit: int) -> str | None:
+    """A short text field (an author, a category) on one line, cut to `limit`; None if empty."""
+    if not isinstance(value, str):
+        return None
+    text = (
+        " ".join(html_to_text(value).split())
+        if "<" in value or "&" in value
+        else " ".join(value.split())
+    )
+    return text[:limit] or None
+
+
+def _categories(values: Iterable[object]) -> tuple[str, ...]:
+    """An item's categories as matching reads them: each on one line, repeats told once."""
+    kept = (_one_line(value, _CATEGORY_LENGTH) for value in values)
+    return tuple(dict.fromkeys(c for c in kept if c))[:_CATEGORIES_KEPT]
 
 
 def _cited_post(summary: object, content: object) -> str | None:
@@ -751,9 +785,21 @@ def _json_item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
     raw_link = _clean_ref(entry.get("url")) or _clean_ref(entry.get("external_url"))
     published = _json_date(entry.get("date_published")) or _json_date(entry.get("date_modified"))
     key_text = next((t for t in texts if t), "")  # the first of them, as when it alone was kept
-    return _made_item(
+    made = _made_item(
         _clean_ref(entry.get("id")), title, _whole_text(texts), key_text, raw_link, base, published
     )
+    authors = entry.get("authors") or ([entry["author"]] if "author" in entry else [])
+    names = (
+        [a.get("name") for a in authors if isinstance(a, Mapping)]
+        if isinstance(authors, list)
+        else []
+    )
+    author = _one_line(", ".join(n for n in names if isinstance(n, str)), _AUTHOR_LENGTH)
+    tags = entry.get("tags")
+    categories = _categories(tags) if isinstance(tags, list) else ()
+    if made is not None and (author or categories):
+        return replace(made, author=author, categories=categories)
+    return made
 
 
 def _json_date(value: object) -> datetime | None:

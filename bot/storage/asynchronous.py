@@ -98,6 +98,7 @@ class AsyncStorage:
     watchlists = in_thread(Repository.watchlists)
     shared_watchlists = in_thread(Repository.shared_watchlists)
     own_watchlists = in_thread(Repository.own_watchlists)
+    set_scope = in_thread(Repository.set_scope)
     chat_watchlists = in_thread(Repository.chat_watchlists)
     topic_title = in_thread(Repository.topic_title)
     followed_topics = in_thread(Repository.followed_topics)

@@ -12,7 +12,14 @@ from sqlalchemy import ColumnElement, CursorResult, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.core.domain import CONSOLE_CHAT_ID, Chat, TermContext, Watchlist, own_watchlist_name
+from bot.core.domain import (
+    CONSOLE_CHAT_ID,
+    DEFAULT_FIELDS,
+    Chat,
+    TermContext,
+    Watchlist,
+    own_watchlist_name,
+)
 from bot.core.errors import RefusedError, StorageError
 from bot.core.limits import MAX_LISTS_PER_CHAT, MAX_TERMS_PER_LIST
 from bot.storage.queries import chat_row
@@ -504,6 +511,16 @@ class ChatStore(Store):
             gone = {term.casefold() for term in removed}
             missing = tuple(term for key, term in wanted.items() if key not in gone)
             return tuple(removed), missing
+
+    def set_scope(self, chat_id: int, label: str, scope: Watchlist, now: datetime) -> None:
+        """Give the chat's own list `label` the sources, skipped sources and fields of `scope`
+        (an imported list's)."""
+        with self._session() as session:
+            row = self._own_list(session, chat_id, label)
+            row.sources = list(scope.sources) or None
+            row.skip_sources = list(scope.skip_sources) or None
+            row.fields = None if scope.fields == DEFAULT_FIELDS else list(scope.fields)
+            row.updated_at = now
 
     def remove_list(self, chat_id: int, label: str) -> None:
         """Retire the chat's own list: no longer matched or followed; its past hits stay."""

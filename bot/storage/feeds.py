@@ -11,7 +11,7 @@ from typing import Any, Literal, cast
 from sqlalchemy import CursorResult, func, update
 from sqlmodel import col, select
 
-from bot.core.domain import FeedSpec, FeedState, Watchlist
+from bot.core.domain import DEFAULT_FIELDS, FeedSpec, FeedState, Watchlist
 from bot.core.errors import RefusedError, StorageError
 from bot.core.limits import MAX_FEEDS_PER_CHAT
 from bot.storage.queries import chat_row, chunks, item_counts
@@ -84,6 +84,10 @@ class FeedStore(Store):
                 list_row.require = list(watchlist.require)
                 list_row.exclude = list(watchlist.exclude)
                 list_row.contexts = contexts_row(watchlist.contexts)
+                list_row.sources = list(watchlist.sources) or None
+                list_row.skip_sources = list(watchlist.skip_sources) or None
+                fields = list(watchlist.fields)
+                list_row.fields = None if tuple(fields) == DEFAULT_FIELDS else fields
                 list_row.source = CONFIG_SOURCE
                 list_row.retired = False
                 list_row.updated_at = now

@@ -8,13 +8,22 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from bot.core.channel_edits import EDIT_MARK
-from bot.core.domain import BackfillResult, FeedState, ItemText, Match, ParsedItem, StoreResult
+from bot.core.domain import (
+    BackfillResult,
+    FeedState,
+    ItemText,
+    Match,
+    ParsedItem,
+    Source,
+    StoreResult,
+)
 from bot.core.errors import StorageError
 from bot.storage.queries import chunks, followers_of, recipients
-from bot.storage.rows import CHAT_SOURCE, poll_values
+from bot.storage.rows import CHAT_SOURCE, join_categories, poll_values, split_categories
 from bot.storage.store import Store
 from bot.storage.tables import DeliveryRow, FeedRow, HitRow, ItemRow, WatchlistRow
 from bot.trends.stories import credible_date
@@ -117,6 +126,7 @@ class ItemStore(Store):
                     "edited": parsed.edited,
                     "author": parsed.author,
                     "cites": parsed.cites,
+                    "categories": join_categories(parsed.categories),
                     "archived": _archived(parsed, now, archive_before),
                 }
                 for parsed, _ in fresh
@@ -193,15 +203,35 @@ class ItemStore(Store):
         """Up to `limit` items seen in [since, until), by id, the first after `after_id`: a
         backfill pages through them and holds one page at a time."""
         with self._session() as session:
+            # Seven columns: more than sqlmodel's `select` is typed for.
             rows = session.execute(
-                select(ItemRow.id, ItemRow.title, ItemRow.summary)
+                sa_select(
+                    col(ItemRow.id),
+                    col(ItemRow.title),
+                    col(ItemRow.summary),
+                    col(ItemRow.author),
+                    col(ItemRow.categories),
+                    col(FeedRow.name),
+                    col(FeedRow.url),
+                )
+                .join(FeedRow, col(FeedRow.id) == ItemRow.feed_id)
                 .where(col(ItemRow.seen_at) >= since)
                 .where(col(ItemRow.seen_at) < until)
                 .where(col(ItemRow.id) > after_id)
                 .order_by(col(ItemRow.id))
                 .limit(limit)
             ).all()
-            return [ItemText(item_id, title, summary) for item_id, title, summary in rows]
+            return [
+                ItemText(
+                    item_id,
+                    title,
+                    summary,
+                    author,
+                    split_categories(categories),
+                    Source(name or url, url),
+                )
+                for item_id, title, summary, author, categories, name, url in rows
+            ]
 
     def add_backfilled_hits(
         self,

@@ -7,7 +7,15 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from bot.core.domain import CONTEXT_WITHIN, Chat, FeedState, StoredItem, TermContext, Watchlist
+from bot.core.domain import (
+    CONTEXT_WITHIN,
+    DEFAULT_FIELDS,
+    Chat,
+    FeedState,
+    StoredItem,
+    TermContext,
+    Watchlist,
+)
 from bot.storage.tables import ChatRow, FeedRow, ItemRow, WatchlistRow
 
 CONFIG_SOURCE = "config"
@@ -35,7 +43,20 @@ def watchlist_of(row: WatchlistRow) -> Watchlist:
             )
             for c in row.contexts or ()
         ),
+        sources=tuple(row.sources or ()),
+        skip_sources=tuple(row.skip_sources or ()),
+        fields=tuple(row.fields or ()) or DEFAULT_FIELDS,
     )
+
+
+def join_categories(categories: Sequence[str]) -> str | None:
+    """An item's categories as the item row keeps them: a line each (None: none)."""
+    kept = [" ".join(c.split()) for c in categories if c.strip()]
+    return "\n".join(kept) if kept else None
+
+
+def split_categories(stored: str | None) -> tuple[str, ...]:
+    return tuple(stored.split("\n")) if stored else ()
 
 
 def contexts_row(contexts: Sequence[TermContext]) -> list[dict[str, Any]]:

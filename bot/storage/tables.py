@@ -95,6 +95,8 @@ class ItemRow(SQLModel, table=True):
     )
     author: str | None = Field(default=None, sa_type=Text)
     cites: str | None = Field(default=None, max_length=128)
+    # The feed's categories (tags) of the item, a line each; None before migration 0011.
+    categories: str | None = Field(default=None, sa_type=Text)
     # Read on its feed's first poll, and older than the archive age then: digests hold it apart.
     archived: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
@@ -120,6 +122,10 @@ class WatchlistRow(SQLModel, table=True):
     exclude: list[str] = Field(sa_type=JSON)
     # The terms' contexts: [{"term", "near", "not_near", "within"}]; None before migration 0010.
     contexts: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
+    # Where the list looks and on what (None: everywhere; title and summary), since 0011.
+    sources: list[str] | None = Field(default=None, sa_type=JSON)
+    skip_sources: list[str] | None = Field(default=None, sa_type=JSON)
+    fields: list[str] | None = Field(default=None, sa_type=JSON)
     source: str = Field(default="config", max_length=16)
     retired: bool = False
     updated_at: datetime = Field(sa_type=UtcDateTime)

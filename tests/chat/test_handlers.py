@@ -41,7 +41,7 @@ def test_every_command_has_one_handler_and_no_handler_lacks_a_command() -> None:
         name for h in handlers if isinstance(h, CommandHandler) for name in sorted(h.commands)
     ]
     assert sorted(commands) == sorted(name for name, _, _ in COMMANDS)
-    assert len(commands) == len(set(commands)) == 26
+    assert len(commands) == len(set(commands)) == 27
 
 
 def test_files_come_as_captions_too_and_buttons_and_membership_have_their_handlers() -> None:
@@ -55,7 +55,7 @@ def test_files_come_as_captions_too_and_buttons_and_membership_have_their_handle
         for h in handlers
         if isinstance(h, CallbackQueryHandler)
     )
-    assert patterns == ["^(rmyes|keep):", "^(rm|unsub):", "^held:"]
+    assert patterns == ["^(rmyes|keep):", "^(rm|unsub):", "^also:", "^held:"]
     assert sum(isinstance(h, ChatMemberHandler) for h in handlers) == 1
     assert isinstance(handlers[-1], MessageHandler)  # unknown commands, after every other
 
