@@ -147,11 +147,15 @@ def _item_block(
     terms: set[tuple[str, str]] = set()
     seen_title = title.casefold()
     # The group's own words first: they are why the item stands under this heading. Words the
-    # title shows already are not said again, and one term's forms are one ("RVC, RVC's": RVC).
+    # title shows already are not said again, one term's forms are one ("RVC, RVC's": RVC), and
+    # words inside other matched words are not said apart («Свобода России» in «легиона «Свобода
+    # России»»: a short name and the full one matched the same place).
+    every = [shorten(m.text, _MATCH_TEXT_CAP) for m in delivery.matches]
+    inside = {t for t in every if any(t != o and t.casefold() in o.casefold() for o in every)}
     for match in sorted(delivery.matches, key=lambda m: m.watchlist != group):
         shown = shorten(match.text, _MATCH_TEXT_CAP)
         term = (match.watchlist, match.term.casefold())
-        if shown in texts or term in terms or shown.casefold() in seen_title:
+        if shown in texts or shown in inside or term in terms or shown.casefold() in seen_title:
             continue
         terms.add(term)
         texts.append(shown)

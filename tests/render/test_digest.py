@@ -783,6 +783,27 @@ def test_the_meta_line_says_only_words_the_title_does_not_show_each_term_once() 
     assert facts == "  Kyiv Wire · 12 Mar 05:40 UTC · Russian Volunteer Corps"
 
 
+def test_a_short_name_matched_inside_the_full_one_is_not_said_twice() -> None:
+    """«Свобода России» (a context term) and «Легион «Свобода России»» matched one place: the
+    full name says both."""
+    messages = render(
+        [
+            delivery(
+                1,
+                match("lsr", "легиона «Свобода России»", "Легион «Свобода России»"),
+                match("lsr", "Свобода России", "Свобода России"),
+                match("lsr", "ЛСР", "ЛСР"),
+                title="Бои у границы",
+                summary="Бойцы легиона «Свобода России» и ЛСР …",
+            )
+        ]
+    )
+    [(plain, _)] = parse_all(messages)
+    assert plain.splitlines()[-1] == (
+        "  Kyiv Wire · 12 Mar 05:40 UTC · легиона «Свобода России», ЛСР"
+    )
+
+
 def test_the_header_counts_the_items_behind_the_stories_when_copies_were_folded() -> None:
     story = replace(
         delivery(1, match("rvc", "RVC"), title="Raid"), also=("B", "C"), merged_ids=(2, 3)
