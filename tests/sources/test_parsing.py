@@ -40,9 +40,15 @@ def _as_json(feed: ParsedFeed) -> dict[str, Any]:
     def item(it: ParsedItem) -> dict[str, Any]:
         out = asdict(it)
         # A Telegram post's facts (bot/sources/telegram_page.py): a feed's item has none.
-        channel = ("forwarded_from", "views", "media", "edited", "author", "cites")
-        assert [out.pop(name) for name in channel] == [None, None, (), False, None, None]
+        channel = ("forwarded_from", "views", "media", "edited", "cites")
+        assert [out.pop(name) for name in channel] == [None, None, (), False, None]
         out["published"] = it.published.isoformat() if it.published else None
+        # An author and categories are written down where the document gives them.
+        if out["author"] is None:
+            del out["author"]
+        out["categories"] = list(out["categories"])
+        if not out["categories"]:
+            del out["categories"]
         return out
 
     return {"title": feed.title, "link": feed.link, "items": [item(it) for it in feed.items]}
