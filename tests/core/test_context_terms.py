@@ -94,6 +94,15 @@ def test_the_other_terms_of_the_list_and_other_lists_keep_matching_as_before() -
     assert [m.term for m in found["rvc"]] == ["Русский добровольческий корпус"]
 
 
+def test_a_list_that_shares_a_term_with_a_context_term_gets_each_match_once() -> None:
+    """РДК is found at every place for the list with a context; the plain list sharing the term
+    still reads each of its words once."""
+    lists = [rvc(NEAR), Watchlist("plain", ("РДК",))]
+    found = Matcher(lists).match("РДК и снова РДК", "Бойцы РДК")
+    assert found["plain"] == (Match("plain", "РДК", "РДК"),)
+    assert [m.text for m in found["rvc"]] == ["РДК"]
+
+
 def test_a_context_word_that_is_itself_a_term_of_another_list_still_matches_there() -> None:
     lists = [rvc(NEAR), Watchlist("bel", ("Белгород*",))]
     found = Matcher(lists).match("РДК вошёл в Белгородскую область", "")

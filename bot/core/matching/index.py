@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from itertools import compress
 
@@ -410,7 +410,9 @@ class Matcher:
         for name in sorted(matches):
             if name in excluded or (name in self._requiring and name not in required):
                 continue
-            result[name] = tuple(matches[name]) if not self._contexts else _once(matches[name])
+            # A term shared with a list that has a context is found at every place: once each.
+            listed = matches[name]
+            result[name] = _once(listed) if self._contexts else tuple(listed)
         return result
 
     def _in_context(self, finds: list[_Found]) -> list[_Found]:
@@ -436,10 +438,13 @@ class Matcher:
                         continue
                     word = self._context_word(context, found, places[(name, match.term)])
                     if word is not None:
-                        held.append(replace(match, near=word or None))
+                        held.append(Match(match.watchlist, match.term, match.text, word or None))
                 if held:
                     matches.append((name, tuple(held)))
-            kept.append(_Found(replace(outcome, matches=tuple(matches)), found.start, found.end))
+            narrowed = _Outcome(
+                tuple(matches), outcome.required, outcome.excluded, outcome.contexts, True
+            )
+            kept.append(_Found(narrowed, found.start, found.end))
         return kept
 
     @staticmethod
