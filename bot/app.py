@@ -15,25 +15,13 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
-from telegram import Bot, Update
-from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.ext import Application, ApplicationBuilder
 
-from bot.chat.commands import (
-    AnyApplication,
-    ChatCommands,
-    description,
-    menu,
-    short_description,
-)
 from bot.chat.console import ConsoleSink
-from bot.chat.pacing import PacedRateLimiter
-from bot.chat.sender import TelegramSink
 from bot.core.channel_depth import ChannelDepth
 from bot.core.domain import CONSOLE_CHAT_ID, PollOutcome
 from bot.core.errors import FeedwatchError, StorageError
@@ -54,6 +42,13 @@ from bot.storage.asynchronous import AsyncStorage
 from bot.storage.repository import Repository
 from bot.storage.store import reason
 
+# python-telegram-bot and the chat handlers load only when a token is set: a command that polls
+# or prints digests to the terminal starts without them (a fifth of a second).
+if TYPE_CHECKING:
+    from telegram import Bot
+
+    from bot.chat.commands import AnyApplication
+
 log = logging.getLogger(__name__)
 
 UPDATES_LOCK_RETRY = timedelta(seconds=3)
@@ -73,6 +68,10 @@ def _failure(error: Exception) -> str:
 
 def build_application(settings: Settings) -> AnyApplication:
     """python-telegram-bot's Application, pointed at `api_url` when one is set (tests, local servers)."""
+    from telegram.ext import Application, ApplicationBuilder
+
+    from bot.chat.pacing import PacedRateLimiter
+
     # Opt in to PTB 23's time periods as timedelta: 22.x otherwise warns on every RetryAfter it makes.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = Application.builder()
@@ -99,6 +98,8 @@ def build_application(settings: Settings) -> AnyApplication:
 
 async def _initialize(application: AnyApplication, api_url: str) -> None:
     """Say in plain words why the bot cannot start, and never with the token in the sentence."""
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
     where = api_url or "api.telegram.org"
     try:
         try:
@@ -163,8 +164,6 @@ class FeedwatchApp:
         self.health = Health(clock=self.clock, tick=settings.polling.tick, ping=self.repo.ping)
         now = self.clock()
         await self.storage.sync_config(settings.feeds, settings.watchlists, now)
-        # The Russian and Ukrainian dictionaries load once, here, not inside the first poll or /test.
-        await asyncio.to_thread(default_morphology)
         self.fetcher = Fetcher.configured(settings.polling)
         resources.push_async_callback(self.fetcher.aclose)
         # feedparser, faster with the same results, for parses in this process (`parse_workers =
@@ -191,6 +190,8 @@ class FeedwatchApp:
         )
         sink: DigestSink
         if settings.telegram.token:
+            from bot.chat.sender import TelegramSink
+
             self.application = build_application(settings)
             await _initialize(self.application, settings.telegram.api_url)
             resources.push_async_callback(self.application.shutdown)
@@ -217,6 +218,8 @@ class FeedwatchApp:
             clock=self.clock,
         )
         if self.application is not None:
+            from bot.chat.commands import ChatCommands
+
             commands = ChatCommands(
                 self.storage, self.deliverer, FeedChecker(self.fetcher), clock=self.clock
             )
@@ -289,6 +292,10 @@ class FeedwatchApp:
         """Start the schedule (unless told not to: tests drive the rounds themselves) and, with a
         token, the Telegram updates; returns at once."""
         polling, digest = self.settings.polling, self.settings.digest
+        # The Russian and Ukrainian dictionaries load once, here, not inside the first poll or
+        # /test of a bot that runs; a one-shot command (poll --once) loads them only if an item
+        # is to be matched.
+        await asyncio.to_thread(default_morphology)
         await self._serve_metrics()
         # SQLite means one process: claims still in the database are a crashed run's own.
         sqlite = self.repo.engine.dialect.name == "sqlite"
@@ -322,6 +329,8 @@ class FeedwatchApp:
     async def _introduce(bot: Bot) -> None:
         """The menu and the bot's descriptions, in English for everyone and in Russian and
         Ukrainian for users whose Telegram app speaks them."""
+        from bot.chat.commands import description, menu, short_description
+
         for lang in ("en", "ru", "uk"):
             code = "" if lang == "en" else lang
             await bot.set_my_commands(menu(lang), language_code=code or None)
@@ -332,6 +341,8 @@ class FeedwatchApp:
         """Telegram updates: by webhook to every replica behind it; else by getUpdates, from one
         replica at a time on PostgreSQL (an advisory lock decides) and from this process on
         SQLite, which is one process."""
+        from telegram import Update
+
         assert self.application is not None
         assert self.application.updater is not None
         telegram, updater = self.settings.telegram, self.application.updater
@@ -356,6 +367,8 @@ class FeedwatchApp:
     async def _lead_updates(self, lock: UpdatesLock) -> None:
         """Take getUpdates whenever no other replica does, and give it up when the lock's
         connection goes (another replica may have it by then)."""
+        from telegram import Update
+
         assert self.application is not None
         assert self.application.updater is not None
         updater = self.application.updater

@@ -15,14 +15,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties, findfont
-from matplotlib.ft2font import FT2Font
-from matplotlib.ticker import MaxNLocator
+from typing import TYPE_CHECKING
 
 from bot.trends.stats import HitCounts, Window
+
+# matplotlib (and numpy under it) take a third of a second to import: only a chart imports them,
+# not every start of the bot or of a command that draws nothing.
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +90,15 @@ class Chart:
 def font_file() -> str:
     """The file matplotlib resolves `FONT_FAMILY` to. Raises ValueError if it is not installed,
     rather than falling back to another font silently."""
+    from matplotlib.font_manager import FontProperties, findfont
+
     return str(findfont(FontProperties(family=[FONT_FAMILY]), fallback_to_default=False))
 
 
 @cache
 def _charmap(path: str) -> frozenset[int]:
+    from matplotlib.ft2font import FT2Font
+
     return frozenset(FT2Font(path).get_charmap())
 
 
@@ -197,6 +202,11 @@ def figure(
     """The chart as a matplotlib `Figure` (of its own, on an Agg canvas): a line per series against
     the window's buckets, labelled in the window's time zone, the y axis in whole hits."""
     font = font_file()
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.ticker import MaxNLocator
 
     def prop(size: float, weight: str = "normal") -> FontProperties:
         return FontProperties(fname=font, size=size, weight=weight)

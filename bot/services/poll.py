@@ -329,7 +329,7 @@ class Poller:
         # Storage writes go one at a time: SQLite has one writer, and it keeps PostgreSQL calm too.
         self._store_lock = asyncio.Lock()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self._compiled: tuple[tuple[Watchlist, ...], ScopedMatcher] | None = None
+        self._compiled: LazyMatcher | None = None
         self._unchanged: list[FeedState] = []
 
     async def poll(self, *, all_feeds: bool = False) -> list[PollOutcome]:
@@ -358,7 +358,7 @@ class Poller:
         """Claim due feeds as there is room to poll them, until none is left: a replica holds no
         more feeds than it is polling, so the others take the rest, and a feed due meanwhile is
         not left for the next tick."""
-        matcher: ScopedMatcher | None = None
+        matcher: LazyMatcher | None = None
         running: set[asyncio.Task[PollOutcome]] = set()
         outcomes: list[PollOutcome] = []
         started: set[int] = set()  # feed ids polled this round: none is polled twice
@@ -401,13 +401,13 @@ class Poller:
                 await asyncio.wait(running)
             raise
 
-    async def _matcher(self) -> ScopedMatcher:
-        """The compiled watchlists, compiled again only when they changed."""
+    async def _matcher(self) -> LazyMatcher:
+        """The watchlists of this round, compiled when the first changed feed needs them (a round
+        of 304s compiles nothing, and loads no dictionary), and again only when they changed."""
         watchlists = tuple(await self.store.watchlists())
-        if self._compiled is None or self._compiled[0] != watchlists:
-            matcher = await asyncio.to_thread(ScopedMatcher, watchlists)
-            self._compiled = (watchlists, matcher)
-        return self._compiled[1]
+        if self._compiled is None or self._compiled.watchlists != watchlists:
+            self._compiled = LazyMatcher(watchlists)
+        return self._compiled
 
     def _host_slots(self, url: str) -> asyncio.Semaphore:
         host = (urlsplit(url).hostname or "").lower()
@@ -416,12 +416,12 @@ class Poller:
             slots = self._hosts[host] = asyncio.Semaphore(self._per_host)
         return slots
 
-    async def _poll_guarded(self, feed: FeedState, matcher: ScopedMatcher) -> PollOutcome:
+    async def _poll_guarded(self, feed: FeedState, matcher: LazyMatcher) -> PollOutcome:
         """`poll_feed` when the feed's host and the round have room."""
         async with self._host_slots(feed.url), self._slots:
             return await self._poll_caught(feed, matcher)
 
-    async def _poll_caught(self, feed: FeedState, matcher: ScopedMatcher) -> PollOutcome:
+    async def _poll_caught(self, feed: FeedState, matcher: LazyMatcher) -> PollOutcome:
         """`poll_feed`, with whatever it raises made this feed's failure, never the round's
         (cancellation, KeyboardInterrupt and SystemExit still go through)."""
         try:
@@ -444,7 +444,7 @@ class Poller:
                 log.error("%s: its failure could not be saved: %s", feed.url, plain(saving))
                 return PollOutcome(feed.url, error=reason)
 
-    async def poll_feed(self, feed: FeedState, matcher: ScopedMatcher) -> PollOutcome:
+    async def poll_feed(self, feed: FeedState, matcher: LazyMatcher) -> PollOutcome:
         now = self.clock()
         channel = channel_name(feed.url)
         started = time.perf_counter()
@@ -599,7 +599,7 @@ class Poller:
     def _store(
         self,
         items: Sequence[ParsedItem],
-        matcher: ScopedMatcher,
+        lazy: LazyMatcher,
         state: FeedState,
         now: datetime,
         archive_before: datetime | None = None,
@@ -608,6 +608,7 @@ class Poller:
         state (in a worker thread: storage and matching block); those published before
         `archive_before` are marked as the feed's archive."""
         unseen = self.store.sync.unseen_keys(state.id, [item.key for item in items])
+        matcher = lazy.compiled()
         source = Source(state.display_name, state.url)
         fresh: list[tuple[ParsedItem, Mapping[str, Sequence[Match]]]] = []
         fresh += _match_new(matcher, items, unseen, source)
@@ -708,6 +709,20 @@ class Poller:
             if told:
                 log.warning("%s: failing since %s; told %d chats", feed.url, since, told)
         return PollOutcome(feed.url, error=reason)
+
+
+class LazyMatcher:
+    """Watchlists, compiled the first time they are needed: under the poller's store lock, in its
+    worker thread (where `_store` runs), so never twice at once."""
+
+    def __init__(self, watchlists: tuple[Watchlist, ...]) -> None:
+        self.watchlists = watchlists
+        self._matcher: ScopedMatcher | None = None
+
+    def compiled(self) -> ScopedMatcher:
+        if self._matcher is None:
+            self._matcher = ScopedMatcher(self.watchlists)
+        return self._matcher
 
 
 def _match_new(

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import select
 
@@ -41,11 +38,15 @@ class SchemaRevision:
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
 
 
 def schema_revision(url: str) -> SchemaRevision:
     """The database's revision, read without changing anything."""
+    from alembic.runtime.migration import MigrationContext
+
     try:
         engine = create_db_engine(url)
         try:
@@ -69,7 +70,7 @@ def upgrade_schema(url: str) -> tuple[SchemaRevision, SchemaRevision]:
             engine.dispose()
     except SQLAlchemyError as error:
         raise StorageError(f"cannot migrate the database: {reason(error)}") from error
-    except CommandError as error:
+    except migrate.UnknownRevision as error:
         # A revision this feedwatch does not know: the database was migrated by a newer one.
         raise StorageError(f"cannot migrate the database: {error}") from error
     return before, schema_revision(url)

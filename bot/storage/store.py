@@ -7,7 +7,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Self
 
-from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -58,7 +57,7 @@ class Store:
         except SQLAlchemyError as error:
             engine.dispose()
             raise StorageError(f"cannot open the database: {reason(error)}") from error
-        except CommandError as error:
+        except migrate.UnknownRevision as error:
             # Most often a database a newer feedwatch has migrated: its revision is unknown here.
             engine.dispose()
             raise StorageError(

@@ -9,8 +9,11 @@ defaults), data for a new table is welcome here.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +26,7 @@ from sqlmodel import Session, SQLModel, select
 
 from bot.core.errors import StorageError
 from bot.storage import migrate
+from bot.storage.repository import Repository
 from bot.storage.store import create_db_engine
 from bot.storage.tables import (
     ChatFeedRow,
@@ -231,6 +235,28 @@ def engine(database: Database) -> Iterator[Engine]:
 def revision_of(engine: Engine) -> str | None:
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def test_the_head_read_off_the_file_names_is_alembics() -> None:
+    """A start checks the database against `migrate.head()` without loading Alembic: the newest
+    file's number must be the revision Alembic would migrate to."""
+    assert migrate.head() == HEAD
+
+
+def test_a_start_on_a_database_at_head_does_not_load_alembic(tmp_path: Path) -> None:
+    """Alembic and the PostgreSQL dialect it imports cost a tenth of a second at every start:
+    only a database that needs a migration loads them."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    Repository.open(url).close()  # made, and migrated, here
+    probe = (
+        "import sys; from bot.storage.repository import Repository; "
+        f"Repository.open({url!r}).close(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))"
+    )
+    ran = subprocess.run(  # noqa: S603 - our own interpreter
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert ran.stdout.strip() == "[]", ran.stderr
 
 
 def test_the_revisions_form_one_line_from_0001_to_head() -> None:
