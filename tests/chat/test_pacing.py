@@ -3,6 +3,7 @@ answers as well as digests: the fake Bot API, enforcing Telegram's limits, never
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -100,3 +101,30 @@ async def test_command_answers_and_a_digest_in_one_private_chat_meet_telegrams_l
     assert len(sent) == 4
     assert fake_bot_api.rate_limited == 0
     assert time.monotonic() - started >= 3.0  # four messages, one a second
+
+
+async def test_the_overall_window_lets_30_a_second_through_and_never_31() -> None:
+    """90 messages to 90 private chats at once (virtual time, answered at once): the server sees
+    30 at the first moment, 30 a second later and 30 a second after that, never 31 in a second;
+    a leaky bucket at 28 a second took 3.2 seconds and let one more through at every edge."""
+    clock = VirtualTime()
+    limiter = PacedRateLimiter(clock=clock, sleep=clock.sleep, max_retries=0)
+    arrived: list[float] = []
+
+    async def callback(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        arrived.append(clock.now)
+        return {}
+
+    await asyncio.gather(
+        *(
+            limiter.process_request(
+                callback, (), {}, "sendMessage", {"chat_id": 10_000 + chat}, None
+            )
+            for chat in range(90)
+        )
+    )
+    assert len(arrived) == 90
+    for index, start in enumerate(arrived):
+        in_second = [t for t in arrived[index:] if t < start + 1.0]
+        assert len(in_second) <= 30, (index, len(in_second))
+    assert arrived[-1] - arrived[0] == pytest.approx(2.0)
