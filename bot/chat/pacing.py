@@ -32,7 +32,11 @@ class SlidingWindow:
     counts from its start until `period` after it was answered (the server saw it somewhere in
     between), and one starts only when fewer than `count` count. Unlike a leaky bucket
     (aiolimiter's, which lets one more through at every edge, and counts starts, not arrivals),
-    it uses a limit of any second to the full without a 429 when the network delays one."""
+    it uses a limit of any second to the full without a 429 when the network delays one.
+
+    Starts are also spread, `period / count` apart: a burst of 30 at once would put 30 messages
+    on the wire together, and a crash then leaves 30 sent but unrecorded (sent again after the
+    restart) instead of the one or two a steady pace has in flight."""
 
     def __init__(
         self,
@@ -46,6 +50,8 @@ class SlidingWindow:
         self._period = period
         self._clock = clock
         self._sleep = sleep
+        self._spacing = period / count
+        self._last_start = float("-inf")
         self._running = 0
         self._answered: deque[float] = deque()  # when each request still counting was answered
         self._freed = asyncio.Event()
@@ -58,13 +64,21 @@ class SlidingWindow:
                 while self._answered and self._answered[0] + self._period <= now:
                     self._answered.popleft()
                 if self._running + len(self._answered) < self._count:
-                    break
+                    if (early := self._last_start + self._spacing - now) <= 0:
+                        break
+                    await self._sleep(early)
+                    continue
                 if self._answered:
                     await self._sleep(self._answered[0] + self._period - now)
                 else:  # every one of them is still on its way: wait for an answer
                     self._freed.clear()
                     await self._freed.wait()
             self._running += 1
+            # Spaced from when it was due, not from when the event loop woke it: a few ms late
+            # at every start would add up to a message a second. After a pause, no catching up.
+            started = self._clock()
+            due = self._last_start + self._spacing
+            self._last_start = max(due, started - self._spacing / 2)
 
     async def __aexit__(self, *exc: object) -> None:
         self._running -= 1
