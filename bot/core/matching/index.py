@@ -27,6 +27,8 @@ from bot.core.matching.normalize import (
     words_of,
 )
 
+_HEAD = 2  # letters of a word's start that its dictionary forms keep (Орёл, Орла: «ор»)
+
 # Words are remembered per matcher; past this many the memory starts over, so a matcher that runs
 # for months stays bounded.
 _KNOWN_WORDS_LIMIT = 400_000
@@ -231,6 +233,15 @@ class Matcher:
                     for next_key in second[0].keys:
                         self._pairs[(key, next_key)].append(pattern)
         self._lead_keys = {key for key, _ in self._pairs} | set(self._pair_prefixes)
+        # The first two letters of every key a term's word has: a word of text that begins
+        # otherwise has no key of any term (a word and its dictionary forms share their start),
+        # and needs no analysis; most words of an item are such.
+        self._key_heads = frozenset(
+            key[:_HEAD]
+            for pattern in patterns.values()
+            for word in pattern.words
+            for key in word.keys
+        )
         self._prefix_lengths = sorted({len(p) for p in self._single_prefixes})
         self.pattern_count = len(patterns)
         # Words seen, as written in the text, with what the matcher knows of them; and those of
@@ -258,7 +269,11 @@ class Matcher:
         if not norm:
             seen = _Seen(norm, frozenset())
         else:
-            keys = self._morph.token_keys(norm)
+            keys = (
+                self._morph.token_keys(norm)
+                if norm[:_HEAD] in self._key_heads
+                else frozenset((norm,))
+            )
             singles = [p for key in keys for p in self._singles.get(key, ())]
             for length in self._prefix_lengths:
                 if length > len(norm):
