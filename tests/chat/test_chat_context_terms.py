@@ -5,6 +5,7 @@ hit. The real bot against the fake Bot API; feeds from the local feed server."""
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -39,11 +40,8 @@ async def app(
             await running.stop()
 
 
-async def say(fake: FakeBotApi, text: str, language: str = "en") -> str:
-    before = len(fake.sent_messages(CHAT))
-    fake.push_message(CHAT, text, language_code=language)
-    await fake.wait_for_async(lambda f: len(f.sent_messages(CHAT)) > before)
-    return fake.sent_texts(CHAT)[before]
+async def say(fake: FakeBotApi, text: str, language: str = "en", **push: object) -> str:
+    return str((await fake.ask(CHAT, text, language_code=language, **push)).result["text"])
 
 
 @pytest.mark.parametrize(
@@ -129,3 +127,36 @@ async def test_removing_a_term_removes_its_context(
     await say(fake_bot_api, "/unwatch my_rdk РДК")
     [own] = await app.storage.own_watchlists(CHAT)
     assert (own.terms, own.contexts) == (("RDK",), ())
+
+
+async def test_an_imported_list_keeps_its_contexts_scope_and_fields_and_exports_them_again(
+    app: FeedwatchApp, fake_bot_api: FakeBotApi
+) -> None:
+    toml = """
+[[watchlist]]
+name = "my_rdk"
+terms = ["RDK", { term = "РДК", near = ["боец"], within = 8 }]
+sources = ["@rusvolcorps"]
+skip_sources = ["meduza.io"]
+fields = ["title", "categories"]
+""".encode()
+    document = fake_bot_api.add_file(toml, "watchlists.toml", "application/toml")
+    answer = await say(fake_bot_api, "/import", document=document)
+    assert "• my_rdk: 2 terms" in answer, answer
+    [own] = await app.storage.own_watchlists(CHAT)
+    assert own.contexts == (TermContext("РДК", ("боец",), (), 8),)
+    assert (own.sources, own.skip_sources, own.fields) == (
+        ("@rusvolcorps",),
+        ("meduza.io",),
+        ("title", "categories"),
+    )
+    fake_bot_api.push_message(CHAT, "/export")
+    await fake_bot_api.wait_for_async(lambda f: bool(f.calls("sendDocument")))
+    [export] = fake_bot_api.calls("sendDocument")
+    [table] = tomllib.loads(export.files["document"].decode())["watchlist"]
+    assert table["terms"] == ["RDK", {"term": "РДК", "near": ["боец"], "within": 8}]
+    assert (table["sources"], table["skip_sources"], table["fields"]) == (
+        ["@rusvolcorps"],
+        ["meduza.io"],
+        ["title", "categories"],
+    )

@@ -48,10 +48,7 @@ async def app(
 
 
 async def ask(fake: FakeBotApi, text: str, language: str = "en") -> RecordedRequest:
-    before = len(fake.sent_messages(CHAT))
-    fake.push_message(CHAT, text, language_code=language)
-    await fake.wait_for_async(lambda f: len(f.sent_messages(CHAT)) > before)
-    return fake.sent_messages(CHAT)[before]
+    return await fake.ask(CHAT, text, language_code=language)
 
 
 def buttons(message: RecordedRequest) -> list[str]:

@@ -839,6 +839,14 @@ class FakeBotApi:
         """`wait_for` in a worker thread, so that the bot on this event loop keeps running."""
         await asyncio.to_thread(self.wait_for, predicate, timeout)
 
+    async def ask(self, chat_id: int, text: str, **push: Any) -> RecordedRequest:
+        """Send `text` as a user (`push_message`'s options: `language_code`, `user_id` …) and
+        return the bot's first message to the chat after it."""
+        before = len(self.sent_messages(chat_id))
+        self.push_message(chat_id, text, **push)
+        await self.wait_for_async(lambda f: len(f.sent_messages(chat_id)) > before)
+        return self.sent_messages(chat_id)[before]
+
     def summary(self, last: int = 30) -> str:
         """The last `last` requests and all errors, one line each, for failure messages."""
         with self._cond:

@@ -90,10 +90,7 @@ def outcomes(database: Database) -> dict[str, int]:
 
 
 async def say(fake: FakeBotApi, text: str, language: str = "en") -> str:
-    before = len(fake.sent_messages(CHAT))
-    fake.push_message(CHAT, text, language_code=language)
-    await fake.wait_for_async(lambda f: len(f.sent_messages(CHAT)) > before)
-    return fake.sent_texts(CHAT)[before]
+    return str((await fake.ask(CHAT, text, language_code=language)).result["text"])
 
 
 async def first_digest(app: FeedwatchApp, fake: FakeBotApi, language: str = "en") -> str:

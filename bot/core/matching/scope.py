@@ -90,10 +90,3 @@ class ScopedMatcher:
                 if not in_scope(self._scoped[name], source):
                     del found[name]
         return found if len(self._groups) == 1 else dict(sorted(found.items()))
-
-    def match(self, *texts: str) -> dict[str, tuple[Match, ...]]:
-        """Title and summary (the texts beyond those are ignored) matched as an item of no known
-        source: what the text-only callers (an edit's versions) ask."""
-        title = texts[0] if texts else ""
-        summary = texts[1] if len(texts) > 1 else ""
-        return self.match_item(title, summary)
