@@ -96,7 +96,7 @@ class ItemStore(Store):
         before `archive_before` (a feed's first poll) are marked as its archive.
 
         Items, hits and outbox rows each go in as one multi-row INSERT, not a flush per item."""
-        with self._session() as session:
+        with self._session(durable=False) as session:
             feed = session.get(FeedRow, feed_id)
             if feed is None:
                 raise StorageError(f"feed #{feed_id} does not exist")

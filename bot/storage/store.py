@@ -44,6 +44,12 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite in a file, in WAL mode: each transaction may say how it is synced.
+        self._wal = engine.dialect.name == "sqlite" and engine.url.database not in (
+            None,
+            "",
+            ":memory:",
+        )
 
     @classmethod
     def open(cls, url: str, *, connect_args: Mapping[str, Any] | None = None) -> Self:
@@ -73,9 +79,18 @@ class Store:
         self.engine.dispose()
 
     @contextmanager
-    def _session(self) -> Iterator[Session]:
+    def _session(self, *, durable: bool = True) -> Iterator[Session]:
+        """One transaction. `durable=False` (SQLite only) lets its commit skip the fsync: a power
+        cut may then undo it, and any after it, but never one before a durable commit, since the
+        write-ahead log is synced in order. For what a later poll reads again (new items with
+        their feed's state); never for what says a message was sent."""
         try:
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                if self._wal:
+                    # Before the first write, so outside SQLite's transaction: the driver opens
+                    # it at the first INSERT or UPDATE.
+                    synced = "FULL" if durable else "NORMAL"
+                    session.connection().exec_driver_sql(f"PRAGMA synchronous={synced}")
                 yield session
         except SQLAlchemyError as error:
             raise StorageError(f"database error: {reason(error)}") from error
