@@ -264,6 +264,7 @@ def test_words_are_analysed_once_not_once_per_item() -> None:
         def __init__(self) -> None:
             self.calls = 0
             self.term_keys = real.term_keys
+            self.key_stems = real.key_stems
             self.is_proper_name = real.is_proper_name
 
         def token_keys(self, word: str) -> frozenset[str]:

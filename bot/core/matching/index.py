@@ -16,9 +16,10 @@ from enum import Enum
 from itertools import compress
 
 from bot.core.domain import Match, TermContext, Watchlist
-from bot.core.matching.morphology import Morphology, default_morphology
+from bot.core.matching.morphology import HEAD_LETTERS, Morphology, default_morphology
 from bot.core.matching.normalize import (
     BARRIER,
+    WORD,
     normalise_word,
     prepare_text,
     scan_text,
@@ -27,8 +28,7 @@ from bot.core.matching.normalize import (
     word_starts,
     words_of,
 )
-
-_HEAD = 2  # letters of a word's start that its dictionary forms keep (Орёл, Орла: «ор»)
+from bot.core.matching.prefilter import StemScan
 
 # Words are remembered per matcher; past this many the memory starts over, so a matcher that runs
 # for months stays bounded.
@@ -179,8 +179,14 @@ class Matcher:
     """All watchlists compiled into one index; `match` tells which watchlists a text hits and why."""
 
     def __init__(
-        self, watchlists: Iterable[Watchlist], *, morphology: Morphology | None = None
+        self,
+        watchlists: Iterable[Watchlist],
+        *,
+        morphology: Morphology | None = None,
+        stem_scan: bool = True,
     ) -> None:
+        """`stem_scan=False` reads every word of every text (what the scan must agree with: the
+        tests and benchmarks compare the two)."""
         self._morph = morphology or default_morphology()
         self._watchlists = {w.name: w for w in watchlists}
         self._requiring = frozenset(w.name for w in self._watchlists.values() if w.require)
@@ -238,12 +244,20 @@ class Matcher:
         # otherwise has no key of any term (a word and its dictionary forms share their start),
         # and needs no analysis; most words of an item are such.
         self._key_heads = frozenset(
-            key[:_HEAD]
+            key[:HEAD_LETTERS]
             for pattern in patterns.values()
             for word in pattern.words
             for key in word.keys
         )
         self._prefix_lengths = sorted({len(p) for p in self._single_prefixes})
+        # The stems every word that may begin a term begins with: one scan of an item's text
+        # for them finds those words, and the rest of the text is not read word by word.
+        stems = {
+            stem
+            for key in {*self._singles, *self._lead_keys}
+            for stem in self._morph.key_stems(key)
+        } | set(self._single_prefixes)
+        self._scan = StemScan(stems) if stem_scan and stems else None
         self.pattern_count = len(patterns)
         # Words seen, as written in the text, with what the matcher knows of them; and those of
         # them that may begin a term, for the quick look that settles most texts.
@@ -272,7 +286,7 @@ class Matcher:
         else:
             keys = (
                 self._morph.token_keys(norm)
-                if norm[:_HEAD] in self._key_heads
+                if norm[:HEAD_LETTERS] in self._key_heads
                 else frozenset((norm,))
             )
             singles = [p for key in keys for p in self._singles.get(key, ())]
@@ -391,6 +405,76 @@ class Matcher:
                     found.append(_Found(outcome, index, last))
         return found
 
+    def _known(self, word: str) -> _Seen:
+        # Never forgets: what an item's reading has learnt stays until the next item's start.
+        known = self._seen.get(word)
+        return known if known is not None else self._learn(word)
+
+    def _find_at(self, prepared: str, scanned: str, starts: list[int]) -> list[_Found] | None:
+        """`_find` for the words that begin at `starts` (the stem scan's), reading the words after
+        one only when it may begin a phrase; None when the scan's words are not the reading's."""
+        at = [WORD.match(scanned, start) for start in starts]
+        words = [found.group() for found in at if found is not None]
+        if len(words) != len(at):
+            return None  # a stem that is no word (cannot happen: stems are word characters)
+        self._learn_all(words)
+        present = self._starters
+        seen = self._seen
+        found: list[_Found] = []
+        told: set[object] = set()
+        as_spaced: dict[str, bool] = {}
+        for place in compress(range(len(words)), map(present.__contains__, words)):
+            word, start = words[place], starts[place]
+            known = seen[word]
+            singles = known.singles
+            if singles is not _NOTHING and known.shown not in told:
+                if not singles.placed:
+                    told.add(known.shown)
+                found.append(_Found(singles, start, start))
+            if not known.leads:
+                continue
+            after = WORD.search(scanned, at[place].end())  # type: ignore[union-attr]
+            if after is None:
+                continue
+            following = [after]
+            second = after.group()
+            self._known(second)
+            pair = (word, second)
+            longer = self._pairs_seen.get(pair)
+            if longer is None:
+                longer = self._longer(*pair)
+            for pattern, rest in longer:
+                while len(following) <= len(rest):
+                    after = WORD.search(scanned, following[-1].end())
+                    if after is None:
+                        break
+                    following.append(after)
+                if len(following) <= len(rest):
+                    continue
+                read = [part.group() for part in following[: len(rest) + 1]]
+                if rest and not all(
+                    needed.accepts(self._known(text))
+                    for needed, text in zip(rest, read[1:], strict=True)
+                ):
+                    continue
+                text = " ".join((word, *read))
+                spaced = as_spaced.get(text)
+                if spaced is None:
+                    spaced = as_spaced[text] = text in prepared
+                if not spaced:
+                    end = following[len(rest)].end()
+                    text = prepared[start : _close_quote(prepared, start, end)]
+                outcome = self._phrase_outcome(pattern, text)
+                if outcome not in told:
+                    if not outcome.placed:
+                        told.add(outcome)
+                    found.append(_Found(outcome, start, following[len(rest)].start()))
+        if self._contexts and any(find.outcome.placed for find in found):
+            # Context words are reached in words: the places become word numbers.
+            number = {start: index for index, start in enumerate(word_starts(scanned))}
+            found = [_Found(f.outcome, number[f.start], number[f.end]) for f in found]
+        return found
+
     def match(self, *texts: str) -> dict[str, tuple[Match, ...]]:
         """The watchlists that the texts (title, summary …) hit together, each with its matches.
 
@@ -400,14 +484,19 @@ class Matcher:
         # texts are read as one, a barrier word between them so that no phrase runs across.
         prepared = prepare_text(BARRIER.join(texts))
         scanned = scan_text(prepared)
-        words = words_of(scanned)
-        self._learn_all(words)
-        # Most items end here: no word of theirs may begin a term.
-        if self._starters.isdisjoint(words):
-            return {}
-        finds = self._find(prepared, scanned, words)
+        starts = self._scan.word_starts(scanned) if self._scan is not None else None
+        finds = self._find_at(prepared, scanned, starts) if starts is not None else None
+        if finds is None:
+            words = words_of(scanned)
+            self._learn_all(words)
+            # Most items end here: no word of theirs may begin a term.
+            if self._starters.isdisjoint(words):
+                return {}
+            finds = self._find(prepared, scanned, words)
         if self._contexts and any(found.outcome.placed for found in finds):
             finds = self._in_context(finds)
+        if not finds:
+            return {}
         matches: dict[str, list[Match]] = {}
         required: set[str] = set()
         excluded: set[str] = set()

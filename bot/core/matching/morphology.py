@@ -13,6 +13,8 @@ from typing import Any
 
 import pymorphy3
 
+from bot.core.matching.paradigm_endings import FORM_PREFIXES, GUESSED_ENDINGS, PREFIXED_ENDINGS
+
 _UKRAINIAN_ONLY = frozenset("іїєґ")
 _RUSSIAN_ONLY = frozenset("ыэъ")
 _VOWELS = frozenset("аеиоуыэюяіїє")
@@ -50,8 +52,16 @@ def adjectives_of(lemma: str) -> set[str]:
     return forms
 
 
+HEAD_LETTERS = 2
+"""Letters of a word's start that its dictionary forms keep (Орёл, Орла: «ор»): a word whose
+first two letters begin no key of a term is not analysed."""
+
 LONGEST_ANALYSED = 60
 """Letters of the longest word the dictionaries are asked about."""
+
+
+def _folded(word: str) -> str:
+    return word.replace("ё", "е")
 
 
 class Morphology:
@@ -65,6 +75,7 @@ class Morphology:
         self.token_keys = lru_cache(maxsize=_CACHE_SIZE)(self._token_keys)
         self.term_keys = lru_cache(maxsize=_CACHE_SIZE)(self._term_keys)
         self.is_proper_name = lru_cache(maxsize=_CACHE_SIZE)(self._is_proper_name)
+        self.key_stems = lru_cache(maxsize=_CACHE_SIZE)(self._key_stems)
 
     def _analysers(self, word: str) -> tuple[Any, ...]:
         letters = set(word)
@@ -113,6 +124,65 @@ class Morphology:
             if parse.tag.POS == "NOUN":
                 keys |= adjectives_of(parse.normal_form)
         return frozenset(keys)
+
+    def _key_stems(self, key: str) -> frozenset[str]:
+        """Beginnings one of which every word of text with `key` among its keys begins with (as
+        `token_keys` reads it: casefolded, ё as е), so that a scan for them finds every word that
+        may be a form of the key and the others need no analysis. "" when no beginning is sure."""
+        if not is_cyrillic(key):
+            # An English plural's singular: parties → party, so "parties" begins with no "party".
+            plural = key[:-1] + "ies" if key.endswith("y") and key.isascii() else key
+            return frozenset({key, plural})
+        key = _folded(key)
+        # A guessed word and its dictionary form share the paradigm's stem: the key without the
+        # longest dictionary-form ending it may have. A word whose first two letters begin no
+        # key is not analysed (Matcher._learn), so a stem keeps at least those.
+        stem = min((key[: len(key) - len(e)] for e in GUESSED_ENDINGS if key.endswith(e)), key=len)
+        stem = stem if len(stem) >= HEAD_LETTERS else key[:HEAD_LETTERS]
+        stems = {stem}
+        if any(key.endswith(ending) for ending in PREFIXED_ENDINGS):
+            stems.update(prefix + stem for prefix in FORM_PREFIXES)  # наибольший, побольше
+        # A word the dictionaries know may change its stem (люди of человек): its forms, whole.
+        for analyser in (self._ru, self._uk):
+            stems.update(_irregular_forms(analyser, key, stem))
+        return frozenset(stems)
+
+
+def _irregular_forms(analyser: Any, key: str, stem: str) -> set[str]:
+    """The forms of the words `analyser` knows with the dictionary form `key` whose stem is
+    shorter than `stem`."""
+    dictionary = analyser.dictionary
+    forms: set[str] = set()
+    for written, found in dictionary.words.similar_items(key, analyser.char_substitutes):
+        for paradigm_id, index in found:
+            if index != 0:  # a form, not the dictionary form
+                continue
+            paradigm = dictionary.paradigms[paradigm_id]
+            count = len(paradigm) // 3
+            start = len(dictionary.paradigm_prefixes[paradigm[2 * count]])
+            own_stem = written[start : len(written) - len(dictionary.suffixes[paradigm[0]])]
+            if _folded(own_stem).startswith(stem):
+                continue
+            forms.update(
+                _folded(
+                    dictionary.paradigm_prefixes[paradigm[2 * count + i]]
+                    + own_stem
+                    + dictionary.suffixes[paradigm[i]]
+                )
+                for i in range(count)
+            )
+    return forms
+
+
+def guessed_endings(analyser: Any) -> set[str]:
+    """The dictionary-form endings of the paradigms by which `analyser` guesses unknown words
+    (what paradigm_endings.py lists, computed: about a second a dictionary)."""
+    dictionary = analyser.dictionary
+    return {
+        _folded(dictionary.suffixes[dictionary.paradigms[paradigm_id][0]])
+        for dawg in dictionary.prediction_suffixes_dawgs
+        for _, (_, paradigm_id, _) in dawg.items()
+    }
 
 
 _default: Morphology | None = None

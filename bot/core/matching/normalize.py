@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 # Characters that hide inside words without changing them: soft hyphen, zero-width space/joiners,
 # word joiner, byte-order mark. Feeds carry them from typesetting; they must not split or break words.
-_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
-_APOSTROPHES = "'\u2019\u02bc\u2018`\u00b4\u2032"
+INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+APOSTROPHES = "'\u2019\u02bc\u2018`\u00b4\u2032"
 
 # Combining marks left after NFC have no composed letter (a Russian stress mark over у in Ку́рск):
 # they belong to the word but must not change what it matches.
@@ -24,11 +24,11 @@ _COMBINING_TABLE = {
     for code in range(low, high + 1)
 }
 
-_INVISIBLE_TABLE = {ord(ch): None for ch in _INVISIBLE}
+_INVISIBLE_TABLE = {ord(ch): None for ch in INVISIBLE}
 _FOLD_TABLE = {
     **_INVISIBLE_TABLE,
     **_COMBINING_TABLE,
-    **{ord(ch): "'" for ch in _APOSTROPHES},
+    **{ord(ch): "'" for ch in APOSTROPHES},
     ord("ё"): "е",
 }
 
@@ -39,8 +39,8 @@ _FOLD_TABLE = {
 # U+E000, a private-use character, is made a word of its own: `BARRIER` stands between the texts of
 # one item so that they are read in one pass, and no term can match it (terms need letters).
 BARRIER = "\n\ue000\n"
-_WORD_CHAR = rf"[\w{_INVISIBLE}{_COMBINING}\ue000]"
-_WORD = re.compile(rf"{_WORD_CHAR}+(?:[{_APOSTROPHES}]{_WORD_CHAR}+)*")
+_WORD_CHAR = rf"[\w{INVISIBLE}{_COMBINING}\ue000]"
+WORD = re.compile(rf"{_WORD_CHAR}+(?:[{APOSTROPHES}]{_WORD_CHAR}+)*")
 
 
 # Latin and Cyrillic letters that look alike, casefolded. A word typed with both (Kурск with a Latin
@@ -101,18 +101,18 @@ def word_starts(scanned: str) -> list[int]:
     """Where each word of `words_of(scanned)` starts, in the same order: a phrase's place in a
     long text is then a look-up, not a search from its start (which made a live blog with
     thousands of phrase occurrences quadratic)."""
-    return [found.start() for found in _WORD.finditer(scanned)]
+    return [found.start() for found in WORD.finditer(scanned)]
 
 
 def words_of(scanned: str) -> list[str]:
     """The words of a scanned text as written, in order: the words `tokenise` finds, faster."""
-    return _WORD.findall(scanned)
+    return WORD.findall(scanned)
 
 
 def tokenise(text: str) -> list[Token]:
     """Split prepared text into words; punctuation, quotes, dashes and spaces are separators."""
     tokens = []
-    for found in _WORD.finditer(scan_text(text)):
+    for found in WORD.finditer(scan_text(text)):
         norm = normalise_word(found.group())
         if norm:
             tokens.append(Token(norm, found.start(), found.end()))
