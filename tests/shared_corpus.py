@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,3 +34,15 @@ def corpus_documents(sub: str) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".md")
+
+
+def corpus_params(sub: str) -> list[Any]:
+    """One pytest param per document of corpus folder `sub`, named by its path there; when the
+    folder is absent, one param (with no path) whose test skips or fails by `require_corpus`."""
+    files = corpus_documents(sub)
+    if not files:
+        return [pytest.param(sub, None, id=f"{sub}-missing")]
+    return [
+        pytest.param(sub, path, id=f"{sub}/{path.relative_to(CORPUS / sub).as_posix()}")
+        for path in files
+    ]

@@ -1,6 +1,7 @@
 """Turn the bytes of a fetched feed (plus its HTTP headers) into a `ParsedFeed` of plain-text items.
 
-Pure: no network, no storage. feedparser does the format work; this module guards it against hostile
+Pure: no network, no storage. feedparser does the format work (bot/sources/xml_feed.py the same work
+faster, for the well-formed RSS and Atom it is sure of); this module guards it against hostile
 documents, says in plain words why a document is not a feed, and makes keys, links and plain text.
 """
 
@@ -35,6 +36,7 @@ from bot.sources.telegram_page import (
     landing_reason,
     parse_telegram_page,
 )
+from bot.sources.xml_feed import read_feed
 
 __all__ = [
     "MAX_ENTITY_EXPANSION",
@@ -834,6 +836,14 @@ def parse_feed(
     `source` names the document in errors (a URL also resolves relative links); `headers` are the
     HTTP response headers, of which Content-Type guides encoding detection (and Content-Location
     resolves relative links). Raises ParseError when the document is not a feed."""
+    return _parse_feed(content, source, headers, fast=True)
+
+
+def _parse_feed(
+    content: bytes, source: str, headers: Mapping[str, str] | None, *, fast: bool
+) -> ParsedFeed:
+    """parse_feed; with `fast` False feedparser reads every XML document (the reference that
+    tests/sources/test_xml_feed.py holds the fast reader to)."""
     lowered = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
     data = _gunzip(content, source) if content[:2] == b"\x1f\x8b" else content
     if not data.strip():
@@ -854,13 +864,16 @@ def parse_feed(
     # Only Content-Type goes in: feedparser would resolve Atom ids against Content-Location,
     # and keys must not change with the headers of one fetch.
     response_headers = {"content-type": content_type} if content_type else {}
+    # The same result as feedparser's, several times faster, or None: feedparser reads it.
+    raw: Any = read_feed(data, content_type) if fast and not wide else None
     try:
-        raw: Any = feedparser.parse(
-            data,
-            response_headers=response_headers,
-            sanitize_html=False,
-            resolve_relative_uris=False,
-        )
+        if raw is None:
+            raw = feedparser.parse(
+                data,
+                response_headers=response_headers,
+                sanitize_html=False,
+                resolve_relative_uris=False,
+            )
     except Exception as error:
         # feedparser reports problems in `bozo`; should it raise anyway (a bug, a recursion
         # limit), the poller still gets a ParseError that names the feed.

@@ -16,18 +16,7 @@ import pytest
 from bot.core.domain import ParsedFeed
 from bot.core.errors import ParseError
 from bot.sources.parsing import MAX_KEY_LENGTH, MAX_TITLE_LENGTH, parse_feed
-from tests.shared_corpus import CORPUS, corpus_documents, require_corpus
-
-
-def _params(sub: str) -> list[Any]:
-    """One param per document (the notes, *.md, are not documents); one that skips if absent."""
-    files = corpus_documents(sub)
-    if not files:
-        return [pytest.param(sub, None, id=f"{sub}-missing")]
-    return [
-        pytest.param(sub, path, id=f"{sub}/{path.relative_to(CORPUS / sub).as_posix()}")
-        for path in files
-    ]
+from tests.shared_corpus import CORPUS, corpus_documents, corpus_params, require_corpus
 
 
 def _markup(data: bytes) -> str:
@@ -132,7 +121,7 @@ def _parse(data: bytes, name: str, headers: dict[str, str] | None) -> ParsedFeed
         pytest.fail(f"{name}: parse_feed crashed with {type(error).__name__}: {error}")
 
 
-@pytest.mark.parametrize(("sub", "path"), [*_params("news"), *_params("feedparser")])
+@pytest.mark.parametrize(("sub", "path"), [*corpus_params("news"), *corpus_params("feedparser")])
 def test_every_document_gives_an_item_per_entry_or_a_plain_error(
     sub: str, path: Path | None
 ) -> None:
@@ -231,7 +220,7 @@ def _items_column() -> dict[str, int]:
     return counts
 
 
-@pytest.mark.parametrize(("sub", "path"), _params("news"))
+@pytest.mark.parametrize(("sub", "path"), corpus_params("news"))
 def test_news_titles_are_the_documents_own_text_and_every_entry_counts(
     sub: str, path: Path | None
 ) -> None:
