@@ -16,16 +16,20 @@ _COMBINING = [
 ]
 _LATIN = "abcdefghijklmnopqrstuvwxyz"
 _CYRILLIC = [chr(code) for code in range(0x0400, 0x0500)]
-# What `normalise_word` changes in a word beyond casefolding: with these in the text a stem may
-# stand there spelt otherwise, so the text is read word by word. A Latin letter beside a
-# Cyrillic one is a word typed in two scripts (Kурск), which it reads in one.
-_UNSURE = (
-    list(INVISIBLE)
-    + _COMBINING
-    + ["ё"]
-    + [latin + cyrillic for latin in _LATIN for cyrillic in _CYRILLIC]
-    + [cyrillic + latin for latin in _LATIN for cyrillic in _CYRILLIC]
+# normalise_word reads a word typed in two scripts in one when its letters of the other script all
+# look alike (Kурск, Vоlunteer): then some Latin and Cyrillic letters stand side by side, one of
+# them a look-alike.
+_LATIN_LOOKALIKES = "abcehikmoptxy"
+_CYRILLIC_LOOKALIKES = "авсенікмортху"
+_MIXED = sorted(
+    {latin + cyrillic for latin in _LATIN_LOOKALIKES for cyrillic in _CYRILLIC}
+    | {cyrillic + latin for latin in _LATIN_LOOKALIKES for cyrillic in _CYRILLIC}
+    | {latin + cyrillic for latin in _LATIN for cyrillic in _CYRILLIC_LOOKALIKES}
+    | {cyrillic + latin for latin in _LATIN for cyrillic in _CYRILLIC_LOOKALIKES}
 )
+# What `normalise_word` changes in a word beyond casefolding: with these in the text a stem may
+# stand there spelt otherwise, so the text is read word by word.
+_UNSURE = [*INVISIBLE, *_COMBINING, "ё", *_MIXED]
 
 
 class StemScan:
@@ -37,7 +41,11 @@ class StemScan:
             # normalise_word makes every apostrophe a straight one: a stem with one may stand in
             # the text with any.
             patterns.update(stem.replace("'", mark) for mark in ("'", *APOSTROPHES))
-        ordered = sorted(patterns)
+        # Only where a word begins counts: a stem that begins with another is found by it.
+        ordered: list[str] = []
+        for pattern in sorted(patterns):  # each right after its shortest beginning in the list
+            if not ordered or not pattern.startswith(ordered[-1]):
+                ordered.append(pattern)
         self._unsure_from = len(ordered)
         self._automaton = AhoCorasick(ordered + _UNSURE, matchkind=MatchKind.LeftmostLongest)
 
