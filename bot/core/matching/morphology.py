@@ -60,6 +60,9 @@ LONGEST_ANALYSED = 60
 """Letters of the longest word the dictionaries are asked about."""
 
 
+_LONGEST_ENDING = max(map(len, GUESSED_ENDINGS | PREFIXED_ENDINGS))
+
+
 def _folded(word: str) -> str:
     return word.replace("ё", "е")
 
@@ -137,10 +140,14 @@ class Morphology:
         # A guessed word and its dictionary form share the paradigm's stem: the key without the
         # longest dictionary-form ending it may have. A word whose first two letters begin no
         # key is not analysed (Matcher._learn), so a stem keeps at least those.
-        stem = min((key[: len(key) - len(e)] for e in GUESSED_ENDINGS if key.endswith(e)), key=len)
+        longest = max(
+            (n for n in range(1, _LONGEST_ENDING + 1) if key[len(key) - n :] in GUESSED_ENDINGS),
+            default=0,
+        )
+        stem = key[: len(key) - longest]
         stem = stem if len(stem) >= HEAD_LETTERS else key[:HEAD_LETTERS]
         stems = {stem}
-        if any(key.endswith(ending) for ending in PREFIXED_ENDINGS):
+        if any(key[len(key) - n :] in PREFIXED_ENDINGS for n in range(1, _LONGEST_ENDING + 1)):
             stems.update(prefix + stem for prefix in FORM_PREFIXES)  # наибольший, побольше
         # A word the dictionaries know may change its stem (люди of человек): its forms, whole.
         for analyser in (self._ru, self._uk):
