@@ -149,6 +149,26 @@ _MARKUP = re.compile(  # the common cases first: a tenth faster
 )
 
 
+class _Marks(dict[str | None, str]):
+    """The mark of a tag by its name as written ("P", "div"), learnt on first sight; `absent`
+    stands for a group that did not take part. Hostile markup can name any number of tags, so
+    only the first few thousand names are kept."""
+
+    def __init__(self, absent: str) -> None:
+        super().__init__({None: absent})
+
+    def __missing__(self, name: str | None) -> str:
+        mark = " " if (name or "").lower() in _BLOCK_TAGS else "\x00"
+        if len(self) < _MARKS_KEPT:
+            self[name] = mark
+        return mark
+
+
+_MARKS_KEPT = 4096
+_END_MARKS = _Marks("")
+_START_MARKS = _Marks("\x00")
+
+
 def _text_of_plain_markup(s: str) -> str | None:
     """`html_to_text` for HTML made only of well-formed tags, comments, text and entities (most
     feed HTML), or None for anything else. html.parser makes Python calls for every tag and
@@ -156,12 +176,12 @@ def _text_of_plain_markup(s: str) -> str | None:
     parts = _MARKUP.split(s)
     # Block tags become a space; other markup NUL, which _collapse drops, so that words
     # join across them as in "<b>Ku</b>rsk" while no entity runs across them: html.unescape reads
-    # "&am<b></b>p;" as html.parser does, "&am" and "p;" apart.
-    parts[1::3] = [
-        " " if (end or start or "").lower() in _BLOCK_TAGS else "\x00"
-        for end, start in zip(parts[1::3], parts[2::3], strict=True)
-    ]
-    parts[2::3] = [""] * (len(parts) // 3)
+    # "&am<b></b>p;" as html.parser does, "&am" and "p;" apart. Each piece of markup leaves two
+    # groups, its end tag's name and its start tag's (None where it has none): the one it has gives
+    # its mark, the other "" (or "\x00" after an end tag, a comment, a script: a NUL beside a space
+    # or another NUL changes nothing). A dict lookup in C per group, not a Python loop over tags.
+    parts[1::3] = map(_END_MARKS.__getitem__, parts[1::3])
+    parts[2::3] = map(_START_MARKS.__getitem__, parts[2::3])
     marked = "".join(parts)
     # A "<" that may begin markup but no well-formed tag: html.parser knows what to make of it.
     # Before anything else ("a < b", "<3") it is text to html.parser too.
@@ -635,6 +655,7 @@ def _item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
     raw_summary, summary_detail = _get(entry, "summary"), _get(entry, "summary_detail")
     summary = _plain(raw_summary, summary_detail)
     summary_type = _get(summary_detail, "type") if isinstance(summary_detail, Mapping) else None
+    summary_plain = summary_type == "text/plain"
     texts = [summary]
     content = _get(entry, "content")
     # RSS content:encoded, Atom content; feedparser gives a list (an Atom entry has one, some RSS
@@ -643,13 +664,19 @@ def _item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
         if not isinstance(part, Mapping):
             continue
         value = _get(part, "value")
-        if value == raw_summary and _get(part, "type") == summary_type:
-            texts.append(summary)  # the summary's own text: no need to read it twice
+        # The summary's own text when _plain would read it the same way: no need to read it
+        # twice. Types need not be equal, only both text/plain or both not: a summary copied from
+        # the content often has no type (a quarter of the bench corpus's HTML, by length).
+        if value == raw_summary and (_get(part, "type") == "text/plain") == summary_plain:
+            texts.append(summary)
         else:
             texts.append(_plain(value, part))
     # Keys hash the summary, else the first content, as when nothing else was kept.
     key_text = summary or (texts[1] if len(texts) > 1 else "")
-    made = _made_item(
+    tags = _get(entry, "tags")
+    # The item is made once with all its fields (dataclasses.replace afterwards cost as much as
+    # making it again, for half the items); an entry with nothing to show is rare.
+    return _made_item(
         _clean_ref(_get(entry, "id")),
         title,
         _whole_text(texts),
@@ -657,22 +684,16 @@ def _item(entry: Mapping[str, Any], base: str | None) -> ParsedItem | None:
         _first_link(entry),
         base,
         _published(entry),
+        cites=_cited_post(raw_summary, content),
+        author=_one_line(_get(entry, "author"), _AUTHOR_LENGTH),
+        categories=(
+            _categories(
+                _get(tag, "term") or _get(tag, "label") for tag in tags if isinstance(tag, Mapping)
+            )
+            if isinstance(tags, list)
+            else ()
+        ),
     )
-    if made is None:
-        return None
-    cites = _cited_post(raw_summary, content)
-    author = _one_line(_get(entry, "author"), _AUTHOR_LENGTH)
-    tags = _get(entry, "tags")
-    categories = (
-        _categories(
-            _get(tag, "term") or _get(tag, "label") for tag in tags if isinstance(tag, Mapping)
-        )
-        if isinstance(tags, list)
-        else ()
-    )
-    if cites or author or categories:
-        return replace(made, cites=cites, author=author, categories=categories)
-    return made
 
 
 _AUTHOR_LENGTH = 200
@@ -719,6 +740,10 @@ def _made_item(
     raw_link: str | None,
     base: str | None,
     published: datetime | None,
+    *,
+    cites: str | None = None,
+    author: str | None = None,
+    categories: tuple[str, ...] = (),
 ) -> ParsedItem | None:
     """An item from what an entry gave, or None when it gave nothing to show. `text` is its whole
     text, the summary of the item; `key_text` the summary alone (else the first content). The key
@@ -731,7 +756,14 @@ def _made_item(
         key = _hash_key(key)
     summary = cut(text, MAX_SUMMARY_LENGTH)
     return ParsedItem(
-        key=key, title=title, link=_absolute(raw_link, base), summary=summary, published=published
+        key=key,
+        title=title,
+        link=_absolute(raw_link, base),
+        summary=summary,
+        published=published,
+        author=author,
+        cites=cites,
+        categories=categories,
     )
 
 

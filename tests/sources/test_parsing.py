@@ -240,6 +240,32 @@ def test_every_content_of_an_rss_item_is_read_once() -> None:
     assert item.summary == "Rescuers at work. Rescuers in Sudzha. Officials in Kursk said."
 
 
+def test_a_content_equal_to_the_summary_is_read_as_its_own_type() -> None:
+    # _item reads a content that repeats the summary only once, when both are read the same way:
+    # a summary feedparser copied from the content (no summary_detail) is HTML like it. Written
+    # once as text and once as HTML, "a<br>b" is two texts, and the item has both.
+    copied = _rss(
+        "<item><title>a</title><content:encoded>&lt;p&gt;Kursk &amp;amp; Sudzha&lt;/p&gt;"
+        "</content:encoded></item>"
+    ).replace(
+        b'<rss version="2.0">',
+        b'<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">',
+    )
+    (item,) = parse_feed(copied, source="s").items
+    assert item.summary == "Kursk & Sudzha"
+    for summary_type, content_type, text in [
+        ("text", "html", "a<br>b a b"),
+        ("html", "text", "a b a<br>b"),
+        ("html", "html", "a b"),
+    ]:
+        fields = (
+            f'<summary type="{summary_type}">a&lt;br&gt;b</summary>'
+            f'<content type="{content_type}">a&lt;br&gt;b</content>'
+        )
+        (item,) = parse_feed(ATOM_ENTRY.format(fields).encode(), source="s").items
+        assert item.summary == text, (summary_type, content_type)
+
+
 def test_hash_keys_stay_those_of_the_summary_alone() -> None:
     # No guid, no link: the key hashes the title and 2,000 characters of the summary, as before
     # the content was read; an upgrade must not make such items new.
