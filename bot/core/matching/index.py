@@ -470,9 +470,7 @@ class Matcher:
                         told.add(outcome)
                     found.append(_Found(outcome, start, following[len(rest)].start()))
         if self._contexts and any(find.outcome.placed for find in found):
-            # Context words are reached in words: the places become word numbers.
-            number = {start: index for index, start in enumerate(word_starts(scanned))}
-            found = [_Found(f.outcome, number[f.start], number[f.end]) for f in found]
+            found = _numbered(scanned, found)
         return found
 
     def match(self, *texts: str) -> dict[str, tuple[Match, ...]]:
@@ -554,6 +552,19 @@ class Matcher:
             )
             kept.append(_Found(narrowed, found.start, found.end))
         return kept
+
+
+def _numbered(scanned: str, found: list[_Found]) -> list[_Found]:
+    """The finds with word numbers for places, not character offsets: context words are reached
+    in words. Only the words between one place and the next are counted, up to the last place."""
+    places = sorted({place for find in found for place in (find.start, find.end)})
+    number: dict[int, int] = {}
+    count, previous = 0, 0
+    for place in places:
+        count += len(WORD.findall(scanned, previous, place))
+        number[place] = count
+        previous = place
+    return [_Found(find.outcome, number[find.start], number[find.end]) for find in found]
 
 
 class _Places:
