@@ -117,7 +117,6 @@ def test_every_installed_package_the_lock_pins_is_at_the_pinned_version() -> Non
             ">=1.0.5,<2",
             "bot/sources/address_guard.py subclasses httpcore's network backend",
         ),
-        ("anyio", ">=4.4,<5", "bot/sources/address_guard.py opens its sockets with anyio directly"),
     ],
 )
 def test_libraries_feedwatch_builds_on_are_at_checked_versions(

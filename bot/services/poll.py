@@ -13,6 +13,7 @@ import logging
 import os
 import random
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from dataclasses import replace
@@ -51,6 +52,11 @@ TELL_CHATS_AFTER = timedelta(days=3)
 UNCHANGED_BATCH = 250
 """Unchanged feeds' new state is saved this many at a time, in one transaction: most polls find
 nothing new, and a commit each would cost more than the conditional GET did."""
+
+FEED_PAGE = 500
+"""`poll --all` reads the feeds this many at a time, as it has room to poll them: the feeds in
+memory, and the polls in flight, stay as many whether there are a thousand feeds or a hundred
+thousand."""
 
 
 CANARY = (
@@ -99,7 +105,7 @@ class PollStorage(Protocol):
     @property
     def sync(self) -> PollSyncStorage: ...
 
-    async def feeds(self) -> list[FeedState]: ...
+    async def feeds_after(self, after: int, limit: int) -> list[FeedState]: ...
 
     async def claim_due_feeds(
         self, now: datetime, owner: str, lease: timedelta, limit: int
@@ -338,12 +344,7 @@ class Poller:
         `poll --once --all`)."""
         self.internal_failures = {}
         if all_feeds:
-            feeds = await self.store.feeds()
-            outcomes: list[PollOutcome] = []
-            if feeds:
-                matcher = await self._matcher()
-                polls = (self._poll_guarded(feed, matcher) for feed in feeds)
-                outcomes = list(await asyncio.gather(*polls))
+            outcomes = await self._poll_all()
         else:
             outcomes = await self._poll_claimed()
         try:
@@ -401,6 +402,92 @@ class Poller:
                 await asyncio.wait(running)
             raise
 
+    async def _poll_all(self) -> list[PollOutcome]:
+        """Every enabled feed, read a page at a time as there is room to poll it; outcomes in the
+        order of the feeds. No more polls are in flight (tasks, their requests, their states) than
+        the limit allows: a feed whose host is at its own limit waits aside, without a task, until
+        one of that host's polls ends, and the feeds after it go on."""
+        outcomes: list[PollOutcome | None] = []
+        matcher: LazyMatcher | None = None
+        page: deque[tuple[int, FeedState]] = deque()
+        last_id = 0
+        read_all = False
+        running: dict[asyncio.Task[PollOutcome], tuple[int, str]] = {}  # -> (index, host)
+        busy: dict[str, int] = {}  # host -> polls in flight
+        aside: dict[str, deque[tuple[int, FeedState]]] = {}  # host -> feeds waiting for it
+        finished: deque[asyncio.Task[PollOutcome]] = deque()
+        wake: asyncio.Future[None] | None = None
+        failure: Exception | None = None
+
+        def done(task: asyncio.Task[PollOutcome]) -> None:
+            finished.append(task)
+            if wake is not None and not wake.done():
+                wake.set_result(None)
+
+        def start(index: int, feed: FeedState, host: str) -> None:
+            assert matcher is not None
+            busy[host] = busy.get(host, 0) + 1
+            task = asyncio.create_task(self._poll_caught(feed, matcher))
+            running[task] = (index, host)
+            # A callback, not asyncio.wait: that would hook into every running task each time.
+            task.add_done_callback(done)
+
+        try:
+            while True:
+                while len(running) < self._concurrency and (page or not read_all):
+                    if not page:
+                        try:
+                            feeds = await self.store.feeds_after(last_id, FEED_PAGE)
+                        except Exception as error:
+                            # The feeds in hand are polled to the end (their states saved),
+                            # then the round fails.
+                            failure, read_all = error, True
+                            continue
+                        read_all = len(feeds) < FEED_PAGE
+                        if feeds:
+                            last_id = feeds[-1].id
+                            page.extend(enumerate(feeds, start=len(outcomes)))
+                            outcomes.extend([None] * len(feeds))
+                            if matcher is None:
+                                matcher = await self._matcher()
+                        continue
+                    index, feed = page.popleft()
+                    host = _host(feed.url)
+                    if busy.get(host, 0) < self._per_host:
+                        start(index, feed, host)
+                    else:
+                        aside.setdefault(host, deque()).append((index, feed))
+                if not running:
+                    # A host with feeds aside has polls in flight: none is left behind.
+                    assert not aside
+                    break
+                if not finished:
+                    wake = asyncio.get_running_loop().create_future()
+                    await wake
+                while finished:
+                    task = finished.popleft()
+                    index, host = running.pop(task)
+                    outcomes[index] = task.result()
+                    busy[host] -= 1
+                    waiting = aside.get(host)
+                    if waiting:
+                        # The slot this poll leaves, in the round and on its host, is the next's.
+                        start(*waiting.popleft(), host)
+                        if not waiting:
+                            del aside[host]
+                    elif not busy[host]:
+                        del busy[host]
+        except BaseException:
+            # Cancelled: no poll is left running unseen.
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.wait(running)
+            raise
+        if failure is not None:
+            raise failure
+        return [outcome for outcome in outcomes if outcome is not None]
+
     async def _matcher(self) -> LazyMatcher:
         """The watchlists of this round, compiled when the first changed feed needs them (a round
         of 304s compiles nothing, and loads no dictionary), and again only when they changed."""
@@ -410,7 +497,7 @@ class Poller:
         return self._compiled
 
     def _host_slots(self, url: str) -> asyncio.Semaphore:
-        host = (urlsplit(url).hostname or "").lower()
+        host = _host(url)
         slots = self._hosts.get(host)
         if slots is None:
             slots = self._hosts[host] = asyncio.Semaphore(self._per_host)
@@ -723,6 +810,10 @@ class LazyMatcher:
         if self._matcher is None:
             self._matcher = ScopedMatcher(self.watchlists)
         return self._matcher
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 def _match_new(

@@ -2,17 +2,19 @@
 
 The check runs where the connection is made, on the address the name resolved to (so a name that
 resolves to a public address when checked and to 127.0.0.1 when fetched, DNS rebinding, is caught),
-and the connection goes to exactly the address that was checked. TLS still names the host.
+and the connection goes to exactly the address that was checked. TLS still names the host. The
+connections are asyncio's own (`AsyncioBackend`), without anyio's layers around every read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import anyio
 import httpcore
 import httpx
 
@@ -106,6 +108,252 @@ def check_addresses(
     return first
 
 
+# What a connection buffers while nobody reads it, before it stops reading from the socket: the
+# caps on a body's size are kept by reading it a piece at a time, so the buffer must not grow.
+_HIGH_WATER = 256 * 1024
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP connection (TLS after `start_tls`): the bytes received and not read yet, and the
+    one reader or writer waiting for more, or for room."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.at_eof = False
+        self.lost = False
+        self.error: BaseException | None = None
+        self.waiter: asyncio.Future[None] | None = None
+        self.writing_paused = False
+        self.reading_paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if len(self.buffer) > _HIGH_WATER and not self.reading_paused and self.transport:
+            self.reading_paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def eof_received(self) -> None:
+        self.at_eof = True
+        self._wake()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = self.at_eof = True
+        self.error = exc
+        self._wake()
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError())
+
+
+class AsyncioStream(httpcore.AsyncNetworkStream):
+    """A connection as httpcore reads and writes it. A timer is set only when a read has to wait
+    (most find their bytes already received) or a write finds the socket's buffer full."""
+
+    def __init__(self, connection: _Connection) -> None:
+        self._connection = connection
+
+    async def _until(
+        self,
+        ready: Callable[[], bool],
+        timeout: float | None,  # noqa: ASYNC109 - a timer, below
+    ) -> None:
+        """Until `ready()` (the connection wakes its waiter on any news: bytes, an end, room to
+        write); TimeoutError after `timeout` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while not ready():
+            waiter = self._connection.waiter = loop.create_future()
+            timer = None if deadline is None else loop.call_at(deadline, _expire, waiter)
+            try:
+                await waiter
+            finally:
+                self._connection.waiter = None
+                if timer is not None:
+                    timer.cancel()
+
+    async def read(
+        self,
+        max_bytes: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface, honoured below
+    ) -> bytes:
+        connection = self._connection
+        if not connection.buffer and not connection.at_eof:
+            try:
+                await self._until(lambda: bool(connection.buffer) or connection.at_eof, timeout)
+            except TimeoutError as error:
+                raise httpcore.ReadTimeout() from error
+        buffer = connection.buffer
+        if buffer:
+            if len(buffer) <= max_bytes:
+                data = bytes(buffer)
+                buffer.clear()
+            else:
+                data = bytes(buffer[:max_bytes])
+                del buffer[:max_bytes]
+            if connection.reading_paused and len(buffer) <= _HIGH_WATER // 4:
+                connection.reading_paused = False
+                assert connection.transport is not None
+                connection.transport.resume_reading()
+            return data
+        if connection.error is not None:
+            # As anyio says it, so the reasons feeds fail with stay as they were.
+            raise httpcore.ReadError() from connection.error
+        return b""
+
+    async def write(
+        self,
+        buffer: bytes,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface, honoured below
+    ) -> None:
+        if not buffer:
+            return
+        connection = self._connection
+        transport = connection.transport
+        if transport is None or connection.lost or transport.is_closing():
+            raise httpcore.WriteError() from connection.error
+        try:
+            transport.write(buffer)
+        except (OSError, RuntimeError) as error:
+            raise httpcore.WriteError() from error
+        if connection.writing_paused:
+            try:
+                await self._until(lambda: not connection.writing_paused or connection.lost, timeout)
+            except TimeoutError as error:
+                raise httpcore.WriteTimeout() from error
+        if connection.lost and connection.error is not None:
+            raise httpcore.WriteError() from connection.error
+
+    async def aclose(self) -> None:
+        transport = self._connection.transport
+        if transport is not None and not transport.is_closing():
+            transport.close()
+
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface, honoured below
+    ) -> httpcore.AsyncNetworkStream:
+        connection = self._connection
+        assert connection.transport is not None
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                transport = await loop.start_tls(
+                    connection.transport, connection, ssl_context, server_hostname=server_hostname
+                )
+        except TimeoutError as error:
+            await self.aclose()
+            raise httpcore.ConnectTimeout() from error
+        except ssl.SSLError as error:
+            await self.aclose()
+            raise httpcore.ConnectError(str(error)) from error
+        except (OSError, RuntimeError) as error:
+            await self.aclose()
+            raise httpcore.ConnectError() from error
+        if transport is None:  # the connection closed during the handshake
+            raise httpcore.ConnectError()
+        connection.transport = transport
+        return self
+
+    def get_extra_info(self, info: str) -> Any:
+        transport = self._connection.transport
+        if transport is None:
+            return None
+        if info == "ssl_object":
+            return transport.get_extra_info("ssl_object")
+        if info == "client_addr":
+            return transport.get_extra_info("sockname")
+        if info == "server_addr":
+            return transport.get_extra_info("peername")
+        if info == "socket":
+            return transport.get_extra_info("socket")
+        if info == "is_readable":
+            # httpcore asks this of every idle connection whenever a request comes or goes: an
+            # idle one with bytes or an end received is one the server closed. The event loop
+            # reads every connection as bytes arrive, so what it has received says so without a
+            # poll(2) of each socket (which httpcore's own streams make, hundreds a request with
+            # many idle connections); the server may close one a moment later either way.
+            connection = self._connection
+            return bool(connection.buffer) or connection.at_eof
+        return None
+
+
+class AsyncioBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network backend on asyncio's own connections: what `AnyIOBackend` does, without
+    a cancel scope around each read and write or a task group and a thread hop per connection."""
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface, honoured below
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        loop = asyncio.get_running_loop()
+        # A name (an unguarded fetcher's) may have an IPv4 and an IPv6 address: tried as anyio
+        # tries them, the next a quarter of a second after the first (RFC 8305).
+        delay = None if _literal(host) else 0.25
+        try:
+            async with asyncio.timeout(timeout):
+                transport, connection = await loop.create_connection(
+                    _Connection,
+                    host,
+                    port,
+                    local_addr=(local_address, 0) if local_address else None,
+                    happy_eyeballs_delay=delay,
+                )
+        except TimeoutError as error:
+            raise httpcore.ConnectTimeout() from error
+        except OSError as error:
+            # anyio's words, so the reasons feeds fail with stay as they were.
+            raise httpcore.ConnectError("All connection attempts failed") from error
+        sock = transport.get_extra_info("socket")
+        for option in socket_options or ():
+            sock.setsockopt(*option)
+        return AsyncioStream(connection)
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("feeds are fetched over TCP only")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+def _literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """httpcore's network backend, connecting only to addresses the guard allows."""
 
@@ -115,7 +363,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         *,
         refuse: Callable[[Address], str | None] = refusal,
     ) -> None:
-        self._backend = backend or httpcore.AnyIOBackend()
+        self._backend = backend or AsyncioBackend()
         self._refuse = refuse
 
     async def connect_tcp(
@@ -126,14 +374,12 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        try:
-            with anyio.fail_after(timeout):
-                found = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except TimeoutError as error:
-            raise httpcore.ConnectTimeout(f"looking up {host} timed out") from error
-        except OSError as error:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from error
-        address = check_addresses(host, (str(info[4][0]) for info in found), self._refuse)
+        if _literal(host):
+            # An address needs no lookup (nor a thread to look it up in); it is checked the same.
+            addresses = [host]
+        else:
+            addresses = await _resolve(host, port, timeout)
+        address = check_addresses(host, addresses, self._refuse)
         return await self._backend.connect_tcp(
             address,
             port,
@@ -154,13 +400,44 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         await self._backend.sleep(seconds)
 
 
+async def _resolve(
+    host: str,
+    port: int,
+    timeout: float | None,  # noqa: ASYNC109 - connect_tcp's, honoured below
+) -> list[str]:
+    """The addresses of `host`, as anyio gives them (an IPv6 scope after a "%")."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(timeout):
+            found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except TimeoutError as error:
+        raise httpcore.ConnectTimeout(f"looking up {host} timed out") from error
+    except OSError as error:
+        raise httpcore.ConnectError(f"cannot resolve {host}: {error}") from error
+    addresses = []
+    for *_, sockaddr in found:
+        text = str(sockaddr[0])
+        if len(sockaddr) == 4 and sockaddr[3]:
+            text = f"{text}%{sockaddr[3]}"
+        addresses.append(text)
+    return addresses
+
+
 def guarded_transport(
-    backend: GuardedBackend | None = None, **options: Any
+    backend: httpcore.AsyncNetworkBackend | None = None, **options: Any
 ) -> httpx.AsyncHTTPTransport:
     """An httpx transport whose every connection, redirects included, passes the guard."""
+    return backed_transport(backend or GuardedBackend(), **options)
+
+
+def backed_transport(
+    backend: httpcore.AsyncNetworkBackend | None = None, **options: Any
+) -> httpx.AsyncHTTPTransport:
+    """An httpx transport whose pool connects through `backend` (asyncio's own connections, not
+    guarded, unless told)."""
     transport = httpx.AsyncHTTPTransport(**options)
     # httpx gives no parameter for the network backend of its pool (one is proposed upstream,
     # encode/httpx#3749); the pool takes it from this attribute for each new connection, and a
     # test checks that a connection to 127.0.0.1 is refused through it.
-    transport._pool._network_backend = backend or GuardedBackend()
+    transport._pool._network_backend = backend or AsyncioBackend()
     return transport

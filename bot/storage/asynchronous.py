@@ -41,6 +41,7 @@ class AsyncStorage:
     shared_feed_urls = in_thread(Repository.shared_feed_urls)
     import_feeds = in_thread(Repository.import_feeds)
     feeds = in_thread(Repository.feeds)
+    feeds_after = in_thread(Repository.feeds_after)
     due_feeds = in_thread(Repository.due_feeds)
     claim_due_feeds = in_thread(Repository.claim_due_feeds)
     clear_leases = in_thread(Repository.clear_leases)

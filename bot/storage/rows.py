@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Column, Table
+
 from bot.core.domain import (
     CONTEXT_WITHIN,
     DEFAULT_FIELDS,
@@ -105,6 +107,67 @@ def state_of(row: FeedRow, item_count: int = 0) -> FeedState:
         item_count=item_count,
         failing_since=row.failing_since,
         missed_posts=row.missed_posts,
+    )
+
+
+# A feed's state as plain columns: a page of thousands of feeds is read without an ORM object, an
+# identity map entry and change tracking for each row (what polling them reads and nothing more).
+FEED_TABLE: Table = FeedRow.metadata.tables["feed"]
+STATE_COLUMNS: tuple[Column[Any], ...] = tuple(
+    FEED_TABLE.c[name]
+    for name in (
+        "id",
+        "url",
+        "name",
+        "interval_seconds",
+        "etag",
+        "last_modified",
+        "body_hash",
+        "next_poll_at",
+        "last_polled_at",
+        "last_success_at",
+        "last_error",
+        "consecutive_failures",
+        "failing_since",
+        "missed_posts",
+    )
+)
+
+
+def state_of_columns(row: Sequence[Any], item_count: int = 0) -> FeedState:
+    """`state_of` for a row of `STATE_COLUMNS`."""
+    (
+        feed_id,
+        url,
+        name,
+        interval_seconds,
+        etag,
+        last_modified,
+        body_hash,
+        next_poll_at,
+        last_polled_at,
+        last_success_at,
+        last_error,
+        consecutive_failures,
+        failing_since,
+        missed_posts,
+    ) = row
+    return FeedState(
+        id=feed_id,
+        url=url,
+        name=name,
+        interval=timedelta(seconds=interval_seconds) if interval_seconds else None,
+        etag=etag,
+        last_modified=last_modified,
+        body_hash=body_hash,
+        next_poll_at=next_poll_at,
+        last_polled_at=last_polled_at,
+        last_success_at=last_success_at,
+        last_error=last_error,
+        consecutive_failures=consecutive_failures,
+        item_count=item_count,
+        failing_since=failing_since,
+        missed_posts=missed_posts,
     )
 
 
