@@ -14,7 +14,7 @@ import os
 import random
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -396,10 +396,7 @@ class Poller:
                 outcomes.extend(task.result() for task in done)
         except BaseException:
             # Cancelled, or the claim failed: no feed's poll is left running unseen.
-            for task in running:
-                task.cancel()
-            if running:
-                await asyncio.wait(running)
+            await _cancelled(running)
             raise
 
     async def _poll_all(self) -> list[PollOutcome]:
@@ -479,10 +476,7 @@ class Poller:
                         del busy[host]
         except BaseException:
             # Cancelled: no poll is left running unseen.
-            for task in running:
-                task.cancel()
-            if running:
-                await asyncio.wait(running)
+            await _cancelled(running)
             raise
         if failure is not None:
             raise failure
@@ -796,6 +790,14 @@ class Poller:
             if told:
                 log.warning("%s: failing since %s; told %d chats", feed.url, since, told)
         return PollOutcome(feed.url, error=reason)
+
+
+async def _cancelled(running: Collection[asyncio.Task[PollOutcome]]) -> None:
+    """Cancel the polls still running, and wait until each has ended."""
+    for task in running:
+        task.cancel()
+    if running:
+        await asyncio.wait(running)
 
 
 class LazyMatcher:

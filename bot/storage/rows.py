@@ -89,85 +89,45 @@ def chat_of(row: ChatRow) -> Chat:
     )
 
 
-def state_of(row: FeedRow, item_count: int = 0) -> FeedState:
-    assert row.id is not None
-    return FeedState(
-        id=row.id,
-        url=row.url,
-        name=row.name,
-        interval=timedelta(seconds=row.interval_seconds) if row.interval_seconds else None,
-        etag=row.etag,
-        last_modified=row.last_modified,
-        body_hash=row.body_hash,
-        next_poll_at=row.next_poll_at,
-        last_polled_at=row.last_polled_at,
-        last_success_at=row.last_success_at,
-        last_error=row.last_error,
-        consecutive_failures=row.consecutive_failures,
-        item_count=item_count,
-        failing_since=row.failing_since,
-        missed_posts=row.missed_posts,
-    )
-
-
 # A feed's state as plain columns: a page of thousands of feeds is read without an ORM object, an
 # identity map entry and change tracking for each row (what polling them reads and nothing more).
 FEED_TABLE: Table = FeedRow.metadata.tables["feed"]
-STATE_COLUMNS: tuple[Column[Any], ...] = tuple(
-    FEED_TABLE.c[name]
-    for name in (
-        "id",
-        "url",
-        "name",
-        "interval_seconds",
-        "etag",
-        "last_modified",
-        "body_hash",
-        "next_poll_at",
-        "last_polled_at",
-        "last_success_at",
-        "last_error",
-        "consecutive_failures",
-        "failing_since",
-        "missed_posts",
-    )
+# What a poll changes in a feed: where it is, its HTTP cache facts, its schedule and its health.
+POLL_FIELDS = (
+    "url",
+    "etag",
+    "last_modified",
+    "body_hash",
+    "next_poll_at",
+    "last_polled_at",
+    "last_success_at",
+    "last_error",
+    "consecutive_failures",
+    "failing_since",
+    "missed_posts",
 )
+_STATE_NAMES = ("id", "name", "interval_seconds", *POLL_FIELDS)
+STATE_COLUMNS: tuple[Column[Any], ...] = tuple(FEED_TABLE.c[name] for name in _STATE_NAMES)
+
+
+def state_of(row: FeedRow, item_count: int = 0) -> FeedState:
+    assert row.id is not None
+    return _state({name: getattr(row, name) for name in _STATE_NAMES}, item_count)
 
 
 def state_of_columns(row: Sequence[Any], item_count: int = 0) -> FeedState:
     """`state_of` for a row of `STATE_COLUMNS`."""
-    (
-        feed_id,
-        url,
-        name,
-        interval_seconds,
-        etag,
-        last_modified,
-        body_hash,
-        next_poll_at,
-        last_polled_at,
-        last_success_at,
-        last_error,
-        consecutive_failures,
-        failing_since,
-        missed_posts,
-    ) = row
+    return _state(dict(zip(_STATE_NAMES, row, strict=True)), item_count)
+
+
+def _state(values: dict[str, Any], item_count: int) -> FeedState:
+    seconds = values["interval_seconds"]
     return FeedState(
-        id=feed_id,
-        url=url,
-        name=name,
-        interval=timedelta(seconds=interval_seconds) if interval_seconds else None,
-        etag=etag,
-        last_modified=last_modified,
-        body_hash=body_hash,
-        next_poll_at=next_poll_at,
-        last_polled_at=last_polled_at,
-        last_success_at=last_success_at,
-        last_error=last_error,
-        consecutive_failures=consecutive_failures,
+        id=values["id"],
+        name=values["name"],
+        interval=timedelta(seconds=seconds) if seconds else None,
         item_count=item_count,
-        failing_since=failing_since,
-        missed_posts=missed_posts,
+        **{name: values[name] for name in POLL_FIELDS},
     )
 
 
@@ -192,22 +152,6 @@ def stored_item(item: ItemRow, feed: FeedRow) -> StoredItem:
         cites=item.cites,
         archived=item.archived,
     )
-
-
-# What a poll changes in a feed: where it is, its HTTP cache facts, its schedule and its health.
-POLL_FIELDS = (
-    "url",
-    "etag",
-    "last_modified",
-    "body_hash",
-    "next_poll_at",
-    "last_polled_at",
-    "last_success_at",
-    "last_error",
-    "consecutive_failures",
-    "failing_since",
-    "missed_posts",
-)
 
 
 def poll_values(state: FeedState) -> dict[str, object]:
