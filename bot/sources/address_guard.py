@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpcore
-import httpx
+
+from bot.sources.http11 import FeedTransport
 
 _CARRIER_GRADE_NAT = ipaddress.ip_network("100.64.0.0/10")
 _CLOUD_METADATA = {
@@ -424,20 +425,14 @@ async def _resolve(
 
 
 def guarded_transport(
-    backend: httpcore.AsyncNetworkBackend | None = None, **options: Any
-) -> httpx.AsyncHTTPTransport:
+    backend: httpcore.AsyncNetworkBackend | None = None, *, verify: ssl.SSLContext | None = None
+) -> FeedTransport:
     """An httpx transport whose every connection, redirects included, passes the guard."""
-    return backed_transport(backend or GuardedBackend(), **options)
+    return FeedTransport(backend or GuardedBackend(), verify=verify)
 
 
 def backed_transport(
-    backend: httpcore.AsyncNetworkBackend | None = None, **options: Any
-) -> httpx.AsyncHTTPTransport:
-    """An httpx transport whose pool connects through `backend` (asyncio's own connections, not
-    guarded, unless told)."""
-    transport = httpx.AsyncHTTPTransport(**options)
-    # httpx gives no parameter for the network backend of its pool (one is proposed upstream,
-    # encode/httpx#3749); the pool takes it from this attribute for each new connection, and a
-    # test checks that a connection to 127.0.0.1 is refused through it.
-    transport._pool._network_backend = backend or AsyncioBackend()
-    return transport
+    backend: httpcore.AsyncNetworkBackend | None = None, *, verify: ssl.SSLContext | None = None
+) -> FeedTransport:
+    """An httpx transport on asyncio's own connections, not guarded (unless `backend` is)."""
+    return FeedTransport(backend or AsyncioBackend(), verify=verify)

@@ -2,7 +2,7 @@
 
 Bodies are decompressed here, step by step under the same cap (httpx's decoders have no output
 limit); every failure becomes a `FetchError` in plain words, and nothing of httpx leaks past here.
-Requests go straight to httpx's transport (`_Client`): what its client adds costs more than a 304.
+Requests go straight to the transport (`_Client`): what httpx's client adds costs more than a 304.
 """
 
 from __future__ import annotations
@@ -82,9 +82,7 @@ class Fetcher:
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         if transport is None:
-            # httpx's pool limits as they were (20 idle connections kept 5 s): httpcore's pool
-            # looks at every connection for each idle one whenever a request comes or goes, so
-            # keeping more idle costs more than the connections they save.
+            # Feeds go through `FeedTransport` (bot/sources/http11.py), not httpcore's pool.
             build = backed_transport if allow_private_addresses else guarded_transport
             transport = build()
         limit = httpx.Timeout(timeout, connect=min(connect_timeout, timeout))

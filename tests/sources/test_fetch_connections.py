@@ -8,6 +8,7 @@ import ipaddress
 import shutil
 import ssl
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -195,3 +196,51 @@ async def test_https_goes_through_the_guard_and_names_the_host_in_tls(tmp_path: 
         async with Fetcher(transport=guarded_transport(GuardedBackend(refuse=refuse))) as other:
             with pytest.raises(FetchError, match=r"cannot connect: .*CERTIFICATE_VERIFY_FAILED"):
                 await other.fetch(f"{server.url}/a.rss")
+
+
+async def test_as_many_requests_at_once_as_the_caller_makes() -> None:
+    # httpx's pool held a request back when 100 connections were open, whatever `[polling]
+    # concurrency` (up to 1,024) allowed; this server answers only once all are in.
+    wanted = 120
+    arrived = 0
+    everyone = asyncio.Event()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal arrived
+        await reader.readuntil(b"\r\n\r\n")
+        arrived += 1
+        if arrived == wanted:
+            everyone.set()
+        await everyone.wait()
+        writer.write(b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nContent-Length: 0\r\n\r\n')
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, backlog=wanted)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with Fetcher(allow_private_addresses=True) as fetcher, asyncio.timeout(30):
+            fetched = await asyncio.gather(
+                *(fetcher.fetch(f"http://127.0.0.1:{port}/{n}", etag=ETAG) for n in range(wanted))
+            )
+    finally:
+        server.close()
+    assert [f.status for f in fetched] == [304] * wanted
+
+
+def test_fetching_loads_no_anyio(keep_alive_server: _KeepAliveServer) -> None:
+    # httpcore's pool made anyio locks for each request, and loading anyio's asyncio backend cost
+    # a start-up 40-90 ms; the feeds' transport needs neither.
+    script = (
+        "import asyncio, sys\n"
+        "from bot.sources.fetch import Fetcher\n"
+        "async def main():\n"
+        "    async with Fetcher(allow_private_addresses=True) as fetcher:\n"
+        f"        await fetcher.fetch('{keep_alive_server.url}/a.rss')\n"
+        "asyncio.run(main())\n"
+        "print(sorted(name for name in sys.modules if name.startswith('anyio._backends')))\n"
+    )
+    done = subprocess.run(  # noqa: S603 - this interpreter, with the test's own script
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
