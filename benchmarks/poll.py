@@ -55,6 +55,7 @@ if __name__ != "__mp_main__":
     from bot.core.matching import Matcher
     from bot.core.matching.morphology import default_morphology
     from bot.ops.config import PollingSettings
+    from bot.ops.heap import freeze_startup_objects
     from bot.ops.watchlist_file import load_watchlists
     from bot.sources import feedparser_tuning
     from bot.sources.fetch import Fetcher
@@ -693,8 +694,10 @@ async def bench_feedwatch(
             chat_id = FIRST_CHAT_ID + n
             await asyncio.to_thread(repo.register_chat, chat_id, "private", f"Reader {n}", now)
             await asyncio.to_thread(repo.subscribe, chat_id, [w.name for w in watchlists], now)
-        # As FeedwatchApp does on start: the dictionaries load once, before the first poll.
+        # As FeedwatchApp does on start: the dictionaries load once, before the first poll, and
+        # what start-up made is frozen out of the garbage collector's way.
         await asyncio.to_thread(default_morphology)
+        freeze_startup_objects()
         start_rss = (vm_kib("VmRSS") or 0) * 1024 / 1e6
         print(
             f"watchlists: {len(watchlists)} of config/watchlists.toml "
