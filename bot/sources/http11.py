@@ -128,7 +128,7 @@ class FeedTransport(httpx.AsyncBaseTransport):
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         connection = await self._reuse(origin) or await self._connect(origin, request, timeouts)
         try:
-            head = await self._exchange(connection, request, timeouts.get("read"))
+            head = await self._exchange(connection, request, timeouts)
         except BaseException as error:
             await connection.stream.aclose()
             if isinstance(error, Exception):
@@ -184,26 +184,25 @@ class FeedTransport(httpx.AsyncBaseTransport):
 
     @staticmethod
     async def _exchange(
-        connection: _Connection,
-        request: httpx.Request,
-        timeout: float | None,  # noqa: ASYNC109
+        connection: _Connection, request: httpx.Request, timeouts: dict[str, float | None]
     ) -> h11.Response:
         """Send the request (a GET's head; a body, if any, whole) and read the answer's head."""
         event = h11.Request(
             method=request.method, target=request.url.raw_path, headers=request.headers.raw
         )
+        write = timeouts.get("write")
         try:
-            await connection.send(event, timeout)
+            await connection.send(event, write)
             body = await request.aread()
             if body:
-                await connection.send(h11.Data(data=body), timeout)
-            await connection.send(h11.EndOfMessage(), timeout)
+                await connection.send(h11.Data(data=body), write)
+            await connection.send(h11.EndOfMessage(), write)
         except httpcore.WriteError:
             # As httpcore: a server may close before it has read the whole request and still
             # answer (a 413, a 401); its answer says more than the broken pipe.
             pass
         while True:
-            answer = await connection.receive(timeout)
+            answer = await connection.receive(timeouts.get("read"))
             if isinstance(answer, h11.Response):
                 return answer
             if not isinstance(answer, h11.InformationalResponse):
@@ -278,6 +277,8 @@ class _Body(httpx.AsyncByteStream):
                     yield bytes(event.data)
                 elif isinstance(event, h11.EndOfMessage) or event is h11.PAUSED:
                     break
+                else:  # h11 says ConnectionClosed only after the end, which stops the loop
+                    raise httpcore.RemoteProtocolError(f"unexpected {type(event).__name__}")
         except Exception as error:
             await self.aclose()
             _as_httpx(error)
