@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from bot.core.domain import DEFAULT_FIELDS, FeedSpec, FeedState, Watchlist
 from bot.core.errors import RefusedError, StorageError
 from bot.core.limits import MAX_FEEDS_PER_CHAT
-from bot.storage.queries import chat_row, chunks, item_counts
+from bot.storage.queries import chat_row, chunks, item_counts, save_poll_states
 from bot.storage.rows import (
     CHAT_SOURCE,
     CONFIG_SOURCE,
@@ -34,6 +34,15 @@ from bot.storage.tables import ChatFeedRow, ChatRow, FeedRow, WatchlistRow
 log = logging.getLogger(__name__)
 
 FeedImport = Literal["added", "already"]
+
+# The poll's statements, built once: each call finds their compiled form without building them.
+_ENABLED_FEEDS = (
+    select_columns(*STATE_COLUMNS).where(FEED_TABLE.c.enabled.is_(True)).order_by(FEED_TABLE.c.id)
+)
+_FEEDS_AFTER = _ENABLED_FEEDS.where(FEED_TABLE.c.id > bindparam("after")).limit(bindparam("limit"))
+_KNOWN_FEEDS = select_columns(FEED_TABLE.c.id).where(
+    FEED_TABLE.c.id.in_(bindparam("ids", expanding=True))
+)
 
 
 class FeedStore(Store):
@@ -149,24 +158,14 @@ class FeedStore(Store):
         """Every enabled feed, with its number of stored items."""
         with self._session() as session:
             counts = item_counts(session)
-            rows = session.execute(
-                select_columns(*STATE_COLUMNS)
-                .where(col(FeedRow.enabled).is_(True))
-                .order_by(col(FeedRow.id))
-            )
+            rows = session.execute(_ENABLED_FEEDS)
             return [state_of_columns(row, counts.get(row[0], 0)) for row in rows]
 
     def feeds_after(self, after: int, limit: int) -> list[FeedState]:
         """The first `limit` enabled feeds whose id is above `after`, by id, without their item
         counts: every feed a page at a time (`poll --all` polls them as it reads them)."""
-        with self._session() as session:
-            rows = session.execute(
-                select_columns(*STATE_COLUMNS)
-                .where(col(FeedRow.enabled).is_(True))
-                .where(col(FeedRow.id) > after)
-                .order_by(col(FeedRow.id))
-                .limit(limit)
-            )
+        with self._connection() as connection:
+            rows = connection.execute(_FEEDS_AFTER, {"after": after, "limit": limit})
             return [state_of_columns(row) for row in rows]
 
     def due_feeds(self, now: datetime, limit: int | None = None) -> list[FeedState]:
@@ -246,31 +245,13 @@ class FeedStore(Store):
         if not states:
             return 0
         # Not synced to disk (SQLite): what a power cut undoes, the next poll writes again.
-        with self._session(durable=False) as session:
+        with self._connection(durable=False) as connection:
             known: set[int] = set()
             for part in chunks(sorted({s.id for s in states})):
-                found = session.exec(select(FeedRow.id).where(col(FeedRow.id).in_(part)))
-                known.update(i for i in found if i is not None)
-            # One executemany per set of columns (a healthy feed also clears one more): a plain
-            # UPDATE by id, not the ORM's bulk update, which costs more than the 304 did.
-            groups: dict[tuple[str, ...], list[dict[str, object]]] = {}
-            for state in states:
-                if state.id in known:
-                    values = poll_values(state)
-                    row = {f"v_{name}": value for name, value in values.items()}
-                    row["feed_id"] = state.id
-                    groups.setdefault(tuple(values), []).append(row)
-            table = FEED_TABLE
-            for names, rows in groups.items():
-                statement = (
-                    update(table)
-                    .where(table.c.id == bindparam("feed_id"))
-                    .values(
-                        {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in names}
-                    )
-                )
-                session.execute(statement, rows)
-            return sum(len(rows) for rows in groups.values())
+                known.update(connection.scalars(_KNOWN_FEEDS, {"ids": list(part)}))
+            saved = [state for state in states if state.id in known]
+            save_poll_states(connection, saved)
+            return len(saved)
 
     def count_failing_feeds(self) -> int:
         """Enabled feeds whose last poll failed (one failure or more in a row), for /metrics."""

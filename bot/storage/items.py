@@ -4,12 +4,13 @@ for every chat and topic that follows a list they hit, and the hits a backfill a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_
+from sqlalchemy import Connection, Table, bindparam, func, insert, or_
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from bot.core.channel_edits import EDIT_MARK
 from bot.core.domain import (
@@ -22,8 +23,8 @@ from bot.core.domain import (
     StoreResult,
 )
 from bot.core.errors import StorageError
-from bot.storage.queries import chunks, followers_of, recipients
-from bot.storage.rows import CHAT_SOURCE, join_categories, poll_values, split_categories
+from bot.storage.queries import chunks, followers_of, recipients, save_poll_states
+from bot.storage.rows import CHAT_SOURCE, FEED_TABLE, join_categories, split_categories
 from bot.storage.store import Store
 from bot.storage.tables import DeliveryRow, FeedRow, HitRow, ItemRow, WatchlistRow
 from bot.trends.stories import credible_date
@@ -32,6 +33,24 @@ STREAM_CHUNK = 1000
 """Rows fetched from the database at a time by the streaming reads."""
 NEWEST_ROWS = 200
 """A channel's latest rows searched for its newest post: more than one poll's pages store."""
+
+# The poll's statements, built once: each call finds their compiled form without building them,
+# and no row they write becomes an ORM object (no identity map, no flush).
+_ITEM: Table = ItemRow.metadata.tables["item"]
+_WATCHLIST: Table = WatchlistRow.metadata.tables["watchlist"]
+_FEED_SOURCE = sa_select(FEED_TABLE.c.source).where(FEED_TABLE.c.id == bindparam("feed_id"))
+_STORED_KEYS = (
+    sa_select(_ITEM.c.key)
+    .where(_ITEM.c.feed_id == bindparam("feed_id"))
+    .where(_ITEM.c.key.in_(bindparam("keys", expanding=True)))
+)
+_INSERT_ITEMS = insert(_ITEM)
+_INSERT_ITEMS_IDS = insert(_ITEM).returning(_ITEM.c.id, sort_by_parameter_order=True)
+_CURRENT_LISTS = sa_select(_WATCHLIST.c.name, _WATCHLIST.c.id).where(
+    _WATCHLIST.c.retired.is_(False)
+)
+_INSERT_HITS = insert(HitRow.metadata.tables["hit"])
+_INSERT_DELIVERIES = insert(DeliveryRow.metadata.tables["delivery"])
 
 
 class ItemStore(Store):
@@ -42,8 +61,8 @@ class ItemStore(Store):
         wanted = set(keys)
         if not wanted:
             return set()
-        with self._session() as session:
-            return wanted - _stored_keys(session, feed_id, wanted)
+        with self._connection() as connection:
+            return wanted - _stored_keys(connection, feed_id, wanted)
 
     def newest_post_number(self, feed_id: int) -> int | None:
         """The highest post number among a channel's latest stored items (keys "<name>/<id>"):
@@ -95,15 +114,15 @@ class ItemStore(Store):
         that says "already read" is never saved without the items of that body. Items published
         before `archive_before` (a feed's first poll) are marked as its archive.
 
-        Items, hits and outbox rows each go in as one multi-row INSERT, not a flush per item."""
-        with self._session(durable=False) as session:
-            feed = session.get(FeedRow, feed_id)
-            if feed is None:
+        Items, hits and outbox rows each go in as one executemany of a Core INSERT: no ORM object,
+        flush or identity map entry per row."""
+        with self._connection(durable=False) as connection:
+            source = connection.scalar(_FEED_SOURCE, {"feed_id": feed_id})
+            if source is None:
                 raise StorageError(f"feed #{feed_id} does not exist")
             if state is not None:
-                for name, value in poll_values(state).items():
-                    setattr(feed, name, value)
-            stored = _stored_keys(session, feed_id, {parsed.key for parsed, _ in items})
+                save_poll_states(connection, [replace(state, id=feed_id)])
+            stored = _stored_keys(connection, feed_id, {parsed.key for parsed, _ in items})
             fresh: list[tuple[ParsedItem, Mapping[str, Sequence[Match]]]] = []
             for parsed, matches in items:
                 if parsed.key not in stored:
@@ -133,19 +152,13 @@ class ItemStore(Store):
             ]
             if not any(found for _, matches in fresh for found in matches.values()):
                 # Most items hit nothing: no ids to learn, no need to ask who follows what.
-                session.execute(insert(ItemRow), rows)
+                connection.execute(_INSERT_ITEMS, rows)
                 return StoreResult(len(fresh), 0, 0)
-            item_ids = session.scalars(
-                insert(ItemRow).returning(col(ItemRow.id), sort_by_parameter_order=True), rows
-            ).all()
-            lists = {
-                row.name: row.id
-                for row in session.exec(
-                    select(WatchlistRow).where(col(WatchlistRow.retired).is_(False))
-                )
-                if row.id is not None
+            item_ids = connection.scalars(_INSERT_ITEMS_IDS, rows).all()
+            lists: dict[str, int] = {
+                name: list_id for name, list_id in connection.execute(_CURRENT_LISTS)
             }
-            followers = followers_of(session, feed)
+            followers = followers_of(connection, feed_id, source)
             hits: list[dict[str, object]] = []
             deliveries: list[dict[str, object]] = []
             for item_id, (_, matches) in zip(item_ids, fresh, strict=True):
@@ -168,9 +181,9 @@ class ItemStore(Store):
                     for chat_id, topic in recipients(hit_lists, followers)
                 )
             if hits:
-                session.execute(insert(HitRow), hits)
+                connection.execute(_INSERT_HITS, hits)
             if deliveries:
-                session.execute(insert(DeliveryRow), deliveries)
+                connection.execute(_INSERT_DELIVERIES, deliveries)
         return StoreResult(len(fresh), len(hits), len(deliveries))
 
     # --- backfill ---------------------------------------------------------------------------
@@ -318,7 +331,8 @@ class ItemStore(Store):
                     continue
                 key = feed.id if feed.source == CHAT_SOURCE else None
                 if key not in followers:
-                    followers[key] = followers_of(session, feed)
+                    assert feed.id is not None
+                    followers[key] = followers_of(session, feed.id, feed.source)
                 for chat_id, topic in recipients(hit_lists, followers[key]):
                     if (item_id, chat_id, topic) in delivered:
                         continue
@@ -338,17 +352,11 @@ class ItemStore(Store):
             return BackfillResult(new_hits, len(deliveries))
 
 
-def _stored_keys(session: Session, feed_id: int, keys: set[str]) -> set[str]:
+def _stored_keys(connection: Connection, feed_id: int, keys: set[str]) -> set[str]:
     """The keys among `keys` that the feed has stored already."""
     seen: set[str] = set()
     for part in chunks(sorted(keys)):
-        seen.update(
-            session.exec(
-                select(ItemRow.key)
-                .where(ItemRow.feed_id == feed_id)
-                .where(col(ItemRow.key).in_(part))
-            )
-        )
+        seen.update(connection.scalars(_STORED_KEYS, {"feed_id": feed_id, "keys": list(part)}))
     return seen
 
 

@@ -1,16 +1,19 @@
 """Query pieces several stores share: IN lists in slices, who follows a feed's hits and where
-their outbox rows go, which feeds a chat may see, open outbox rows, a chat's row."""
+their outbox rows go, which feeds a chat may see, open outbox rows, a chat's row, the UPDATE that
+saves feeds' poll states."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, Connection, Update, bindparam, func, null, update
 from sqlmodel import Session, col, select
 
+from bot.core.domain import FeedState
 from bot.core.errors import StorageError
-from bot.storage.rows import CHAT_SOURCE, SHARED_SOURCES
+from bot.storage.rows import CHAT_SOURCE, FEED_TABLE, SHARED_SOURCES, poll_values
 from bot.storage.tables import (
     NO_TOPIC,
     ChatFeedRow,
@@ -30,23 +33,25 @@ def chunks(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
         yield values[start : start + size]
 
 
-def followers_of(session: Session, feed: FeedRow) -> dict[int, list[tuple[int, int | None]]]:
-    """Who follows each list (by list id), and in which forum topic; a feed a chat added reaches
-    only the chats that added it."""
+def followers_of(
+    db: Session | Connection, feed_id: int, source: str
+) -> dict[int, list[tuple[int, int | None]]]:
+    """Who follows each list (by list id), and in which forum topic; a feed a chat added (its
+    `source`) reaches only the chats that added it."""
     query = (
         select(SubscriptionRow.chat_id, SubscriptionRow.watchlist_id, SubscriptionRow.thread_id)
         .join(ChatRow, col(ChatRow.id) == SubscriptionRow.chat_id)
         .where(col(ChatRow.active).is_(True))
         .order_by(col(SubscriptionRow.watchlist_id))
     )
-    if feed.source == CHAT_SOURCE:
+    if source == CHAT_SOURCE:
         query = query.where(
             col(SubscriptionRow.chat_id).in_(
-                select(ChatFeedRow.chat_id).where(ChatFeedRow.feed_id == feed.id)
+                select(ChatFeedRow.chat_id).where(ChatFeedRow.feed_id == feed_id)
             )
         )
     followers: dict[int, list[tuple[int, int | None]]] = {}
-    for chat_id, watchlist_id, thread_id in session.exec(query):
+    for chat_id, watchlist_id, thread_id in db.execute(query):
         followers.setdefault(watchlist_id, []).append((chat_id, thread_id))
     return followers
 
@@ -100,3 +105,33 @@ def item_counts(session: Session) -> dict[int, int]:
             select(ItemRow.feed_id, func.count(col(ItemRow.id))).group_by(col(ItemRow.feed_id))
         ).all()
     )
+
+
+def save_poll_states(connection: Connection, states: Iterable[FeedState]) -> None:
+    """Write each feed's `poll_values` by a plain UPDATE by id, one executemany per set of columns
+    (no ORM object, no bulk update machinery: for a 304 that costs more than the poll did). A
+    value that is None is a NULL in the statement, not a parameter bound for every row."""
+    groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[dict[str, object]]] = {}
+    for state in states:
+        row: dict[str, object] = {"feed_id": state.id}
+        nulls: list[str] = []
+        for name, value in poll_values(state).items():
+            if value is None:
+                nulls.append(name)
+            else:
+                row[f"v_{name}"] = value
+        groups.setdefault((tuple(row), tuple(nulls)), []).append(row)
+    for (bound, nulled), rows in groups.items():
+        connection.execute(_poll_update(bound, nulled), rows)
+
+
+@functools.cache
+def _poll_update(bound: tuple[str, ...], nulls: tuple[str, ...]) -> Update:
+    """The UPDATE for rows of `bound` parameters ("feed_id", then "v_<column>"), built once per
+    set of columns: a statement built anew would be hashed again to find its compiled form."""
+    table = FEED_TABLE
+    values: dict[str, object] = {name: null() for name in nulls}
+    for key in bound[1:]:
+        name = key.removeprefix("v_")
+        values[name] = bindparam(key, type_=table.c[name].type)
+    return update(table).where(table.c.id == bindparam("feed_id")).values(values)

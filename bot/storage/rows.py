@@ -116,8 +116,15 @@ def state_of(row: FeedRow, item_count: int = 0) -> FeedState:
 
 
 def state_of_columns(row: Sequence[Any], item_count: int = 0) -> FeedState:
-    """`state_of` for a row of `STATE_COLUMNS`."""
-    return _state(dict(zip(_STATE_NAMES, row, strict=True)), item_count)
+    """`state_of` for a row of `STATE_COLUMNS` (a page of them at a time: one dict a row)."""
+    feed_id, name, seconds, *polled = row
+    return FeedState(
+        id=feed_id,
+        name=name,
+        interval=timedelta(seconds=seconds) if seconds else None,
+        item_count=item_count,
+        **dict(zip(POLL_FIELDS, polled, strict=True)),
+    )
 
 
 def _state(values: dict[str, Any], item_count: int) -> FeedState:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Self
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -86,14 +86,28 @@ class Store:
         their feed's state); never for what says a message was sent."""
         try:
             with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                if self._wal:
-                    # Before the first write, so outside SQLite's transaction: the driver opens
-                    # it at the first INSERT or UPDATE.
-                    synced = "FULL" if durable else "NORMAL"
-                    session.connection().exec_driver_sql(f"PRAGMA synchronous={synced}")
+                self._synced(session.connection(), durable)
                 yield session
         except SQLAlchemyError as error:
             raise StorageError(f"database error: {reason(error)}") from error
+
+    @contextmanager
+    def _connection(self, *, durable: bool = True) -> Iterator[Connection]:
+        """`_session` without the ORM: for the poll's hot paths, whose rows are read or written
+        once (no identity map, no flush, no ORM statement compilation)."""
+        try:
+            with self.engine.begin() as connection:
+                self._synced(connection, durable)
+                yield connection
+        except SQLAlchemyError as error:
+            raise StorageError(f"database error: {reason(error)}") from error
+
+    def _synced(self, connection: Connection, durable: bool) -> None:
+        if self._wal:
+            # Before the first write, so outside SQLite's transaction: the driver opens it at
+            # the first INSERT or UPDATE.
+            synced = "FULL" if durable else "NORMAL"
+            connection.exec_driver_sql(f"PRAGMA synchronous={synced}")
 
 
 def reason(error: SQLAlchemyError) -> str:
