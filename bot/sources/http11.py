@@ -111,10 +111,6 @@ class FeedTransport(httpx.AsyncBaseTransport):
         self._next_sweep = 0.0
         self._closed = False
 
-    @property
-    def idle_connections(self) -> int:
-        return self._idle_count
-
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
         scheme = url.raw_scheme
