@@ -18,7 +18,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.chat.console import ConsoleSink
@@ -35,7 +34,6 @@ from bot.ops.replica import UpdatesLock, replica_name, updates_lock_key
 from bot.services.alerts import Alerter
 from bot.services.courier import ChatGate, Courier, DigestSink, telegram_outage
 from bot.services.deliver import Deliverer, DeliveryOutcome
-from bot.services.feed_check import FeedChecker
 from bot.services.poll import ParsePool, Poller
 from bot.sources import feedparser_tuning
 from bot.sources.fetch import Fetcher
@@ -45,7 +43,10 @@ from bot.storage.store import reason
 
 # python-telegram-bot and the chat handlers load only when a token is set: a command that polls
 # or prints digests to the terminal starts without them (a fifth of a second).
+# So do the scheduler (apscheduler, and multiprocessing under it), for `start()`, and the feed
+# checks of /addfeed, for a bot with a token: `poll --once` needs neither (start-up, issue 19).
 if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
     from telegram import Bot
 
     from bot.chat.commands import AnyApplication
@@ -219,6 +220,7 @@ class FeedwatchApp:
         )
         if self.application is not None:
             from bot.chat.commands import ChatCommands
+            from bot.services.feed_check import FeedChecker
 
             commands = ChatCommands(
                 self.storage, self.deliverer, FeedChecker(self.fetcher), clock=self.clock
@@ -304,7 +306,9 @@ class FeedwatchApp:
         sqlite = self.repo.engine.dialect.name == "sqlite"
         if sqlite and (cleared := await self.storage.clear_leases()):
             log.info("released %d claims left by an earlier run", cleared)
-        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        self.scheduler: AsyncIOScheduler = AsyncIOScheduler(timezone=UTC)
         # One repeating tick asks storage what is due, instead of one job per feed.
         ticks = (
             ("poll", polling.tick, self._poll_tick),

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING
 from bot.cli.common import EXIT_ERROR, EXIT_OK, Handler, handled_by
 from bot.core.domain import FeedState
 from bot.ops.config import PollingSettings, Settings
-from bot.sources.opml import OpmlEntry, OpmlError, read_opml, write_opml
 
+# OPML (listparser) is imported by the two actions that read or write it, not by every command
+# that builds the parser (start-up, issue 19).
 if TYPE_CHECKING:
     from bot.cli.common import Subcommands
     from bot.services.feed_import import ImportReport, Kept
+    from bot.sources.opml import OpmlEntry
     from bot.storage.repository import Repository
 
 # Feeds an import checks at once, at most (and at most [polling] per_host of them on one server).
@@ -103,6 +105,7 @@ def feeds_table(feeds: Sequence[FeedState]) -> str:
 
 def _import(args: argparse.Namespace, settings: Settings) -> int:
     """Check every feed of the OPML file, add the good ones for every chat, report the rest."""
+    from bot.sources.opml import OpmlError, read_opml
     from bot.storage.repository import Repository
 
     path: Path = args.file
@@ -173,6 +176,7 @@ def _count(number: int, noun: str) -> str:
 
 def _export(args: argparse.Namespace, settings: Settings) -> int:
     """Every enabled feed, configured, imported and chats' own, as OPML 2.0 on stdout."""
+    from bot.sources.opml import write_opml
     from bot.storage.repository import Repository
 
     repo = Repository.open(settings.database.url)

@@ -14,8 +14,6 @@ from datetime import UTC, datetime, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_interval
-
 from bot.core.channel_address import source_label as channel_source_label
 from bot.core.domain import ArchiveCount, DigestMessage, PendingDelivery, StoredItem, Watchlist
 from bot.core.matching.normalize import strip_invisible
@@ -60,6 +58,10 @@ def _when(moment: datetime, tz: tzinfo, now: datetime, lang: str = "en") -> str:
     local = moment.astimezone(tz)
     label = "UTC" if tz is UTC else (local.tzname() or "")
     pattern = "dd MMM HH:mm" if local.year == now.astimezone(tz).year else "dd MMM y HH:mm"
+    # Imported here: babel is for a digest being written, not for every process that imports
+    # the deliverer (`poll --once` writes none; start-up, issue 19).
+    from babel.dates import format_datetime
+
     written = format_datetime(local, pattern, locale=_DATE_LOCALES.get(lang, lang))
     return f"{written} {label}".strip()
 
@@ -354,6 +356,8 @@ def _archive_lines(writer: _Writer, counts: Sequence[ArchiveCount], tz: tzinfo) 
             writer.say("From the archives of feeds read for the first time") + f" ({total})"
         )
     ]
+    from babel.dates import format_interval  # as in _when: only a digest being written needs it
+
     for count in counts:
         dates = format_interval(
             count.oldest.astimezone(tz).date(),

@@ -175,7 +175,9 @@ class ParsePool:
     def __init__(self, make: Callable[[], Executor], *, clock: Callable[[], datetime]) -> None:
         self._make = make
         self._clock = clock
-        self._executor = make()
+        # Made at the first parse: a multiprocessing queue starts the resource tracker's process
+        # (40 ms), which a `poll --once` that parses nothing never needs (start-up, issue 19).
+        self._executor: Executor | None = None
         self._generation = 0
         self.restarts = 0
         """How many times the executor was made again (a count for tests and operators)."""
@@ -217,8 +219,8 @@ class ParsePool:
             # A round still running while the bot stops: not the feed's failure.
             raise ParsePoolError("the parse pool is shut down")
         await self._enter(alone)
-        executor, generation = self._executor, self._generation
         try:
+            executor, generation = self._current(), self._generation
             result = await asyncio.get_running_loop().run_in_executor(executor, call)
         except BrokenExecutor as error:
             await self._replace(executor, generation)
@@ -227,6 +229,16 @@ class ParsePool:
             self._leave(alone)
         self.outage.worked(self._clock())
         return result
+
+    def _current(self) -> Executor:
+        if self._executor is None:
+            try:
+                self._executor = self._make()
+            except ParsePoolError:
+                raise
+            except Exception as error:  # no process could be started (memory, process limits)
+                raise ParsePoolError(f"the parse pool cannot be made: {error}") from error
+        return self._executor
 
     async def _replace(self, broken: Executor, generation: int) -> None:
         """Make the executor again, unless another parse of the same broken one did already."""
@@ -281,7 +293,8 @@ class ParsePool:
     def shutdown(self) -> None:
         """Stop the workers (parses still waiting are cancelled, later ones refused)."""
         self._closed = True
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 class Poller:

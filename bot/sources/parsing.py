@@ -19,24 +19,16 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import feedparser
-
 from bot.core.channel_address import cited_post
 from bot.core.domain import ParsedFeed, ParsedItem
 from bot.core.errors import ParseError
+from bot.sources import feedparser_tuning
 from bot.sources.item_text import (
     MAX_DECOMPRESSED_BYTES,
     MAX_SUMMARY_LENGTH,
     MAX_TITLE_LENGTH,
     cut,
 )
-from bot.sources.telegram_page import (
-    is_telegram_landing,
-    is_telegram_page,
-    landing_reason,
-    parse_telegram_page,
-)
-from bot.sources.xml_feed import read_feed
 
 __all__ = [
     "MAX_ENTITY_EXPANSION",
@@ -884,6 +876,15 @@ def _parse_feed(
         return as_json
     # A Telegram channel's web preview is a source too, known by its content wherever it came
     # from; its landing page (a preview turned off, or no such channel) says why it has none.
+    # Imported here, as feedparser is: lxml and feedparser load when a document is first parsed,
+    # not in every process that imports the poller (start-up, issue 19).
+    from bot.sources.telegram_page import (
+        is_telegram_landing,
+        is_telegram_page,
+        landing_reason,
+        parse_telegram_page,
+    )
+
     if is_telegram_page(data):
         return parse_telegram_page(data, source=source)
     if is_telegram_landing(data):
@@ -898,8 +899,9 @@ def _parse_feed(
     response_headers = {"content-type": content_type} if content_type else {}
     # The same result as feedparser's, several times faster, or None: feedparser reads it.
     raw: Any = read_feed(data, content_type) if fast and not wide else None
+    feedparser = feedparser_tuning.load() if raw is None else None
     try:
-        if raw is None:
+        if feedparser is not None:
             raw = feedparser.parse(
                 data,
                 response_headers=response_headers,
@@ -931,6 +933,14 @@ def _parse_feed(
         items=tuple(items),
         ttl_minutes=_ttl(_get(feed, "ttl")),
     )
+
+
+def read_feed(data: bytes, content_type: str) -> dict[str, Any] | None:
+    """bot/sources/xml_feed.py's fast reader (see there), imported at the first document it reads:
+    it loads feedparser's modules and lxml (start-up, issue 19)."""
+    from bot.sources.xml_feed import read_feed as read
+
+    return read(data, content_type)
 
 
 def _ttl(value: object) -> int | None:

@@ -286,3 +286,25 @@ async def test_workers_that_die_on_anything_are_the_pools_failure_not_the_feeds(
     # runs out, as after any internal failure.
     [state] = repo.feeds()
     assert (state.last_error, state.consecutive_failures, state.last_polled_at) == (None, 0, None)
+
+
+async def test_a_pool_makes_its_workers_at_the_first_parse_not_before(clock: Clock) -> None:
+    # A multiprocessing queue starts the resource tracker's process: `poll --once` on an
+    # unchanged feed paid 40 ms for a pool it never used.
+    from concurrent.futures import Executor, ThreadPoolExecutor
+
+    from bot.services.poll import ParsePool
+
+    made: list[Executor] = []
+
+    def make() -> Executor:
+        made.append(ThreadPoolExecutor(1))
+        return made[-1]
+
+    unused = ParsePool(make, clock=clock)
+    unused.shutdown()
+    pool = ParsePool(make, clock=clock)
+    assert made == []
+    assert [await pool.run(lambda: 6 * 7), await pool.run(lambda: 7)] == [42, 7]
+    assert len(made) == 1
+    pool.shutdown()

@@ -18,7 +18,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.sources import feedparser_tuning
-from bot.sources.feedparser_tuning import BufferedExpatParser
+from bot.sources.buffered_expat import BufferedExpatParser
 from tests.shared_corpus import CORPUS, corpus_documents, require_corpus
 
 BENCH_SAMPLE_EVERY = 20  # 10 of the 200 bench documents: big, in several languages

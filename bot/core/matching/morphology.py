@@ -11,8 +11,6 @@ import threading
 from functools import lru_cache
 from typing import Any
 
-import pymorphy3
-
 from bot.core.matching.paradigm_endings import FORM_PREFIXES, GUESSED_ENDINGS, PREFIXED_ENDINGS
 
 _UKRAINIAN_ONLY = frozenset("іїєґ")
@@ -71,6 +69,10 @@ class Morphology:
     """pymorphy3 for Russian and Ukrainian, behind a cache: news repeats its words."""
 
     def __init__(self) -> None:
+        # Imported here: only matching needs the dictionaries, and `poll --once` on an unchanged
+        # feed matches nothing (start-up, issue 19).
+        import pymorphy3
+
         self._ru: Any = pymorphy3.MorphAnalyzer(lang="ru")
         self._uk: Any = pymorphy3.MorphAnalyzer(lang="uk")
         # Analysers are not documented as thread-safe; matching runs in worker threads.
