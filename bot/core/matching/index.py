@@ -469,7 +469,7 @@ class Matcher:
                     if not outcome.placed:
                         told.add(outcome)
                     found.append(_Found(outcome, start, following[len(rest)].start()))
-        if self._contexts and any(find.outcome.placed for find in found):
+        if self._weighed(found):
             found = _numbered(scanned, found)
         return found
 
@@ -491,7 +491,7 @@ class Matcher:
             if self._starters.isdisjoint(words):
                 return {}
             finds = self._find(prepared, scanned, words)
-        if self._contexts and any(found.outcome.placed for found in finds):
+        if self._weighed(finds):
             finds = self._in_context(finds)
         if not finds:
             return {}
@@ -517,6 +517,19 @@ class Matcher:
             listed = matches[name]
             result[name] = _once(listed) if self._contexts else tuple(listed)
         return result
+
+    def _weighed(self, finds: list[_Found]) -> bool:
+        """Whether a context decides anything among the finds: a term that has one is among them.
+        Context words found without such a term change nothing, and need no places counted (most
+        items with context words: "бойцы", "рейд" are common; РДК is not)."""
+        contexts = self._contexts
+        return bool(contexts) and any(
+            (name, match.term) in contexts
+            for find in finds
+            if find.outcome.placed
+            for name, matches in find.outcome.matches
+            for match in matches
+        )
 
     def _in_context(self, finds: list[_Found]) -> list[_Found]:
         """The finds with each match of a context term kept only where its context holds: one of
