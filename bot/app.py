@@ -299,9 +299,6 @@ class FeedwatchApp:
         # is to be matched.
         await asyncio.to_thread(default_morphology)
         await self._serve_metrics()
-        # Start-up's objects outlive every poll: a full collection no longer walks them (2 s of a
-        # warm round of 20,000 feeds walked them again and again).
-        freeze_startup_objects()
         # SQLite means one process: claims still in the database are a crashed run's own.
         sqlite = self.repo.engine.dialect.name == "sqlite"
         if sqlite and (cleared := await self.storage.clear_leases()):
@@ -330,6 +327,10 @@ class FeedwatchApp:
             await self._introduce(self.application.bot)
             await self.application.start()
             await self._start_updates()
+        # Start-up's objects outlive every poll: a full collection no longer walks them (2 s of a
+        # warm round of 20,000 feeds walked them again and again). Frozen once started, so that a
+        # start that fails leaves nothing frozen; `stop` gives them back.
+        freeze_startup_objects()
         self._started = True
 
     @staticmethod
