@@ -28,11 +28,6 @@ RVC = Watchlist("rvc", ("РДК", "Русский добровольческий
 NAME = "rusvolcorps"
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
 def _poller(
     repo: Repository, fetcher: Fetcher, clock: Clock, depth: ChannelDepth | None = None
 ) -> Poller:

@@ -44,11 +44,6 @@ Item = tuple[str, str, str]
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 async def app(
     tmp_path: Path, feed_server: FeedServer, fake_bot_api: FakeBotApi, clock: Clock
 ) -> AsyncIterator[FeedwatchApp]:

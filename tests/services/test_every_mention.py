@@ -59,11 +59,6 @@ LATER = "Tue, 12 Mar 2024 05:40:00 GMT"
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 async def app(
     tmp_path: Path, feed_server: FeedServer, fake_bot_api: FakeBotApi, clock: Clock
 ) -> AsyncIterator[FeedwatchApp]:

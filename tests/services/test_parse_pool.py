@@ -15,7 +15,7 @@ import asyncio
 import os
 import re
 import signal
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -122,11 +122,6 @@ def held(place: Path, item: tuple[str, str, str]) -> bytes:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def repo(tmp_path: Path) -> Iterator[Repository]:
     from bot.storage.repository import Repository
 
@@ -148,14 +143,6 @@ def pool_of(workers: int, clock: Clock) -> Iterator[ParsePool]:
         yield pool
     finally:
         pool.shutdown()
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
-    from bot.sources.fetch import Fetcher
-
-    async with Fetcher(timeout=10, allow_private_addresses=True) as fetcher:
-        yield fetcher
 
 
 def configure(repo: Repository, clock: Clock, *urls: str) -> None:

@@ -29,11 +29,6 @@ WEATHER = ("weather", "Sunny in Lviv", "A warm week ahead")
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 async def poller(repo: Repository, clock: Clock) -> AsyncIterator[Poller]:
     async with Fetcher(timeout=0.5, allow_private_addresses=True) as fetcher:
         yield Poller(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -25,17 +24,6 @@ from tests.fakes.feed_server import FeedServer, Route
 
 RVC = Watchlist("rvc", ("Russian Volunteer Corps", "RVC"))
 INTERVAL = timedelta(minutes=10)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(timeout=10, allow_private_addresses=True) as fetcher:
-        yield fetcher
 
 
 def configure(repo: Repository, clock: Clock, *urls: str) -> None:

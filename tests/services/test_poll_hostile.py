@@ -44,11 +44,6 @@ RSS_ITEM = (
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 async def poller(repo: Repository, clock: Clock) -> AsyncIterator[Poller]:
     async with Fetcher(timeout=0.5, allow_private_addresses=True) as fetcher:
         yield Poller(AsyncStorage(repo), fetcher, clock=clock, default_interval=INTERVAL)
