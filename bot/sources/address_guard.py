@@ -300,7 +300,22 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
         return None
 
 
-class AsyncioBackend(httpcore.AsyncNetworkBackend):
+class _TcpBackend(httpcore.AsyncNetworkBackend):
+    """What both backends of this module refuse and wait alike: feeds connect over TCP only."""
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("feeds are fetched over TCP only")
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class AsyncioBackend(_TcpBackend):
     """httpcore's network backend on asyncio's own connections: what `AnyIOBackend` does, without
     a cancel scope around each read and write or a task group and a thread hop per connection."""
 
@@ -335,17 +350,6 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
             sock.setsockopt(*option)
         return AsyncioStream(connection)
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("feeds are fetched over TCP only")
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-
 
 def _literal(host: str) -> bool:
     try:
@@ -355,7 +359,7 @@ def _literal(host: str) -> bool:
     return True
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
+class GuardedBackend(_TcpBackend):
     """httpcore's network backend, connecting only to addresses the guard allows."""
 
     def __init__(
@@ -388,17 +392,6 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             local_address=local_address,
             socket_options=socket_options,
         )
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("feeds are fetched over TCP only")
-
-    async def sleep(self, seconds: float) -> None:
-        await self._backend.sleep(seconds)
 
 
 async def _resolve(
