@@ -62,10 +62,11 @@ if __name__ != "__mp_main__":
     from bot.storage.asynchronous import AsyncStorage
     from bot.storage.repository import Repository
 
-TARGET_COLD_RATIO = 5.0
 TARGET_WARM_FPS = 500.0
-# Issue 19: the warm cycle of 20,000 feeds in 12 s (scaled for another M), at the cost per feed of
-# the warm cycle of N in the same run, and the bot's process no more than 20 MB bigger for it.
+# Issue 19: the cold poll at 10 times the sequential baseline; the warm cycle of 20,000 feeds in
+# 12 s (scaled for another M), at the cost per feed of the warm cycle of N in the same run, and
+# the bot's process no more than 20 MB bigger for it.
+TARGET_COLD_RATIO = 10.0
 TARGET_BIG_WARM_S_PER_20K = 12.0
 TARGET_PER_FEED_RATIO = 1.1
 TARGET_RSS_GROWTH_MB = 20.0

@@ -1,6 +1,7 @@
 """A fast reader for well-formed RSS 2.0, Atom and RSS 1.0 (RDF) documents: lxml parses, then a lean
 copy of the feedparser rules whose results parsing.py reads builds those results. A document it is
-not sure of (not well-formed, a DOCTYPE, an odd encoding, markup inside a text …) is left to feedparser.
+not sure of (not well-formed, entity declarations, an odd encoding, markup inside a text …) is left
+to feedparser.
 """
 
 from __future__ import annotations
@@ -135,8 +136,9 @@ def read_feed(data: bytes, content_type: str) -> dict[str, Any] | None:
 
 
 def _prepared(data: bytes, content_type: str) -> bytes | None:
-    """The bytes feedparser hands its XML parser (UTF-8, the declaration rewritten), when it would
-    choose the encoding the document and the server give without overriding either."""
+    """The bytes feedparser hands its XML parser (UTF-8, the declaration rewritten, the DOCTYPE
+    dropped), when it would choose the encoding the document and the server give without
+    overriding either."""
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     if not body.startswith((b"<", b" ", b"\t", b"\r", b"\n")) or b"\x00" in body[:4]:
         return None  # UTF-16/32, EBCDIC or not XML
@@ -152,10 +154,12 @@ def _prepared(data: bytes, content_type: str) -> bytes | None:
         error, feedparser.encodings.CharacterEncodingOverride
     ):
         return None  # the stated encoding failed; feedparser guesses another
-    version, without_doctype, _ = feedparser.sanitizer.replace_doctype(converted)
-    if version or without_doctype != converted:
-        return None  # a DOCTYPE or entity declarations (the guard in parsing.py has seen them)
-    return converted
+    version, without_doctype, entities = feedparser.sanitizer.replace_doctype(converted)
+    if version or entities or not isinstance(without_doctype, bytes):
+        return None  # an RSS 0.91 DOCTYPE, or entities feedparser declares again: it reads them
+    # feedparser's strict parser reads the document without its DOCTYPE (`<!DOCTYPE html>` on an
+    # Atom feed, a DTD's address), so this reader does too; a DOCTYPE left in declines below.
+    return without_doctype
 
 
 def _same_codec(first: str, second: str) -> bool:

@@ -100,6 +100,64 @@ def test_text_in_any_script_comes_out_the_same(title: str, description: str) -> 
     assert tuned["entries"], tuned["bozo_exception"]
 
 
+_MALFORMED_LATE = (
+    '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Late</title>'
+    + "".join(f"<item><title>Item {n}</title><guid>g{n}</guid></item>" for n in range(50))
+    + "<item><title>Broken &colon; here</title></item></channel></rss>"
+).encode()
+
+
+def _strict_elements(monkeypatch: pytest.MonkeyPatch, data: bytes) -> tuple[int, Any]:
+    """How many elements feedparser's strict parser was handed while it parsed `data` (tuned),
+    and the result."""
+    import feedparser.parsers.strict as strict
+
+    calls = 0
+    handler = strict._StrictFeedParser.startElementNS
+
+    def counted(self: Any, *args: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return handler(self, *args)
+
+    monkeypatch.setattr(strict._StrictFeedParser, "startElementNS", counted)
+    feedparser_tuning.install()
+    result = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
+    monkeypatch.undo()
+    return calls, result
+
+
+def test_a_document_expat_rejects_is_read_by_the_loose_parser_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # feedparser throws away what its strict parser made of a document that is not well-formed;
+    # the tuned reader finds the error before handing feedparser a single element.
+    calls, tuned = _strict_elements(monkeypatch, _MALFORMED_LATE)
+    assert calls == 0
+    with feedparser_tuning.uninstalled():
+        shipped = feedparser.parse(
+            _MALFORMED_LATE, sanitize_html=False, resolve_relative_uris=False
+        )
+    assert tuned["bozo"] == shipped["bozo"] == 1
+    # The same error, at the same place: the reason a user reads for a feed that fails.
+    assert str(tuned["bozo_exception"]) == str(shipped["bozo_exception"])
+    assert "undefined entity" in str(tuned["bozo_exception"])
+    assert tuned["entries"] == shipped["entries"]
+    assert len(tuned["entries"]) == 51
+
+
+def test_a_well_formed_document_is_still_read_by_the_strict_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    document = _MALFORMED_LATE.replace(b"&colon;", b"&amp;colon;")
+    calls, tuned = _strict_elements(monkeypatch, document)
+    assert calls == 3 + 3 * 50 + 2  # rss, channel, title; the items, the last without a guid
+    assert not tuned["bozo"]
+    with feedparser_tuning.uninstalled():
+        shipped = feedparser.parse(document, sanitize_html=False, resolve_relative_uris=False)
+    assert tuned["entries"] == shipped["entries"]
+
+
 def _in_a_fresh_process(code: str) -> str:
     return subprocess.run(  # noqa: S603 - our own interpreter, a fixed probe
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
